@@ -1,0 +1,5 @@
+"""`python -m traceviz` runs the command line."""
+
+from traceviz.cli import main
+
+main()

@@ -1,0 +1,16 @@
+"""The `traceviz` command line: a thin shell over the library, one module per command.
+
+Each command parses its options, calls the library and prints. Errors the library
+raises on purpose (`TracevizError`) become one message with a hint, in one place
+(`TracevizGroup.invoke`); anything else is a bug, reported without a traceback
+unless `TRACEVIZ_DEBUG` is set.
+"""
+
+from __future__ import annotations
+
+from traceviz.cli.common import main
+from traceviz.cli.ingest import ingest
+
+main.add_command(ingest)
+
+__all__ = ["main"]

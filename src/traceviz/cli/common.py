@@ -1,0 +1,92 @@
+"""What every command shares: the group, error reporting, summaries on stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from traceviz import __version__
+from traceviz.errors import TracevizError
+from traceviz.schema import IngestStats
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_AUDIT = 3
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class TracevizError2Click(click.ClickException):
+    """A library error as click prints it: the message, then the hint after a blank line."""
+
+    def __init__(self, error: TracevizError) -> None:
+        message = str(error)
+        if error.hint:
+            message = f"{message}\n\n{error.hint}"
+        super().__init__(message)
+
+
+class TracevizGroup(click.Group):
+    """The group that turns library errors into messages and bugs into one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TracevizError as error:
+            raise TracevizError2Click(error) from error
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            # the reader went away (`| head`): stop quietly, as Unix tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(EXIT_FAILED)
+        except Exception as error:
+            if os.environ.get("TRACEVIZ_DEBUG"):
+                raise
+            first = str(error).splitlines()[0][:300] if str(error) else ""
+            message = f"internal error: {type(error).__name__}: {first}"
+            hint = "This is a bug in traceviz. Run again with TRACEVIZ_DEBUG=1 to see where."
+            text = f"{message}\n\n{hint}"
+            raise click.ClickException(text) from error
+
+
+@click.group(cls=TracevizGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="traceviz")
+def main() -> None:
+    """What reasoning models think and what that thinking costs, from your own logs.
+
+    \b
+      traceviz ingest logs/ -o traces.parquet
+      traceviz ingest - < responses.jsonl -o traces.parquet
+    """
+
+
+def summary_line(stats: IngestStats) -> str:
+    """`read 1,204 records from 3 files: 1,180 traces (openai-chat 1,002, …), 24 quarantined`."""
+    files = f"{stats.files:,} file" + ("" if stats.files == 1 else "s")
+    formats = ", ".join(
+        f"{name} {n:,}" for name, n in sorted(stats.by_format.items(), key=lambda kv: -kv[1])
+    )
+    traces = f"{stats.traces:,} trace" + ("" if stats.traces == 1 else "s")
+    if formats:
+        traces += f" ({formats})"
+    parts = [f"read {stats.read:,} records from {files}: {traces}"]
+    parts.append(f"{stats.quarantined:,} quarantined")
+    if stats.skipped:
+        parts.append(f"{stats.skipped:,} skipped")
+    if stats.file_errors:
+        n = len(stats.file_errors)
+        parts.append(f"{n:,} unreadable file" + ("" if n == 1 else "s"))
+    return ", ".join(parts)
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)

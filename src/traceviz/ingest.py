@@ -1,0 +1,458 @@
+"""Files, compressed files and stdin -> raw records tagged with their source and line.
+
+This module knows containers, not shapes: how to find the files under a path, undo
+`.gz`/`.zst`, and cut JSON Lines, JSON documents, Server-Sent-Event captures, Parquet
+and plain text into records. It keeps three invariants:
+
+- memory is bounded by the largest record (and `max_record_bytes`), never by the file;
+- every record read is yielded, either parsed (`RawRecord`) or as a `Quarantined` value
+  naming the file, the line and the reason;
+- nothing in a record is executed or interpreted beyond JSON parsing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import orjson
+
+from traceviz.errors import InputError
+from traceviz.schema import Quarantined
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+DEFAULT_MAX_RECORD_BYTES = 256 * 1024 * 1024
+RAW_PREVIEW_CHARS = 2000
+_READ_CHUNK = 1 << 20
+
+Container = Literal["jsonl", "json", "parquet", "text"]
+
+_COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+_CONTAINER_SUFFIXES: dict[str, Container] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".txt": "text",
+    ".md": "text",
+    ".log": "text",
+    ".sse": "text",
+}
+# Files a directory walk passes over: documentation that sits beside sample logs.
+_SKIPPED_NAMES = re.compile(r"^(readme|license|licence|changelog)(\..*)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One parsed record: a JSON value (object or array) or a raw text document."""
+
+    source: str
+    line: int
+    value: Any
+    batch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """A `data: [DONE]` line: the stream before it is complete."""
+
+    source: str
+    line: int
+
+
+Item = RawRecord | Quarantined | StreamEnd
+
+
+def preview(raw: bytes | str) -> str:
+    """The raw record cut to a size fit for a quarantine file."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if len(text) > RAW_PREVIEW_CHARS:
+        return text[:RAW_PREVIEW_CHARS] + f"… [{len(text) - RAW_PREVIEW_CHARS:,} more chars]"
+    return text
+
+
+# --- finding files ---------------------------------------------------------------------
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
+    """Files named and files under directories (sorted, recursive), `-` kept as stdin.
+
+    A missing path raises `InputError` when reached; callers that read several paths
+    catch it per path so that the other files are still read.
+    """
+    for path in paths:
+        text = str(path)
+        if text == STDIN:
+            yield STDIN
+            continue
+        p = Path(text)
+        if p.is_dir():
+            yield from _walk(p)
+        elif p.exists() or p.is_symlink():
+            yield text
+        else:
+            msg = f"{text}: no such file or directory"
+            raise InputError(msg, hint="Check the path, or pass - to read stdin.")
+
+
+def _walk(root: Path) -> Iterator[str]:
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        st = Path(dirpath).stat()
+        key = (st.st_dev, st.st_ino)
+        if key in seen:  # a symlink loop
+            dirnames.clear()
+            continue
+        seen.add(key)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or _SKIPPED_NAMES.match(name):
+                continue
+            if _container_from_suffix(Path(name)) is None and not _has_compression(name):
+                continue
+            yield str(Path(dirpath) / name)
+
+
+def _has_compression(name: str) -> bool:
+    return Path(name).suffix.lower() in _COMPRESSION_SUFFIXES
+
+
+def _container_from_suffix(path: Path) -> Container | None:
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] in _COMPRESSION_SUFFIXES:
+        suffixes.pop()
+    return _CONTAINER_SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+# --- opening -----------------------------------------------------------------------------
+
+
+def open_binary(source: str) -> IO[bytes]:
+    """Open a file or stdin for reading, undoing gzip or zstd by magic bytes."""
+    try:
+        raw: IO[bytes] = sys.stdin.buffer if source == STDIN else Path(source).open("rb")  # noqa: SIM115 - returned open
+    except IsADirectoryError as exc:
+        msg = f"{source}: is a directory"
+        raise InputError(msg) from exc
+    except OSError as exc:
+        msg = f"{source}: cannot open: {exc.strerror or exc}"
+        raise InputError(msg, hint="Check that the file exists and is readable.") from exc
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    magic = buffered.peek(4)[:4]
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
+    if magic == b"\x28\xb5\x2f\xfd":
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
+        return io.BufferedReader(reader, buffer_size=_READ_CHUNK)  # type: ignore[arg-type]
+    return buffered
+
+
+def sniff_container(source: str, stream: IO[bytes]) -> Container:
+    """The container of a file: by its suffix, else by its first bytes."""
+    if source != STDIN:
+        by_suffix = _container_from_suffix(Path(source))
+        if by_suffix is not None and by_suffix != "text":
+            return by_suffix
+    head = _peek(stream, 64 * 1024)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith((b"data:", b"event:", b": ")):
+        return "jsonl"
+    if source != STDIN and _container_from_suffix(Path(source)) == "text":
+        return "text"
+    if stripped.startswith(b"["):
+        return "json"
+    if stripped.startswith(b"{"):
+        first_line = stripped.split(b"\n", 1)[0]
+        try:
+            orjson.loads(first_line)
+        except orjson.JSONDecodeError:
+            return "json"  # a pretty-printed document
+        return "jsonl"
+    return "text"
+
+
+def _peek(stream: IO[bytes], n: int) -> bytes:
+    peek = getattr(stream, "peek", None)
+    if peek is not None:
+        try:
+            data: bytes = peek(n)
+            return data[:n]
+        except (OSError, EOFError, zlib.error):
+            return b""
+    return b""
+
+
+# --- reading records ---------------------------------------------------------------------
+
+
+def read_file(
+    source: str, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES, batch: bool = False
+) -> Iterator[Item]:
+    """Every record of one file (or stdin), parsed or quarantined, in file order.
+
+    Raises `InputError` if the file cannot be opened at all; damage found while
+    reading (a corrupt or truncated archive) is quarantined at the line it was found.
+    """
+    name = STDIN_NAME if source == STDIN else source
+    stream = open_binary(source)
+    line = 0
+    try:
+        container = sniff_container(source, stream)
+        if container == "parquet":
+            yield from _read_parquet(name, stream, batch)
+            return
+        reader = {"jsonl": _read_lines, "json": _read_json_document, "text": _read_text}[container]
+        for item in reader(name, stream, max_record_bytes, batch):
+            line = item.line
+            yield item
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
+        if isinstance(exc, orjson.JSONDecodeError):
+            raise
+        yield Quarantined(name, line + 1, f"unreadable data: {_describe(exc)}")
+    finally:
+        if source != STDIN:
+            stream.close()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def _parse_json(source: str, line: int, data: bytes, batch: bool) -> RawRecord | Quarantined:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return Quarantined(source, line, _json_reason(exc, data), preview(data))
+    if not isinstance(value, dict | list):
+        reason = f"not a JSON object or array ({type(value).__name__})"
+        return Quarantined(source, line, reason, preview(data))
+    return RawRecord(source, line, value, batch)
+
+
+def _json_reason(exc: orjson.JSONDecodeError, data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"undecodable bytes: not UTF-8 at byte {err.start}"
+    message = str(exc).split(":", 1)[0]
+    if "recursion" in message.lower():
+        return "invalid JSON: nested too deeply"
+    return f"invalid JSON: {message}"
+
+
+def _read_lines(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterator[Item]:
+    """JSON Lines, and SSE captures (`data: {...}` lines, `data: [DONE]`)."""
+    line = 0
+    while True:
+        data = stream.readline(limit + 1)
+        if not data:
+            return
+        line += 1
+        if len(data) > limit and not data.endswith(b"\n"):
+            size = len(data) + _drain_line(stream)
+            reason = f"record too large: {size:,} bytes (limit {limit:,})"
+            yield Quarantined(source, line, reason, preview(data[:RAW_PREVIEW_CHARS]))
+            continue
+        if line == 1 and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        data = data.strip()
+        if not data or data.startswith((b":", b"event:", b"id:", b"retry:")):
+            continue
+        if data.startswith(b"data:"):
+            data = data[5:].strip()
+            if data == b"[DONE]":
+                yield StreamEnd(source, line)
+                continue
+            if not data:
+                continue
+        yield _parse_json(source, line, data, batch)
+
+
+def _drain_line(stream: IO[bytes]) -> int:
+    """Skip to the end of an oversized line without holding it; return bytes skipped."""
+    skipped = 0
+    while True:
+        chunk = stream.readline(_READ_CHUNK)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+
+
+def _read_text(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterator[Item]:
+    """A whole text file is one record: raw model output."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        size = len(data) + _drain(stream)
+        reason = f"record too large: {size:,} bytes (limit {limit:,})"
+        yield Quarantined(source, 1, reason, preview(data[:RAW_PREVIEW_CHARS]))
+        return
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        reason = f"undecodable bytes: not UTF-8 at byte {err.start}"
+        yield Quarantined(source, line, reason, preview(data))
+        return
+    if not text.strip():
+        return
+    yield RawRecord(source, 1, text, batch)
+
+
+def _drain(stream: IO[bytes]) -> int:
+    skipped = 0
+    while chunk := stream.read(_READ_CHUNK):
+        skipped += len(chunk)
+    return skipped
+
+
+def _read_parquet(source: str, stream: IO[bytes], batch: bool) -> Iterator[Item]:
+    """Parquet rows, read one row group batch at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        handle: Any = stream if stream.seekable() else io.BytesIO(stream.read())
+        parquet = pq.ParquetFile(handle)
+        row = 0
+        for record_batch in parquet.iter_batches(batch_size=4096):
+            for value in record_batch.to_pylist():
+                row += 1
+                yield RawRecord(source, row, value, batch)
+    except (pa.ArrowException, OSError) as exc:
+        yield Quarantined(source, 1, f"unreadable Parquet: {_describe(exc)}")
+
+
+# --- JSON documents: one value, several values, or an array of records --------------------
+
+_STRUCTURAL = re.compile(rb'[\[\]{}"]')
+_STRING_END = re.compile(rb'["\\]')
+_SCALAR_END = re.compile(rb"[,\]\s]")
+
+
+class _DocumentScanner:
+    """Cuts a JSON document into top-level values, and a top-level array into its items.
+
+    Only brackets and strings are tracked, so the scan is linear and its memory is the
+    current item; each item is then parsed by orjson (which reports any error in it).
+    """
+
+    def __init__(self, source: str, stream: IO[bytes], limit: int, batch: bool) -> None:
+        self.source = source
+        self.stream = stream
+        self.limit = limit
+        self.batch = batch
+
+    def __iter__(self) -> Iterator[Item]:
+        buf = b""
+        pos = 0  # scan position in buf
+        line = 1  # line number at pos, for bytes outside the current item
+        depth = 0  # bracket depth within the current item
+        in_array = False  # inside a top-level array whose items are the records
+        in_string = False
+        scalar = False  # the current item is a bare scalar (junk, quarantined later)
+        start = -1  # offset in buf where the current item began, -1 between items
+        start_line = 0
+        oversize = 0  # bytes of the current item dropped because it is over the limit
+        first = True
+        while True:
+            if pos >= len(buf):
+                keep_from = len(buf) if start < 0 else start
+                if start >= 0 and pos - start > self.limit:
+                    keep_from = min(pos, len(buf))
+                    oversize += keep_from - start
+                    line += buf.count(b"\n", start, keep_from)
+                    start = keep_from
+                buf, pos = buf[keep_from:], pos - keep_from
+                if start >= 0:
+                    start -= keep_from
+                chunk = self.stream.read(_READ_CHUNK)
+                if first and chunk.startswith(b"\xef\xbb\xbf"):
+                    chunk = chunk[3:]
+                first = False
+                if not chunk:
+                    break
+                buf += chunk
+                continue
+            if start < 0:
+                c = buf[pos : pos + 1]
+                if c in b" \t\r\n,":
+                    line += c == b"\n"
+                    pos += 1
+                    continue
+                if c == b"[" and not in_array:
+                    in_array = True
+                    pos += 1
+                    continue
+                if c == b"]" and in_array:
+                    in_array = False
+                    pos += 1
+                    continue
+                start, start_line, oversize = pos, line, 0
+                scalar = c not in b'[{"'
+            if scalar:
+                m = _SCALAR_END.search(buf, pos)
+                if m is None:
+                    pos = len(buf)
+                    continue
+                pos = m.start()
+                scalar = False
+            elif in_string:
+                m = _STRING_END.search(buf, pos)
+                if m is None:
+                    pos = len(buf)
+                    continue
+                pos = m.end()
+                if m.group() == b"\\":
+                    pos += 1  # skip the escaped byte, even across a refill
+                    continue
+                in_string = False
+            else:
+                m = _STRUCTURAL.search(buf, pos)
+                if m is None:
+                    pos = len(buf)
+                    continue
+                c = m.group()
+                pos = m.end()
+                if c == b'"':
+                    in_string = True
+                elif c in b"[{":
+                    depth += 1
+                else:
+                    depth -= 1
+            if depth <= 0 and not in_string:
+                depth = 0
+                line += buf.count(b"\n", start, pos)
+                yield self._emit(buf[start:pos], start_line, oversize)
+                start = -1
+        if start >= 0 and scalar:
+            yield self._emit(buf[start:], start_line, oversize)
+        elif start >= 0:
+            reason = "truncated JSON: the document ends inside a record"
+            yield Quarantined(self.source, start_line, reason, preview(buf[start:]))
+
+    def _emit(self, item: bytes, line: int, oversize: int) -> Item:
+        if oversize or len(item) > self.limit:
+            size = oversize + len(item)
+            reason = f"record too large: {size:,} bytes (limit {self.limit:,})"
+            return Quarantined(self.source, line, reason, preview(item[:RAW_PREVIEW_CHARS]))
+        return _parse_json(self.source, line, item, self.batch)
+
+
+def _read_json_document(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterator[Item]:
+    yield from _DocumentScanner(source, stream, limit, batch)

@@ -1,0 +1,125 @@
+"""Paths -> the canonical traces table, streamed in batches, with its ingest totals.
+
+This is the design's ingest stage put together: `ingest` cuts files into records,
+`normalize` turns records into traces, and this module batches traces into polars
+frames. A file that cannot be opened is reported through `on_file_error` and the
+other files are still read; a bad record goes to `on_quarantine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from traceviz.errors import InputError
+from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES, expand_paths, read_file
+from traceviz.normalize import Normalizer
+from traceviz.schema import TRACE_SCHEMA, IngestStats, Quarantined, Trace
+
+DEFAULT_BATCH_ROWS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How to read logs: a forced shape, the record size cap, batch pricing provenance."""
+
+    shape: str | None = None
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    batch: bool = False
+    batch_rows: int = DEFAULT_BATCH_ROWS
+
+
+@dataclass(slots=True)
+class Ingest:
+    """Where an ingest reports as it goes: totals, quarantined records, unreadable files."""
+
+    stats: IngestStats = field(default_factory=IngestStats)
+    on_quarantine: Callable[[Quarantined], None] | None = None
+    on_file_error: Callable[[InputError], None] | None = None
+    quarantined: list[Quarantined] = field(default_factory=list)
+    keep_quarantined: bool = True
+
+    def quarantine(self, item: Quarantined) -> None:
+        if self.on_quarantine is not None:
+            self.on_quarantine(item)
+        elif self.keep_quarantined:
+            self.quarantined.append(item)
+
+    def file_error(self, error: InputError) -> None:
+        self.stats.file_errors.append(str(error))
+        if self.on_file_error is not None:
+            self.on_file_error(error)
+
+
+def iter_traces(
+    paths: Iterable[str | Path], options: ReadOptions | None = None, ingest: Ingest | None = None
+) -> Iterator[Trace]:
+    """Every trace of every file under `paths`, in order; quarantined records go to `ingest`."""
+    options = options or ReadOptions()
+    ingest = ingest if ingest is not None else Ingest()
+    normalizer = Normalizer(ingest.stats, options.shape)
+    for source in _sources(paths, ingest):
+        ingest.stats.files += 1
+        try:
+            items = read_file(
+                source, max_record_bytes=options.max_record_bytes, batch=options.batch
+            )
+            for out in normalizer.run(items):
+                if isinstance(out, Quarantined):
+                    ingest.quarantine(out)
+                else:
+                    yield out
+        except InputError as error:
+            ingest.file_error(error)
+
+
+def _sources(paths: Iterable[str | Path], ingest: Ingest) -> Iterator[str]:
+    for path in paths:
+        try:
+            yield from expand_paths([path])
+        except InputError as error:
+            ingest.file_error(error)
+
+
+def read_batches(
+    paths: Iterable[str | Path], options: ReadOptions | None = None, ingest: Ingest | None = None
+) -> Iterator[pl.DataFrame]:
+    """The traces table in frames of at most `options.batch_rows` rows (bounded memory)."""
+    options = options or ReadOptions()
+    rows: list[dict[str, object]] = []
+    for trace in iter_traces(paths, options, ingest):
+        rows.append(trace.row())
+        if len(rows) >= options.batch_rows:
+            yield frame(rows)
+            rows = []
+    if rows:
+        yield frame(rows)
+
+
+def frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """Trace rows as a frame with the canonical schema."""
+    return pl.DataFrame(rows, schema=TRACE_SCHEMA, orient="row")
+
+
+def read(
+    paths: str | Path | Iterable[str | Path],
+    options: ReadOptions | None = None,
+    ingest: Ingest | None = None,
+) -> pl.DataFrame:
+    """The whole traces table of the logs under `paths`.
+
+    Examples
+    --------
+    >>> import traceviz
+    >>> traces = traceviz.read("samples/")          # doctest: +SKIP
+    >>> traces.select("format", "model", "usage_output").head(2)  # doctest: +SKIP
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    frames = list(read_batches(paths, options, ingest))
+    if not frames:
+        return pl.DataFrame(schema=TRACE_SCHEMA)
+    return pl.concat(frames, how="vertical")

@@ -1,0 +1,233 @@
+"""Raw records -> canonical traces: the registry of log shapes, and stream reassembly.
+
+Each shape module offers `detect(value) -> bool` and `normalize(record) -> list[Trace]`.
+`SHAPES` lists them in the order detection tries them (specific before general).
+Streamed shapes also say which stream a chunk belongs to, so consecutive chunks of
+one response are merged into one record before they are normalized.
+
+Invariant kept by `Normalizer.run`: every record read is counted once, as parsed
+(it gave one or more traces), skipped (it holds no response: a failed batch request,
+a span of another kind) or quarantined (with source, line and reason).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from traceviz.ingest import RawRecord, StreamEnd, preview
+from traceviz.normalize import chat, think_tags
+from traceviz.normalize.fields import ShapeError
+from traceviz.schema import IngestStats, Quarantined, Trace
+
+
+class SkipRecord(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a normalizer for a record that holds no response (counted as skipped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A log shape: how to recognise one record of it and read it into traces."""
+
+    name: str
+    detect: Callable[[Any], bool]
+    normalize: Callable[[RawRecord], list[Trace]]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamShape:
+    """A streamed shape: which stream a chunk belongs to, and whether it is the last."""
+
+    name: str
+    chunk_key: Callable[[Any], str | None]
+    is_last: Callable[[Any], bool]
+    normalize: Callable[[RawRecord], list[Trace]]
+
+
+def _never(_: Any) -> bool:
+    return False
+
+
+STREAMS: tuple[StreamShape, ...] = (
+    StreamShape("openai-chat-stream", chat.chunk_key, _never, chat.normalize_stream),
+)
+
+SHAPES: tuple[Shape, ...] = (
+    Shape(chat.NAME, chat.detect, chat.normalize),
+    Shape(think_tags.NAME, think_tags.detect, think_tags.normalize),
+)
+
+
+def shape_names() -> list[str]:
+    """Every name `--shape` accepts."""
+    return [s.name for s in STREAMS] + [s.name for s in SHAPES]
+
+
+def find_shape(name: str) -> Shape | StreamShape:
+    for shape in (*STREAMS, *SHAPES):
+        if shape.name == name:
+            return shape
+    msg = f"unknown shape {name!r}"
+    raise KeyError(msg)
+
+
+def fallback_trace_id(source: str, line: int, index: int) -> str:
+    """A stable id for a trace whose log gives none: a hash of where it came from."""
+    digest = hashlib.blake2b(f"{source}\0{line}\0{index}".encode(), digest_size=8)
+    return digest.hexdigest()
+
+
+class Normalizer:
+    """Turns a stream of ingest items into traces and quarantined records, counting both."""
+
+    def __init__(self, stats: IngestStats, shape: str | None = None) -> None:
+        self.stats = stats
+        self.forced = find_shape(shape) if shape else None
+        self.streams = (self.forced,) if isinstance(self.forced, StreamShape) else STREAMS
+        if isinstance(self.forced, Shape):
+            self.streams = ()
+
+    def run(
+        self, items: Iterable[RawRecord | Quarantined | StreamEnd]
+    ) -> Iterator[Trace | Quarantined]:
+        """Traces and quarantined records, in input order, streams reassembled."""
+        pending: list[Any] = []
+        pending_key: str | None = None
+        pending_shape: StreamShape | None = None
+        pending_record: RawRecord | None = None
+        for item in items:
+            if isinstance(item, StreamEnd | Quarantined) or not self._chunk_of(item):
+                if pending_record is not None and pending_shape is not None:
+                    yield from self._flush(pending_shape, pending_record, pending)
+                    pending, pending_key, pending_shape, pending_record = [], None, None, None
+                if isinstance(item, StreamEnd):
+                    continue
+                if isinstance(item, Quarantined):
+                    self.stats.read += 1
+                    yield self._quarantine(item)
+                    continue
+                yield from self._one(item)
+                continue
+            shape, key = self._chunk_of(item)  # type: ignore[misc]
+            if pending_record is not None and (key != pending_key or shape is not pending_shape):
+                yield from self._flush(pending_shape, pending_record, pending)  # type: ignore[arg-type]
+                pending = []
+            if not pending:
+                pending_key, pending_shape, pending_record = key, shape, item
+            pending.append(item.value)
+            if shape.is_last(item.value):
+                yield from self._flush(shape, pending_record, pending)  # type: ignore[arg-type]
+                pending, pending_key, pending_shape, pending_record = [], None, None, None
+        if pending_record is not None and pending_shape is not None:
+            yield from self._flush(pending_shape, pending_record, pending)
+
+    def _chunk_of(self, item: RawRecord) -> tuple[StreamShape, str] | None:
+        if not isinstance(item.value, dict):
+            return None
+        for shape in self.streams:
+            key = shape.chunk_key(item.value)
+            if key is not None:
+                return shape, key
+        return None
+
+    def _flush(
+        self, shape: StreamShape, first: RawRecord, chunks: list[Any]
+    ) -> Iterator[Trace | Quarantined]:
+        self.stats.chunks_merged += len(chunks)
+        record = RawRecord(first.source, first.line, chunks, first.batch)
+        yield from self._apply(shape.name, shape.normalize, record)
+
+    def _one(self, record: RawRecord) -> Iterator[Trace | Quarantined]:
+        if isinstance(self.forced, StreamShape):
+            yield from self._apply(self.forced.name, self.forced.normalize, _as_chunks(record))
+            return
+        if isinstance(self.forced, Shape):
+            yield from self._apply(self.forced.name, self.forced.normalize, record)
+            return
+        value = record.value
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for shape in self.streams:
+                if shape.chunk_key(value[0]) is not None:
+                    self.stats.chunks_merged += len(value)
+                    yield from self._apply(shape.name, shape.normalize, record)
+                    return
+        for shape in SHAPES:
+            if shape.detect(value):
+                yield from self._apply(shape.name, shape.normalize, record)
+                return
+        self.stats.read += 1
+        yield self._quarantine(
+            Quarantined(record.source, record.line, _unknown(value), _raw(value))
+        )
+
+    def _apply(
+        self, name: str, normalize: Callable[[RawRecord], list[Trace]], record: RawRecord
+    ) -> Iterator[Trace | Quarantined]:
+        self.stats.read += 1
+        try:
+            traces = normalize(record)
+        except SkipRecord as skip:
+            self.stats.skipped += 1
+            self.stats.skip_reasons[str(skip)] = self.stats.skip_reasons.get(str(skip), 0) + 1
+            return
+        except (ShapeError, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            reason = (
+                f"{name}: {exc}"
+                if isinstance(exc, ShapeError)
+                else f"{name}: malformed record ({type(exc).__name__}: {exc})"
+            )
+            yield self._quarantine(
+                Quarantined(record.source, record.line, reason, _raw(record.value))
+            )
+            return
+        if not traces:
+            self.stats.skipped += 1
+            return
+        self.stats.parsed += 1
+        for index, trace in enumerate(traces):
+            if trace.trace_id is None:
+                trace = replace(trace, trace_id=fallback_trace_id(trace.source, trace.line, index))
+            self.stats.traces += 1
+            self.stats.by_format[trace.format] = self.stats.by_format.get(trace.format, 0) + 1
+            yield trace
+
+    def _quarantine(self, item: Quarantined) -> Quarantined:
+        self.stats.quarantined += 1
+        key = reason_kind(item.reason)
+        self.stats.quarantine_reasons[key] = self.stats.quarantine_reasons.get(key, 0) + 1
+        return item
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a quarantine reason, without the record's particulars, for counting."""
+    head, _, rest = reason.partition(": ")
+    if head in shape_names() and rest:
+        return f"{head}: {rest.split(':', 1)[0].split(' (', 1)[0]}"
+    return head
+
+
+def _as_chunks(record: RawRecord) -> RawRecord:
+    value = record.value if isinstance(record.value, list) else [record.value]
+    return RawRecord(record.source, record.line, value, record.batch)
+
+
+def _unknown(value: Any) -> str:
+    if isinstance(value, dict):
+        keys = ", ".join(sorted(str(k) for k in value)[:8])
+        return f"unknown shape: an object with keys {keys or '(none)'}"
+    if isinstance(value, list):
+        return "unknown shape: an array that is not a stream of chunks"
+    return f"unknown shape: {type(value).__name__}"
+
+
+def _raw(value: Any) -> str:
+    if isinstance(value, str):
+        return preview(value)
+    import orjson
+
+    try:
+        return preview(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str))
+    except (TypeError, orjson.JSONEncodeError):
+        return preview(repr(value))

@@ -1,0 +1,191 @@
+"""Column names, polars schemas and the value types that flow between stages.
+
+Every column name of the public tables is written once, here. Reports, tests and
+stages import these constants rather than spelling names again. The canonical
+`traces` table is described in DESIGN.md; later stages append their own columns,
+declared below in one block per stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+# --- ingest: the canonical trace columns -------------------------------------------------
+
+TRACE_ID = "trace_id"
+SOURCE = "source"
+LINE = "line"
+FORMAT = "format"
+PROVIDER = "provider"
+MODEL = "model"
+CREATED = "created"
+PROMPT = "prompt"
+REASONING = "reasoning"
+REASONING_SUMMARY = "reasoning_summary"
+ANSWER = "answer"
+REASONING_VISIBLE = "reasoning_visible"
+USAGE_INPUT = "usage_input"
+USAGE_CACHED_INPUT = "usage_cached_input"
+USAGE_CACHE_WRITE = "usage_cache_write"
+USAGE_OUTPUT = "usage_output"
+USAGE_REASONING = "usage_reasoning"
+USAGE_REASONING_EXCEEDS_OUTPUT = "usage_reasoning_exceeds_output"
+FINISH_REASON = "finish_reason"
+TRUNCATED = "truncated"
+RESPONSE_ID = "response_id"
+CUSTOM_ID = "custom_id"
+SERVICE_TIER = "service_tier"
+BATCH = "batch"
+COST_LOGGED = "cost_logged"
+REFERENCE_ANSWER = "reference_answer"
+CORRECT_LOGGED = "correct_logged"
+METADATA = "metadata"
+
+TRACE_SCHEMA: dict[str, pl.DataType] = {
+    TRACE_ID: pl.String(),
+    SOURCE: pl.String(),
+    LINE: pl.Int64(),
+    FORMAT: pl.String(),
+    PROVIDER: pl.String(),
+    MODEL: pl.String(),
+    CREATED: pl.Datetime("us", "UTC"),
+    PROMPT: pl.String(),
+    REASONING: pl.String(),
+    REASONING_SUMMARY: pl.String(),
+    ANSWER: pl.String(),
+    REASONING_VISIBLE: pl.Boolean(),
+    USAGE_INPUT: pl.Int64(),
+    USAGE_CACHED_INPUT: pl.Int64(),
+    USAGE_CACHE_WRITE: pl.Int64(),
+    USAGE_OUTPUT: pl.Int64(),
+    USAGE_REASONING: pl.Int64(),
+    USAGE_REASONING_EXCEEDS_OUTPUT: pl.Boolean(),
+    FINISH_REASON: pl.String(),
+    TRUNCATED: pl.Boolean(),
+    RESPONSE_ID: pl.String(),
+    CUSTOM_ID: pl.String(),
+    SERVICE_TIER: pl.String(),
+    BATCH: pl.Boolean(),
+    COST_LOGGED: pl.Float64(),
+    REFERENCE_ANSWER: pl.String(),
+    CORRECT_LOGGED: pl.Boolean(),
+    METADATA: pl.String(),
+}
+
+# --- quarantine -------------------------------------------------------------------------
+
+REASON = "reason"
+RAW = "raw"
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """One response, in the canonical shape every normalizer produces.
+
+    `usage_*` follow one convention: `usage_input` counts all prompt tokens including
+    cache reads, `usage_cached_input` the cache reads, `usage_output` all output tokens
+    including reasoning, `usage_reasoning` the reasoning part. `None` means "not
+    reported", never zero.
+    """
+
+    source: str
+    line: int
+    format: str
+    provider: str | None = None
+    model: str | None = None
+    created: datetime | None = None
+    prompt: str | None = None
+    reasoning: str | None = None
+    reasoning_summary: str | None = None
+    answer: str | None = None
+    usage_input: int | None = None
+    usage_cached_input: int | None = None
+    usage_cache_write: int | None = None
+    usage_output: int | None = None
+    usage_reasoning: int | None = None
+    finish_reason: str | None = None
+    truncated: bool = False
+    response_id: str | None = None
+    custom_id: str | None = None
+    service_tier: str | None = None
+    batch: bool = False
+    cost_logged: float | None = None
+    reference_answer: str | None = None
+    correct_logged: bool | None = None
+    metadata: str | None = None
+    trace_id: str | None = None
+
+    @property
+    def reasoning_visible(self) -> bool:
+        return self.reasoning is not None
+
+    @property
+    def usage_reasoning_exceeds_output(self) -> bool:
+        return (
+            self.usage_reasoning is not None
+            and self.usage_output is not None
+            and self.usage_reasoning > self.usage_output
+        )
+
+    def row(self) -> dict[str, Any]:
+        """The trace as a dict keyed by the canonical column names."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values[REASONING_VISIBLE] = self.reasoning_visible
+        values[USAGE_REASONING_EXCEEDS_OUTPUT] = self.usage_reasoning_exceeds_output
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A record that could not become a trace, with where it came from and why."""
+
+    source: str
+    line: int
+    reason: str
+    raw: str = ""
+
+    def row(self) -> dict[str, Any]:
+        return {SOURCE: self.source, LINE: self.line, REASON: self.reason, RAW: self.raw}
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Running totals of one ingest: `read == parsed + quarantined + skipped` always."""
+
+    files: int = 0
+    read: int = 0
+    parsed: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    traces: int = 0
+    by_format: dict[str, int] = field(default_factory=dict)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+    file_errors: list[str] = field(default_factory=list)
+    chunks_merged: int = 0
+
+    def merge(self, other: IngestStats) -> None:
+        self.files += other.files
+        self.read += other.read
+        self.parsed += other.parsed
+        self.quarantined += other.quarantined
+        self.skipped += other.skipped
+        self.traces += other.traces
+        self.chunks_merged += other.chunks_merged
+        self.file_errors.extend(other.file_errors)
+        for mine, theirs in (
+            (self.by_format, other.by_format),
+            (self.quarantine_reasons, other.quarantine_reasons),
+            (self.skip_reasons, other.skip_reasons),
+        ):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+
+
+def empty_traces() -> pl.DataFrame:
+    """A traces table with no rows and every canonical column."""
+    return pl.DataFrame(schema=TRACE_SCHEMA)
