@@ -24,13 +24,18 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import orjson
+import zstandard
 
 from traceviz.errors import InputError
 from traceviz.schema import Quarantined
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-DEFAULT_MAX_RECORD_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
+# A compressed file may expand this many times, past INFLATION_FLOOR bytes, before it is
+# taken for a decompression bomb and reading stops (real logs compress 5-50x).
+MAX_INFLATION = 400
+INFLATION_FLOOR = 256 * 1024 * 1024
 RAW_PREVIEW_CHARS = 2000
 _READ_CHUNK = 1 << 20
 
@@ -146,16 +151,75 @@ def open_binary(source: str) -> IO[bytes]:
     except OSError as exc:
         msg = f"{source}: cannot open: {exc.strerror or exc}"
         raise InputError(msg, hint="Check that the file exists and is readable.") from exc
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    counted = _CountingReader(raw)
+    buffered = io.BufferedReader(counted, buffer_size=_READ_CHUNK)
     magic = buffered.peek(4)[:4]
+    inner: IO[bytes]
     if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
-    if magic == b"\x28\xb5\x2f\xfd":
-        import zstandard
+        inner = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+    elif magic == b"\x28\xb5\x2f\xfd":
+        inner = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)  # type: ignore[assignment]
+    else:
+        return buffered
+    guarded = _InflationGuard(inner, counted)
+    return io.BufferedReader(guarded, buffer_size=_READ_CHUNK)
 
-        reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
-        return io.BufferedReader(reader, buffer_size=_READ_CHUNK)  # type: ignore[arg-type]
-    return buffered
+
+class InflationLimitExceeded(OSError):
+    """A compressed input expands beyond `MAX_INFLATION` times its size: a likely bomb."""
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts the bytes read from the underlying (compressed) file."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        return n
+
+    def close(self) -> None:
+        if self.raw is not sys.stdin.buffer:
+            self.raw.close()
+        super().close()
+
+
+class _InflationGuard(io.RawIOBase):
+    """Decompressed bytes, stopping when they outgrow the compressed input too far."""
+
+    def __init__(self, inner: IO[bytes], compressed: _CountingReader) -> None:
+        self.inner = inner
+        self.compressed = compressed
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.count += n
+        if self.count > INFLATION_FLOOR and self.count > MAX_INFLATION * self.compressed.count:
+            msg = (
+                f"decompression bomb: {self.count:,} bytes from "
+                f"{self.compressed.count:,} compressed, more than {MAX_INFLATION:,}x; stopped"
+            )
+            raise InflationLimitExceeded(msg)
+        return n
+
+    def close(self) -> None:
+        self.inner.close()
+        self.compressed.close()
+        super().close()
 
 
 def sniff_container(source: str, stream: IO[bytes]) -> Container:
@@ -212,19 +276,21 @@ def read_file(
     try:
         container = sniff_container(source, stream)
         if container == "parquet":
-            yield from _read_parquet(name, stream, batch)
+            plain = source != STDIN and stream.peek(4)[:4] == b"PAR1"
+            yield from _read_parquet(name, source if plain else stream, batch)
             return
         reader = {"jsonl": _read_lines, "json": _read_json_document, "text": _read_text}[container]
         for item in reader(name, stream, max_record_bytes, batch):
             line = item.line
             yield item
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError) as exc:
         if isinstance(exc, orjson.JSONDecodeError):
             raise
-        yield Quarantined(name, line + 1, f"unreadable data: {_describe(exc)}")
+        bomb = isinstance(exc, InflationLimitExceeded)
+        reason = str(exc) if bomb else f"unreadable data: {_describe(exc)}"
+        yield Quarantined(name, line + 1, reason)
     finally:
-        if source != STDIN:
-            stream.close()
+        stream.close()
 
 
 def _describe(exc: BaseException) -> str:
@@ -249,7 +315,7 @@ def _json_reason(exc: orjson.JSONDecodeError, data: bytes) -> str:
     except UnicodeDecodeError as err:
         return f"undecodable bytes: not UTF-8 at byte {err.start}"
     message = str(exc).split(":", 1)[0]
-    if "recursion" in message.lower():
+    if "recursion" in message.lower() or "depth" in message.lower():
         return "invalid JSON: nested too deeply"
     return f"invalid JSON: {message}"
 
@@ -321,13 +387,13 @@ def _drain(stream: IO[bytes]) -> int:
     return skipped
 
 
-def _read_parquet(source: str, stream: IO[bytes], batch: bool) -> Iterator[Item]:
-    """Parquet rows, read one row group batch at a time."""
+def _read_parquet(source: str, file: str | IO[bytes], batch: bool) -> Iterator[Item]:
+    """Parquet rows, a batch at a time; a file path is read in place, a stream in memory."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        handle: Any = stream if stream.seekable() else io.BytesIO(stream.read())
+        handle: Any = file if isinstance(file, str) else io.BytesIO(file.read())
         parquet = pq.ParquetFile(handle)
         row = 0
         for record_batch in parquet.iter_batches(batch_size=4096):
@@ -406,7 +472,7 @@ class _DocumentScanner:
                 start, start_line, oversize = pos, line, 0
                 scalar = c not in b'[{"'
             if scalar:
-                m = _SCALAR_END.search(buf, pos)
+                m = _SCALAR_END.search(buf, max(pos, start + 1))
                 if m is None:
                     pos = len(buf)
                     continue

@@ -51,15 +51,20 @@ def tokens(value: Any, name: str) -> int | None:
             raise ShapeError(msg)
         value = int(text)
     if isinstance(value, float):
-        if not math.isfinite(value) or not value.is_integer():
+        if math.isfinite(value) and value.is_integer() and 0 <= value <= MAX_TOKENS:
+            value = int(value)
+        elif math.isfinite(value) and value.is_integer():
+            msg = f"{name} is out of range: {value!r}"
+            raise ShapeError(msg)
+        else:
             msg = f"{name} is not a whole number: {value!r}"
             raise ShapeError(msg)
-        value = int(value)
     if not isinstance(value, int):
         msg = f"{name} is not a number ({type(value).__name__})"
         raise ShapeError(msg)
     if value < 0 or value > MAX_TOKENS:
-        msg = f"{name} is out of range: {value}"
+        shown = str(value) if len(str(value)) <= 20 else f"{value:.3e}"
+        msg = f"{name} is out of range: {shown}"
         raise ShapeError(msg)
     return value
 
