@@ -227,7 +227,7 @@ def test_decompression_bomb_stops_with_bounded_memory(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_huge_single_line_stays_under_memory_cap(tmp_path: Path) -> None:
-    """A 200 MB line: quarantined as too large, peak memory well under the stated 400 MB cap."""
+    """A 200 MB line: quarantined as too large, peak memory under the stated 400 MB cap."""
     path = tmp_path / "huge.jsonl"
     with path.open("wb") as handle:
         handle.write(b'{"choices": [{"message": {"content": "')

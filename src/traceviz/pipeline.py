@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from traceviz import tokens
 from traceviz.load import Ingest, ReadOptions, read_batches
 from traceviz.schema import ANSWER, PROMPT, REASONING, REASONING_SUMMARY, IngestStats
 
@@ -26,6 +27,7 @@ class AnalysisOptions:
 
     read: ReadOptions = field(default_factory=ReadOptions)
     keep_text: bool = False
+    tokenizer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ def analyze_batches(
     """Every batch of traces through every stage, in input order."""
     options = options or AnalysisOptions()
     for traces in read_batches(paths, options.read, ingest):
-        batch = Batch(traces=traces)
+        batch = Batch(traces=tokens.count(traces, options.tokenizer))
         if not options.keep_text:
             batch = Batch(traces=batch.traces.drop(TEXT_COLUMNS), steps=batch.steps)
         yield batch

@@ -76,6 +76,22 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     METADATA: pl.String(),
 }
 
+# --- tokens stage -------------------------------------------------------------------------
+
+TOKENS_PROMPT = "tokens_prompt"
+TOKENS_REASONING = "tokens_reasoning"
+TOKENS_ANSWER = "tokens_answer"
+TOKENS_TEMPLATE = "tokens_template"
+TOKENIZER = "tokenizer"
+TOKENIZER_EXACT = "tokenizer_exact"
+USAGE_SOURCE = "usage_source"
+USAGE_DRIFT = "usage_drift"
+USAGE_REASONING_DRIFT = "usage_reasoning_drift"
+INPUT_TOKENS = "input_tokens"
+CACHED_INPUT_TOKENS = "cached_input_tokens"
+OUTPUT_TOKENS = "output_tokens"
+REASONING_TOKENS = "reasoning_tokens"
+
 # --- quarantine -------------------------------------------------------------------------
 
 REASON = "reason"

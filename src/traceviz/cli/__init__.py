@@ -9,8 +9,10 @@ unless `TRACEVIZ_DEBUG` is set.
 from __future__ import annotations
 
 from traceviz.cli.common import main
+from traceviz.cli.count import count
 from traceviz.cli.ingest import ingest
 
 main.add_command(ingest)
+main.add_command(count)
 
 __all__ = ["main"]
