@@ -148,7 +148,8 @@ def _traces(rows: list[dict[str, object]]) -> pl.DataFrame:
 
 def test_count_stage_reconciles_with_usage() -> None:
     r1 = {
-        "model": "deepseek-reasoner", "prompt": "What is 2+2?", "reasoning": "Two plus two is four.",
+        "model": "deepseek-reasoner", "prompt": "What is 2+2?",
+        "reasoning": "Two plus two is four.",
         "answer": "4", "usage_input": 12, "usage_cached_input": 0, "usage_output": 9,
         "usage_reasoning": 6,
     }  # fmt: skip

@@ -144,9 +144,9 @@ def _container_from_suffix(path: Path) -> Container | None:
 def open_binary(source: str) -> IO[bytes]:
     """Open a file or stdin for reading, undoing gzip or zstd by magic bytes."""
     try:
-        raw: IO[bytes] = (
-            sys.stdin.buffer if source == STDIN else Path(source).open("rb", buffering=0)
-        )  # noqa: SIM115 - returned open
+        raw: IO[bytes] = sys.stdin.buffer
+        if source != STDIN:
+            raw = Path(source).open("rb", buffering=0)  # noqa: SIM115 - returned open
     except IsADirectoryError as exc:
         msg = f"{source}: is a directory"
         raise InputError(msg) from exc
