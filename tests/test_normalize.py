@@ -1,0 +1,233 @@
+"""Every log shape: the exact reasoning, answer, model, usage and time read from its sample."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import traceviz
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+FIELDS = (
+    "format", "model", "created", "reasoning", "answer", "usage_input", "usage_cached_input",
+    "usage_output", "usage_reasoning", "finish_reason", "truncated",
+)  # fmt: skip
+
+
+def t(*values: Any) -> dict[str, Any]:
+    return dict(zip(FIELDS, values, strict=True))
+
+
+def at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+EXPECTED: dict[str, list[dict[str, Any]]] = {
+    "openai-chat-o1.jsonl": [
+        t("openai-chat", "o1-2024-12-17", at(2025, 1, 22, 10, 0), None,
+          "The sum of the first 100 positive integers is 5050.", 1843, 1792, 1230, 1216, "stop", False),
+        t("openai-chat", "o1-2024-12-17", at(2025, 1, 22, 10, 5, 12), None, "", 96, 0, 4000, 4000,
+          "length", True),
+    ],
+    "deepseek-reasoner.json": [
+        t("deepseek", "deepseek-reasoner", at(2025, 1, 23, 2, 40),
+          "Okay, I need to compare 9.11 and 9.8. Let me line up the decimals: 9.11 versus 9.80. "
+          "Wait, 0.11 is less than 0.80. So 9.11 is smaller.",
+          "9.11 is smaller than 9.8.", 18, 0, 69, 57, "stop", False),
+    ],
+    "deepseek-stream.sse": [
+        t("deepseek-stream", "deepseek-reasoner", at(2025, 1, 27, 17, 46, 40), "Two plus two is four.",
+          "4", 12, 0, 9, 6, "stop", False),
+    ],
+    "deepseek-cached.jsonl.gz": [
+        t("deepseek", "deepseek-reasoner", at(2025, 3, 10, 9, 46, 40),
+          "Two-sum: store complements in a dict while scanning. Wait, duplicates? Store index before "
+          "checking. Fine.", "Use a hash map: O(n).", 1536, 1408, 210, 180, "stop", False),
+    ],
+    "openai-chat-stream.json": [
+        t("openai-chat-stream", "o4-mini-2025-04-16", at(2025, 5, 11, 21, 46, 40), None,
+          "Hello there!", 8, 0, 203, 192, "stop", False),
+    ],
+    "openai-chat-stream-cut.sse": [
+        t("openai-chat-stream", "o4-mini-2025-04-16", at(2025, 5, 11, 21, 46, 40), None,
+          "Hello there!", None, None, None, None, None, True),
+    ],
+    "openai-responses.jsonl": [
+        t("openai-responses", "o3-2025-04-16", at(2025, 6, 15, 15, 6, 40), None,
+          "n^1.5 grows faster than n log n.", 812, 768, 1460, 1408, "completed", False),
+        t("openai-responses", "gpt-oss-120b", at(2025, 6, 15, 15, 16, 40),
+          "We need to list primes below 30. 2, 3, 5, 7, 11, 13", "", 40, 0, 256, 256,
+          "max_output_tokens", True),
+    ],
+    "openai-batch.jsonl": [
+        t("openai-batch", "o1-2024-12-17", at(2025, 2, 19, 21, 20, 1), None, "Paris.", 25, 0, 340, 320,
+          "stop", False),
+        t("openai-batch", "o1-2024-12-17", at(2025, 2, 19, 21, 20, 3), None, "The integral is 1/3.",
+          31, 0, 900, 870, "stop", False),
+    ],
+    "openrouter.jsonl": [
+        t("openrouter", "deepseek/deepseek-r1", at(2025, 1, 27, 17, 46, 40),
+          "Check divisors up to 9: 2, 3, 5, 7 do not divide 97. So 97 is prime.",
+          "Yes, 97 is prime.", 14, 0, 38, 29, "stop", False),
+        t("openrouter", "openai/o3-mini", at(2025, 1, 27, 17, 55), None, "It is 42.", 20, 0, 200, 192,
+          "stop", False),
+    ],
+    "vllm.jsonl": [
+        t("vllm", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", at(2025, 3, 3, 11, 6, 40),
+          "The square root of 144 is 12 because 12*12 = 144.", "12", 11, None, 29, None, "stop", False),
+        t("vllm", "Qwen/QwQ-32B", at(2025, 11, 1, 12, 26, 40),
+          "Okay, convert 5 km to miles: 5 * 0.621 = 3.107.", "About 3.1 miles.", 15, None, 36, None,
+          "stop", False),
+    ],
+    "sglang.json": [
+        t("sglang", "deepseek-ai/DeepSeek-R1", at(2025, 4, 7, 4, 26, 40),
+          "Canada's capital: Ottawa, not Toronto.", "The capital is Ottawa.", 10, None, 22, None,
+          "stop", False),
+    ],
+    "llamacpp.json": [
+        t("llamacpp", "DeepSeek-R1-Distill-Llama-8B-Q4_K_M.gguf", at(2025, 4, 18, 18, 13, 20),
+          "Let me enumerate the cases one by one. Case 1: n is even. Then", "", 18, None, 64, None,
+          "length", True),
+    ],
+    "groq.jsonl": [
+        t("groq", "deepseek-r1-distill-llama-70b", at(2025, 4, 30, 8, 0),
+          "At standard pressure, water boils at 100 degrees Celsius.",
+          "Water boils at 100 °C at sea level.", 12, None, 30, None, "stop", False),
+        t("groq", "qwen-qwq-32b", at(2025, 4, 30, 8, 1, 40),
+          "Seven days in a week, so 3 weeks is 21 days.", "21 days.", 14, None, 25, None, "stop", False),
+    ],
+    "together-think-tags.jsonl": [
+        t("chat-compatible", "deepseek-ai/DeepSeek-R1", at(2025, 2, 8, 7, 33, 21),
+          "First, 2 + 2 = 4.", "The sum is 4.", 9, None, 40, None, "stop", False),
+        # no opening tag: the text before a lone </think> is reasoning
+        t("chat-compatible", "deepseek-ai/DeepSeek-R1", at(2025, 2, 8, 7, 33, 22),
+          "The user wants a greeting. Hello is fine.", "Hello!", 9, None, 40, None, "stop", False),
+        # unclosed tag: truncated, all after it is reasoning
+        t("chat-compatible", "deepseek-ai/DeepSeek-R1", at(2025, 2, 8, 7, 33, 23),
+          "Let me expand (a+b)^2 = a^2 + 2ab", "", 9, None, 40, None, "length", True),
+        # empty block
+        t("chat-compatible", "deepseek-ai/DeepSeek-R1", at(2025, 2, 8, 7, 33, 24), "",
+          "I am sorry, I cannot answer that question.", 9, None, 40, None, "stop", False),
+        t("chat-compatible", "deepseek-ai/DeepSeek-R1", at(2025, 2, 8, 7, 33, 25),
+          "Short check: 9 > 8.", "Yes, 9 is larger.", 9, None, 40, None, "stop", False),
+        t("chat-compatible", "deepseek-ai/DeepSeek-R1", at(2025, 2, 8, 7, 33, 26),
+          "Recall: the Pacific is largest.", "The Pacific Ocean.", 9, None, 40, None, "stop", False),
+        # a literal <think> later in the answer is answer text
+        t("chat-compatible", "deepseek-ai/DeepSeek-R1", at(2025, 2, 8, 7, 33, 27), None,
+          "Use the tag like this: <think>your thoughts</think> then answer.", 9, None, 40, None,
+          "stop", False),
+    ],
+    "ollama-chat.jsonl": [
+        t("ollama", "deepseek-r1:8b", datetime(2025, 6, 2, 9, 14, 3, 482391, tzinfo=UTC),
+          "3 times 4 is 12. Let me check: 4+4+4 = 12. Yes.", "The answer is 12.", 17, None, 41, None,
+          "stop", False),
+    ],
+    "ollama-generate-stream.jsonl": [
+        t("ollama-stream", "qwen3:4b", datetime(2025, 7, 1, 10, 0, 0, 123456, tzinfo=UTC),
+          "Hmm, the user wants a haiku.", "Autumn moon rises\nsilver on the still water", 22, None, 18,
+          None, "stop", False),
+    ],
+    "anthropic-messages.json": [
+        t("anthropic", "claude-3-7-sonnet-20250219", None,
+          "The user asks for 17 * 23. 17 * 20 = 340, 17 * 3 = 51, total 391.", "17 × 23 = 391.",
+          21 + 1200 + 3400, 3400, 96, None, "end_turn", False),
+    ],
+    "r1-raw-output.txt": [
+        t("think-tags", None, None,
+          "The user asks for the capital of Australia. Many people think it is Sydney, but wait, the "
+          "capital is Canberra. Let me double-check: Canberra was chosen as a compromise between "
+          "Sydney and Melbourne. Yes.", "The capital of Australia is **Canberra**.",
+          None, None, None, None, None, False),
+    ],
+    "openr1-math.parquet": [
+        t("openr1-math", "deepseek-r1", None,
+          "2^3 = 8 which is 1 mod 7. 2^10 = (2^3)^3 * 2 = 2 mod 7.", "The remainder is \\boxed{2}.",
+          None, None, None, None, None, False),
+        t("openr1-math", "deepseek-r1", None,
+          "2^10 = 1024. 1024 / 7 = 146 remainder 2. Wait, 7*146 = 1022, so remainder 2.",
+          "\\boxed{2}", None, None, None, None, None, False),
+    ],
+    "openthoughts.jsonl.zst": [
+        t("openthoughts", "deepseek-r1", None, "So I need 6 times 7. 6 * 7 = 42.", "\\boxed{42}",
+          None, None, None, None, None, False),
+        t("openthoughts", "deepseek-r1", None, "Subtract 3: 2x = 8. Divide by 2: x = 4.",
+          "x = \\boxed{4}", None, None, None, None, None, False),
+    ],
+    "logger-wrappers.jsonl": [
+        t("deepseek", "deepseek-reasoner", at(2025, 3, 4, 12, 0), "91 / 7 = 13, so it is composite.",
+          "No: 91 = 7 * 13.", 16, 0, 30, 18, "stop", False),
+        t("openai-chat", "o3-mini-2025-01-31", at(2025, 3, 4, 14, 53, 21), None, "101.", 13, 0, 150,
+          144, "stop", False),
+    ],
+}  # fmt: skip
+
+
+def test_every_sample_has_expectations() -> None:
+    names = {p.name for p in SAMPLES.iterdir() if p.is_file() and not p.name.endswith(".md")}
+    assert names == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_sample_values(name: str) -> None:
+    rows = traceviz.read(SAMPLES / name).select(FIELDS).to_dicts()
+    assert rows == EXPECTED[name]
+
+
+def test_extra_fields() -> None:
+    traces = traceviz.read(SAMPLES)
+    by_id = {row["trace_id"]: row for row in traces.to_dicts()}
+    responses = by_id["resp_68a1f0c2d4e8819a"]
+    assert responses["reasoning_summary"].startswith("**Comparing growth rates**")
+    assert responses["reasoning_visible"] is False
+    assert responses["service_tier"] == "flex"
+    batch = by_id["chatcmpl-B1"]
+    assert (batch["custom_id"], batch["batch"]) == ("q-0001", True)
+    assert by_id["gen-1738000000-AbCdEfGh"]["cost_logged"] == pytest.approx(0.0000909)
+    anthropic = by_id["msg_01XFDUDYJgAACzvnptvVoYEL"]
+    assert anthropic["usage_cache_write"] == 1200
+    assert anthropic["metadata"] == '{"redacted_thinking_blocks":1}'
+    wrapped = by_id["w-1"]
+    assert wrapped["prompt"] == "Be brief.\n\nIs 91 prime?"
+    assert wrapped["metadata"] == '{"team":"search","env":"prod","user":"u-17"}'
+    assert by_id["w-2"]["metadata"] == '{"tags":["eval"]}'
+    openr1 = traces.filter(format="openr1-math")
+    assert openr1["reference_answer"].to_list() == ["2", "2"]
+    assert openr1["correct_logged"].to_list() == [True, True]
+    assert openr1["prompt"][0] == "What is the remainder when 2^10 is divided by 7?"
+    assert openr1["trace_id"].n_unique() == 2
+
+
+def test_failed_batch_line_is_skipped_with_reason() -> None:
+    run = traceviz.Ingest()
+    traceviz.read(SAMPLES / "openai-batch.jsonl", ingest=run)
+    assert (run.stats.read, run.stats.parsed, run.stats.skipped) == (3, 2, 1)
+    assert run.stats.skip_reasons == {"batch request failed: rate_limit_exceeded": 1}
+
+
+def test_streams_count_as_one_record() -> None:
+    run = traceviz.Ingest()
+    traceviz.read(
+        [SAMPLES / "deepseek-stream.sse", SAMPLES / "ollama-generate-stream.jsonl"], ingest=run
+    )
+    assert (run.stats.read, run.stats.traces, run.stats.chunks_merged) == (2, 2, 10)
+
+
+def test_forced_shape(tmp_path: Path) -> None:
+    path = tmp_path / "one.txt"
+    path.write_text('{"not": "a log"}')
+    traces = traceviz.read(path, traceviz.ReadOptions(shape="think-tags"))
+    assert traces["answer"].to_list() == ['{"not": "a log"}']
+
+
+def test_reasoning_above_output_is_kept_and_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text(
+        '{"object": "chat.completion", "choices": [{"message": {"content": "x"}}],'
+        ' "usage": {"completion_tokens": 5, "completion_tokens_details": {"reasoning_tokens": 9}}}\n'
+    )
+    row = traceviz.read(path).row(0, named=True)
+    assert (row["usage_output"], row["usage_reasoning"]) == (5, 9)
+    assert row["usage_reasoning_exceeds_output"] is True
