@@ -123,6 +123,8 @@ def test_openai_equal_tiktoken_on_random_text(text: str) -> None:
         ("openrouter/openai/o1", ("o200k_base", True)),
         ("gpt-5.2", ("o200k_base", True)),
         ("gpt-4-0613", ("cl100k_base", True)),
+        ("openai/gpt-oss-120b", ("o200k_base", True)),
+        ("qwen3:4b", ("o200k_base", False)),
         ("gpt-3.5-turbo", ("cl100k_base", True)),
         ("deepseek-reasoner", ("deepseek-v3", True)),
         ("deepseek/deepseek-r1", ("deepseek-v3", True)),
@@ -184,22 +186,22 @@ def test_count_stage_reconciles_with_usage() -> None:
     assert out["reasoning_tokens"].to_list()[:2] == [6, 48]
 
 
-def test_forced_tokenizer() -> None:
-    out = tokens.count(
-        _traces(
-            [
-                {
-                    "model": "o1",
-                    "prompt": None,
-                    "reasoning": "a b",
-                    "answer": "c",
-                    "usage_input": None,
-                    "usage_cached_input": None,
-                    "usage_output": None,
-                    "usage_reasoning": None,
-                }
-            ]
-        ),  # fmt: skip
-        tokenizer="cl100k_base",
-    )
-    assert out["tokenizer"].to_list() == ["cl100k_base"]
+@pytest.mark.parametrize(
+    ("model", "forced", "exact"),
+    [
+        ("o1", "cl100k_base", False),  # a foreign vocabulary
+        ("o1", "o200k_base", True),  # o1's own
+        (None, "deepseek-v3", True),  # no model name: the user's word
+        ("deepseek-r1-distill-qwen-7b", "deepseek-v3", False),  # still a fallback
+    ],
+)
+def test_forced_tokenizer(model: str | None, forced: str, exact: bool) -> None:
+    row = {
+        "model": model, "prompt": None, "reasoning": "a b", "answer": "c",
+        "usage_input": None, "usage_cached_input": None, "usage_output": None,
+        "usage_reasoning": None,
+    }  # fmt: skip
+    out = tokens.count(_traces([row]), tokenizer=forced)
+    assert out["tokenizer"].to_list() == [forced]
+    assert out["tokenizer_exact"].to_list() == [exact]
+    assert out["tokens_reasoning"].to_list() == [len(tokens.Counter(forced).encode("a b"))]

@@ -203,6 +203,7 @@ MODEL_TOKENIZERS: tuple[tuple[str, str, bool], ...] = (
     ("gpt-4.5", O200K, True),
     ("chatgpt-4o", O200K, True),
     ("codex", O200K, True),
+    ("gpt-oss", O200K, True),  # o200k_harmony: o200k_base plus format tokens, same on text
     ("gpt-4", CL100K, True),
     ("gpt-3.5", CL100K, True),
     ("text-embedding-3", CL100K, True),
@@ -249,14 +250,9 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
     `tokenizer` forces one tokenizer for every trace; otherwise each trace is counted
     with its model's (see `tokenizer_for`).
     """
-    if tokenizer is not None:
-        encoding(tokenizer)  # fail early on an unknown name
-        names = [tokenizer] * traces.height
-        exact = [True] * traces.height
-    else:
-        pairs = {m: tokenizer_for(m) for m in traces[MODEL].unique().to_list()}
-        names = [pairs[m][0] for m in traces[MODEL].to_list()]
-        exact = [pairs[m][1] for m in traces[MODEL].to_list()]
+    pairs = {m: _tokenizer_of(m, tokenizer) for m in traces[MODEL].unique().to_list()}
+    names = [pairs[m][0] for m in traces[MODEL].to_list()]
+    exact = [pairs[m][1] for m in traces[MODEL].to_list()]
     counts: dict[str, list[int | None]] = {PROMPT: [None] * traces.height}
     counts[REASONING] = [None] * traces.height
     counts[ANSWER] = [None] * traces.height
@@ -282,6 +278,21 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
         pl.Series(TOKENIZER_EXACT, exact, dtype=pl.Boolean),
     )
     return counted.with_columns(reconcile())
+
+
+def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool]:
+    """The tokenizer a trace is counted with, and whether the counts are its model's own.
+
+    A forced tokenizer is exact for traces that name no model (forcing `deepseek-v3` on
+    raw R1 text is the user's word that it is R1's) and for models whose own exact
+    tokenizer it is; forcing `cl100k_base` on `o1` logs counts them with a foreign
+    vocabulary, so those counts are marked inexact.
+    """
+    own, own_exact = tokenizer_for(model)
+    if forced is None:
+        return own, own_exact
+    encoding(forced)  # fail early on an unknown name
+    return forced, not model or (forced == own and own_exact)
 
 
 def reconcile() -> list[pl.Expr]:
@@ -319,8 +330,16 @@ def reconcile() -> list[pl.Expr]:
     ]
 
 
+DRIFT_STATISTICS = ("traces", "mean", "min", "p10", "p50", "p90", "max")
+
+
 def summarize(traces: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
-    """Token distributions per group: reasoning, answer and prompt, and the usage drift."""
+    """Token distributions per group: reasoning, answer and prompt, and the usage drift.
+
+    Token columns are `<part>_<statistic>` (see `traceviz.stats.STATISTICS`); drift
+    columns are `drift_<statistic>` for the output and `reasoning_drift_<statistic>`
+    for the reasoning, over the traces whose log carries that usage (`DRIFT_STATISTICS`).
+    """
     from traceviz.stats import distribution, grouped
 
     exprs = [pl.len().alias("traces")]
@@ -330,11 +349,20 @@ def summarize(traces: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame
         (TOKENS_PROMPT, "prompt"),
     ):
         exprs += distribution(column, name)
-    exprs += [
-        pl.col(USAGE_DRIFT).mean().alias("drift_mean"),
-        pl.col(USAGE_DRIFT).quantile(0.5, "linear").alias("drift_p50"),
-        pl.col(USAGE_DRIFT).abs().max().alias("drift_abs_max"),
-        pl.col(USAGE_DRIFT).is_not_null().sum().alias("drift_traces"),
-        pl.col(TOKENIZER_EXACT).not_().sum().alias("inexact_traces"),
-    ]
+    exprs += _drift_distribution(USAGE_DRIFT, "drift")
+    exprs += _drift_distribution(USAGE_REASONING_DRIFT, "reasoning_drift")
+    exprs.append(pl.col(TOKENIZER_EXACT).not_().sum().alias("inexact_traces"))
     return grouped(traces, by or [], exprs)
+
+
+def _drift_distribution(column: str, name: str) -> list[pl.Expr]:
+    col = pl.col(column)
+    return [
+        col.count().alias(f"{name}_traces"),
+        col.mean().alias(f"{name}_mean"),
+        col.min().alias(f"{name}_min"),
+        col.quantile(0.1, "linear").alias(f"{name}_p10"),
+        col.quantile(0.5, "linear").alias(f"{name}_p50"),
+        col.quantile(0.9, "linear").alias(f"{name}_p90"),
+        col.max().alias(f"{name}_max"),
+    ]

@@ -70,7 +70,11 @@ def count(
     if quarantine.count:
         echo_err(f"wrote {quarantine.count:,} quarantined records to {quarantine.path}")
     if analysis.traces.height:
-        Console().print(_table(tokens.summarize(analysis.traces, list(by)), list(by)))
+        summary = tokens.summarize(analysis.traces, list(by))
+        console = Console()
+        console.print(_table(summary, list(by)))
+        if summary["drift_traces"].sum() or summary["reasoning_drift_traces"].sum():
+            console.print(_drift_table(summary, list(by)))
     if run.stats.file_errors:
         ctx.exit(1)
 
@@ -90,15 +94,34 @@ def _table(summary: pl.DataFrame, by: list[str]) -> Table:
             table.add_row(*groups, part, *cells, end_section=index == 2)
         group = " ".join(_label(row[k]) for k in by) or "all"
         note = f"{group}: {row['traces']:,} traces"
-        if row["drift_traces"]:
-            note += (
-                f"; usage drift (counted - billed output) mean {_number(row['drift_mean'])},"
-                f" largest {_number(row['drift_abs_max'])}, over {row['drift_traces']:,} traces"
-            )
         if row["inexact_traces"]:
             note += f"; {row['inexact_traces']:,} counted with a fallback tokenizer (estimates)"
         notes.append(note)
     table.caption = "\n".join(notes)
+    return table
+
+
+def _drift_table(summary: pl.DataFrame, by: list[str]) -> Table:
+    table = Table(
+        title="Usage drift: counted minus billed tokens",
+        title_justify="left",
+        caption="output: reasoning + answer + template tokens vs usage output "
+        "(answer vs output less reasoning where reasoning is hidden); "
+        "reasoning: counted vs usage reasoning",
+        caption_justify="left",
+    )
+    for key in by:
+        table.add_column(key)
+    table.add_column("part")
+    for statistic in tokens.DRIFT_STATISTICS:
+        table.add_column(statistic, justify="right")
+    for row in summary.iter_rows(named=True):
+        for index, (part, prefix) in enumerate(
+            (("output", "drift"), ("reasoning", "reasoning_drift"))
+        ):
+            groups = [_label(row[k]) if index == 0 else "" for k in by]
+            cells = [_number(row[f"{prefix}_{s}"]) for s in tokens.DRIFT_STATISTICS]
+            table.add_row(*groups, part, *cells, end_section=index == 1)
     return table
 
 
