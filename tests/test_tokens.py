@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import re
 import socket
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -34,35 +38,53 @@ VARIED = [
 ]
 
 
-def _official(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tiktoken.Encoding:
-    """tiktoken's own encoding, fed our rank file through its cache: no network."""
+@pytest.fixture(scope="module")
+def official() -> Iterator[dict[str, tiktoken.Encoding]]:
+    """tiktoken's own encodings, fed our rank files through its cache: no network."""
     import gzip
     from importlib.resources import files
-
-    url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
-    data = gzip.decompress((files("traceviz") / "data" / f"{name}.tiktoken.gz").read_bytes())
-    (tmp_path / hashlib.sha1(url.encode()).hexdigest()).write_bytes(data)
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
 
     def refuse(*args: object, **kwargs: object) -> None:
         msg = "network"
         raise AssertionError(msg)
 
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
-    return tiktoken.get_encoding(name)
+    with tempfile.TemporaryDirectory() as cache, pytest.MonkeyPatch.context() as mp:
+        for name in (tokens.O200K, tokens.CL100K):
+            url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+            data = gzip.decompress(
+                (files("traceviz") / "data" / f"{name}.tiktoken.gz").read_bytes()
+            )
+            (Path(cache) / hashlib.sha1(url.encode()).hexdigest()).write_bytes(data)
+        mp.setenv("TIKTOKEN_CACHE_DIR", cache)
+        mp.setattr(socket, "create_connection", refuse)
+        mp.setattr(tiktoken.registry, "ENCODINGS", {})
+        yield {name: tiktoken.get_encoding(name) for name in (tokens.O200K, tokens.CL100K)}
+
+
+def test_rank_file_hashes_are_tiktokens_published_ones() -> None:
+    import tiktoken_ext.openai_public as public
+
+    published = set(re.findall(r'expected_hash="([0-9a-f]{64})"', inspect.getsource(public)))
+    assert {tokens._SHA256[tokens.O200K], tokens._SHA256[tokens.CL100K]} <= published
+
+
+def test_damaged_rank_file_is_a_clear_error() -> None:
+    with pytest.raises(tokens.ConfigError, match="does not match its SHA-256") as info:
+        tokens._load_ranks("o200k_base.tiktoken.gz", "0" * 64)
+    assert info.value.hint == "Reinstall traceviz."
 
 
 @pytest.mark.parametrize("name", [tokens.O200K, tokens.CL100K])
 def test_openai_encodings_equal_tiktokens_own(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, official: dict[str, tiktoken.Encoding]
 ) -> None:
-    official = _official(name, tmp_path, monkeypatch)
+    reference = official[name]
     ours = tokens.encoding(name)
-    assert ours._pat_str == official._pat_str
-    assert ours._special_tokens == official._special_tokens
+    assert ours._pat_str == reference._pat_str
+    assert ours._special_tokens == reference._special_tokens
+    assert ours._mergeable_ranks == reference._mergeable_ranks
     for text in VARIED:
-        assert tokens.Counter(name).encode(text) == official.encode_ordinary(text), text
+        assert tokens.Counter(name).encode(text) == reference.encode_ordinary(text), text
 
 
 def test_known_token_ids() -> None:
@@ -108,11 +130,11 @@ def test_deepseek_equals_hugging_face_on_random_text(hugging_face: object, text:
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(st.characters(exclude_categories=("Cs",)), max_size=60))
-def test_openai_equal_tiktoken_on_random_text(text: str) -> None:
+def test_openai_equal_tiktoken_on_random_text(
+    official: dict[str, tiktoken.Encoding], text: str
+) -> None:
     for name in (tokens.O200K, tokens.CL100K):
-        enc = tokens.encoding(name)
-        # the same rank file and pattern: compare our Counter with a fresh Encoding
-        assert tokens.Counter(name).encode(text) == enc.encode_ordinary(text)
+        assert tokens.Counter(name).encode(text) == official[name].encode_ordinary(text)
 
 
 @pytest.mark.parametrize(
