@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from base64 import b64decode
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -192,6 +193,7 @@ MODEL_TOKENIZERS: tuple[tuple[str, str, bool], ...] = (
     ("deepseek-reasoner", DEEPSEEK, True),
     ("deepseek-chat", DEEPSEEK, True),
     ("deepseek-r1", DEEPSEEK, True),
+    ("r1-1776", DEEPSEEK, True),  # Perplexity's post-trained R1, same tokenizer
     ("deepseek-v3", DEEPSEEK, True),
     ("deepseek", DEEPSEEK, False),
     ("o1", O200K, True),
@@ -208,6 +210,7 @@ MODEL_TOKENIZERS: tuple[tuple[str, str, bool], ...] = (
     ("gpt-3.5", CL100K, True),
     ("text-embedding-3", CL100K, True),
 )
+_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,4}\.)?deepseek\.")
 DEFAULT_TOKENIZER = DEEPSEEK  # logs without a model name are mostly raw R1-style output
 
 
@@ -226,10 +229,19 @@ def tokenizer_for(model: str | None) -> tuple[str, bool]:
     ('deepseek-v3', True)
     >>> tokenizer_for("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B")
     ('deepseek-v3', False)
+    >>> tokenizer_for("deepseek-r1:14b")  # Ollama's 14b is the Qwen distill
+    ('deepseek-v3', False)
     """
     if not model:
         return DEFAULT_TOKENIZER, False
     name = model.strip().lower().rsplit("/", 1)[-1].removeprefix("ft:")
+    name = _BEDROCK_PREFIX.sub("deepseek-", name)  # us.deepseek.r1-v1:0
+    name, _, tag = name.partition(":")  # Ollama tags, Bedrock versions, fine-tune suffixes
+    deepseek = name.startswith(("deepseek", "r1-"))
+    if deepseek and any(base in name for base in ("qwen", "llama")):
+        return DEEPSEEK, False  # R1 distilled into Qwen or Llama (DeepSeek-R1-0528-Qwen3-8B)
+    if deepseek and tag and not tag.isdigit() and not tag.startswith("671b"):
+        return DEEPSEEK, False  # Ollama's deepseek-r1:8b…70b (and :latest) are distills
     for prefix, tokenizer, exact in MODEL_TOKENIZERS:
         if name.startswith(prefix):
             return tokenizer, exact
