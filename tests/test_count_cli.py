@@ -78,3 +78,19 @@ def test_count_text_defaults_to_o200k(runner: CliRunner) -> None:
     result = runner.invoke(main, ["count", "--text"], input="hello world")
     assert result.exit_code == 0, result.output
     assert result.stdout == "2\n"
+
+
+def test_count_strict_stops_at_a_bad_record(runner: CliRunner, tmp_path: Path) -> None:
+    log = tmp_path / "bad.jsonl"
+    log.write_text('{"id":"x","object":"chat.completion","choices":"oops"}\n')
+    result = runner.invoke(main, ["count", str(log), "--strict"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {log}:1: openai-chat: choices is not a list\n\n"
+        "Drop --strict to quarantine bad records and go on.\n"
+    )
+    quarantine = tmp_path / "q.jsonl"
+    result = runner.invoke(main, ["count", str(log), "--quarantine", str(quarantine)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert f"wrote 1 quarantined records to {quarantine}" in result.stderr

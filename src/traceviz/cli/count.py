@@ -10,10 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz import tokens
-from traceviz.cli.common import echo_err, summary_line
+from traceviz.cli.common import EXIT_FAILED, echo_err, summary_line
 from traceviz.cli.inputs import QuarantineFile, input_options, read_options_from
+from traceviz.errors import StrictModeError
 from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, analyze
+from traceviz.schema import Quarantined
 from traceviz.stats import STATISTICS
 
 GROUP_KEYS = ("model", "provider", "format", "source", "tokenizer")
@@ -58,11 +60,18 @@ def count(
     if not paths:
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
+    strict = bool(options["strict"])
     quarantine_path = options["quarantine"] or "count.quarantine.jsonl"
     with QuarantineFile(str(quarantine_path)) as quarantine:
-        run = Ingest(
-            on_quarantine=quarantine.write, on_file_error=lambda e: echo_err(f"Error: {e}")
-        )
+
+        def on_quarantine(item: Quarantined) -> None:
+            if strict:
+                msg = f"{item.source}:{item.line}: {item.reason}"
+                hint = "Drop --strict to quarantine bad records and go on."
+                raise StrictModeError(msg, hint=hint)
+            quarantine.write(item)
+
+        run = Ingest(on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(f"Error: {e}"))
         analysis = analyze(
             paths, AnalysisOptions(read=read_options_from(options), tokenizer=tokenizer), run
         )
@@ -76,7 +85,7 @@ def count(
         if summary["drift_traces"].sum() or summary["reasoning_drift_traces"].sum():
             console.print(_drift_table(summary, list(by)))
     if run.stats.file_errors:
-        ctx.exit(1)
+        ctx.exit(EXIT_FAILED)
 
 
 def _table(summary: pl.DataFrame, by: list[str]) -> Table:
