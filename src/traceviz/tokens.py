@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from typing import overload
 
 import polars as pl
 import tiktoken
@@ -165,8 +166,14 @@ class Counter:
             return enc.encode(text, allowed_special="all")
         return enc.encode_ordinary(text)
 
-    def count_batch(self, texts: Sequence[str | None]) -> list[int | None]:
-        """Token counts of each text (None stays None)."""
+    @overload
+    def count_batch(self, texts: Sequence[str]) -> list[int]: ...
+
+    @overload
+    def count_batch(self, texts: Sequence[str | None]) -> list[int | None]: ...
+
+    def count_batch(self, texts: Sequence[str | None]) -> list[int] | list[int | None]:
+        """Token counts of each text (None stays None), encoded on both cores."""
         present = [t for t in texts if t is not None]
         enc = encoding(self.name)
         if self.name == DEEPSEEK:
