@@ -42,16 +42,22 @@ def counted_texts(path: str) -> dict[str, list[str]]:
     return by_tokenizer
 
 
-def raw_encode(by_tokenizer: dict[str, list[str]]) -> int:
-    """Encode every text with tiktoken directly on two threads; returns the token total."""
+def raw_encode(by_tokenizer: dict[str, list[str]], chunk: int = 2_000) -> int:
+    """Encode every text with tiktoken directly on two threads; returns the token total.
+
+    Texts go in chunks so the token lists of the whole log are never held at once (51 M
+    Python ints would cost the raw run gigabytes and time that traceviz does not spend).
+    """
     total = 0
     for name, texts in by_tokenizer.items():
         enc = tokens.encoding(name)
-        if name == tokens.DEEPSEEK:
-            encoded = enc.encode_batch(texts, num_threads=tokens.THREADS, allowed_special="all")
-        else:
-            encoded = enc.encode_ordinary_batch(texts, num_threads=tokens.THREADS)
-        total += sum(len(ids) for ids in encoded)
+        for start in range(0, len(texts), chunk):
+            part = texts[start : start + chunk]
+            if name == tokens.DEEPSEEK:
+                encoded = enc.encode_batch(part, num_threads=tokens.THREADS, allowed_special="all")
+            else:
+                encoded = enc.encode_ordinary_batch(part, num_threads=tokens.THREADS)
+            total += sum(len(ids) for ids in encoded)
     return total
 
 
