@@ -235,3 +235,6 @@ def test_forced_tokenizer(model: str | None, forced: str, exact: bool) -> None:
     assert out["tokenizer"].to_list() == [forced]
     assert out["tokenizer_exact"].to_list() == [exact]
     assert out["tokens_reasoning"].to_list() == [len(tokens.Counter(forced).encode("a b"))]
+    # the template is the model's: R1's three tokens, none for o1 whatever counts it
+    r1_family = model is None or model.startswith("deepseek")
+    assert out["tokens_template"].to_list() == [3 if r1_family else 0]

@@ -7,7 +7,7 @@ checked against their published SHA-256 when loaded:
   gpt-3.5): OpenAI's own rank files, byte for byte those tiktoken downloads;
 - `deepseek-v3` (DeepSeek-V3 and R1, `deepseek-reasoner`, `deepseek-chat`): DeepSeek's
   byte-level BPE, whose token ids are in merge order, run as a `tiktoken.Encoding`
-  with its three-step pre-tokenizer folded into one regular expression (5-7x faster
+  with its three-step pre-tokenizer folded into one regular expression (2-7x faster
   than Hugging Face `tokenizers`, and equal to it token for token: see the tests).
 
 `count` is the pipeline stage: it adds the counted columns and reconciles them with
@@ -257,10 +257,12 @@ def tokenizer_for(model: str | None) -> tuple[str, bool]:
 
 # --- the counting stage ---------------------------------------------------------------------
 
-# Tokens a chat template adds to the output around what the log shows: for DeepSeek R1
-# the `<think>` and `</think>` tokens around visible reasoning and the end-of-sentence
-# token; OpenAI does not publish the o-series output template, so none is assumed.
-TEMPLATE_OUTPUT_TOKENS = {DEEPSEEK: {"visible": 3, "hidden": 1}, O200K: {"visible": 0, "hidden": 0}}
+# Tokens a chat template adds to the output around what the log shows, by the model's own
+# tokenizer family: for DeepSeek R1 the `<think>` and `</think>` tokens around visible
+# reasoning and the end-of-sentence token (the newlines around the tags are not added:
+# the current template puts `<think>\n` in the prompt); OpenAI does not publish the
+# o-series output template, so none is assumed. See docs/tokens.md.
+TEMPLATE_OUTPUT_TOKENS = {DEEPSEEK: {"visible": 3, "hidden": 1}}
 
 
 def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
@@ -269,9 +271,11 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
     `tokenizer` forces one tokenizer for every trace; otherwise each trace is counted
     with its model's (see `tokenizer_for`).
     """
-    pairs = {m: _tokenizer_of(m, tokenizer) for m in traces[MODEL].unique().to_list()}
-    names = [pairs[m][0] for m in traces[MODEL].to_list()]
-    exact = [pairs[m][1] for m in traces[MODEL].to_list()]
+    choices = {m: _tokenizer_of(m, tokenizer) for m in traces[MODEL].unique().to_list()}
+    models = traces[MODEL].to_list()
+    names = [choices[m][0] for m in models]
+    exact = [choices[m][1] for m in models]
+    families = [choices[m][2] for m in models]
     counts: dict[str, list[int | None]] = {PROMPT: [None] * traces.height}
     counts[REASONING] = [None] * traces.height
     counts[ANSWER] = [None] * traces.height
@@ -285,8 +289,8 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
             for row, n in zip(rows, tool.count_batch(texts), strict=True):
                 counts[column][row] = n
     template = [
-        TEMPLATE_OUTPUT_TOKENS.get(name, {}).get("visible" if r is not None else "hidden", 0)
-        for name, r in zip(names, counts[REASONING], strict=True)
+        TEMPLATE_OUTPUT_TOKENS.get(family, {}).get("visible" if r is not None else "hidden", 0)
+        for family, r in zip(families, counts[REASONING], strict=True)
     ]
     counted = traces.with_columns(
         pl.Series(TOKENS_PROMPT, counts[PROMPT], dtype=pl.Int64),
@@ -299,8 +303,9 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
     return counted.with_columns(reconcile())
 
 
-def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool]:
-    """The tokenizer a trace is counted with, and whether the counts are its model's own.
+def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool, str]:
+    """The tokenizer a trace is counted with, whether the counts are its model's own, and
+    the model's own tokenizer family (which decides the chat template's tokens).
 
     A forced tokenizer is exact for traces that name no model (forcing `deepseek-v3` on
     raw R1 text is the user's word that it is R1's) and for models whose own exact
@@ -309,9 +314,11 @@ def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool]:
     """
     own, own_exact = tokenizer_for(model)
     if forced is None:
-        return own, own_exact
+        return own, own_exact, own
     encoding(forced)  # fail early on an unknown name
-    return forced, not model or (forced == own and own_exact)
+    if not model:
+        return forced, True, forced
+    return forced, forced == own and own_exact, own
 
 
 def reconcile() -> list[pl.Expr]:
