@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from traceviz import tokens
+from traceviz import segment, tokens
 from traceviz.load import Ingest, ReadOptions, read_batches
 from traceviz.schema import ANSWER, PROMPT, REASONING, REASONING_SUMMARY, IngestStats
 
@@ -28,6 +28,8 @@ class AnalysisOptions:
     read: ReadOptions = field(default_factory=ReadOptions)
     keep_text: bool = False
     tokenizer: str | None = None
+    steps: bool = True
+    kinds_model: segment.KindModel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,12 @@ def analyze_batches(
     """Every batch of traces through every stage, in input order."""
     options = options or AnalysisOptions()
     for traces in read_batches(paths, options.read, ingest):
-        batch = Batch(traces=tokens.count(traces, options.tokenizer))
+        traces = tokens.count(traces, options.tokenizer)
+        steps = None
+        if options.steps:
+            steps = segment.steps(traces, options.kinds_model)
+            traces = segment.metrics(traces, steps)
+        batch = Batch(traces=traces, steps=steps)
         if not options.keep_text:
             batch = Batch(traces=batch.traces.drop(TEXT_COLUMNS), steps=batch.steps)
         yield batch

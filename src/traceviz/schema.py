@@ -108,6 +108,49 @@ TOKENS_SCHEMA: dict[str, pl.DataType] = {
     REASONING_TOKENS: pl.Int64(),
 }
 
+# --- segment stage: the steps table and per-trace behaviour metrics -----------------------
+
+STEP = "step"
+START = "start"
+END = "end"
+TOKENS = "tokens"
+KIND = "kind"
+MARKER = "marker"
+THOUGHT = "thought"
+STEPS_SCHEMA: dict[str, pl.DataType] = {
+    TRACE_ID: pl.String(),
+    STEP: pl.Int64(),
+    START: pl.Int64(),
+    END: pl.Int64(),
+    TOKENS: pl.Int64(),
+    KIND: pl.String(),
+    MARKER: pl.String(),
+    THOUGHT: pl.Int64(),
+}
+METRICS_SCHEMA: dict[str, pl.DataType] = {
+    "steps": pl.Int64(),
+    "thoughts": pl.Int64(),
+    "reflection_words": pl.Int64(),
+    "self_checks": pl.Int64(),
+    "backtracks": pl.Int64(),
+    "final_answer": pl.String(),
+    "first_answer_share": pl.Float64(),
+    "after_first_answer": pl.Float64(),
+    "correct": pl.Boolean(),
+    "reference_first_share": pl.Float64(),
+    "rep2": pl.Float64(),
+    "rep3": pl.Float64(),
+    "rep4": pl.Float64(),
+    "longest_repeat_run": pl.Int64(),
+    "looping": pl.Boolean(),
+    "language_mixing": pl.Float64(),
+    "empty_reasoning": pl.Boolean(),
+    "refusal": pl.Boolean(),
+}
+LOOPING = "looping"
+REFUSAL = "refusal"
+EMPTY_REASONING = "empty_reasoning"
+
 # --- quarantine -------------------------------------------------------------------------
 
 REASON = "reason"

@@ -11,8 +11,12 @@ from __future__ import annotations
 from traceviz.cli.common import main
 from traceviz.cli.count import count
 from traceviz.cli.ingest import ingest
+from traceviz.cli.steps import kinds, show, steps
 
 main.add_command(ingest)
 main.add_command(count)
+main.add_command(steps)
+main.add_command(show)
+main.add_command(kinds)
 
 __all__ = ["main"]
