@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import re
 import socket
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -34,35 +38,53 @@ VARIED = [
 ]
 
 
-def _official(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tiktoken.Encoding:
-    """tiktoken's own encoding, fed our rank file through its cache: no network."""
+@pytest.fixture(scope="module")
+def official() -> Iterator[dict[str, tiktoken.Encoding]]:
+    """tiktoken's own encodings, fed our rank files through its cache: no network."""
     import gzip
     from importlib.resources import files
-
-    url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
-    data = gzip.decompress((files("traceviz") / "data" / f"{name}.tiktoken.gz").read_bytes())
-    (tmp_path / hashlib.sha1(url.encode()).hexdigest()).write_bytes(data)
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
 
     def refuse(*args: object, **kwargs: object) -> None:
         msg = "network"
         raise AssertionError(msg)
 
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
-    return tiktoken.get_encoding(name)
+    with tempfile.TemporaryDirectory() as cache, pytest.MonkeyPatch.context() as mp:
+        for name in (tokens.O200K, tokens.CL100K):
+            url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+            data = gzip.decompress(
+                (files("traceviz") / "data" / f"{name}.tiktoken.gz").read_bytes()
+            )
+            (Path(cache) / hashlib.sha1(url.encode()).hexdigest()).write_bytes(data)
+        mp.setenv("TIKTOKEN_CACHE_DIR", cache)
+        mp.setattr(socket, "create_connection", refuse)
+        mp.setattr(tiktoken.registry, "ENCODINGS", {})
+        yield {name: tiktoken.get_encoding(name) for name in (tokens.O200K, tokens.CL100K)}
+
+
+def test_rank_file_hashes_are_tiktokens_published_ones() -> None:
+    import tiktoken_ext.openai_public as public
+
+    published = set(re.findall(r'expected_hash="([0-9a-f]{64})"', inspect.getsource(public)))
+    assert {tokens._SHA256[tokens.O200K], tokens._SHA256[tokens.CL100K]} <= published
+
+
+def test_damaged_rank_file_is_a_clear_error() -> None:
+    with pytest.raises(tokens.ConfigError, match="does not match its SHA-256") as info:
+        tokens._load_ranks("o200k_base.tiktoken.gz", "0" * 64)
+    assert info.value.hint == "Reinstall traceviz."
 
 
 @pytest.mark.parametrize("name", [tokens.O200K, tokens.CL100K])
 def test_openai_encodings_equal_tiktokens_own(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, official: dict[str, tiktoken.Encoding]
 ) -> None:
-    official = _official(name, tmp_path, monkeypatch)
+    reference = official[name]
     ours = tokens.encoding(name)
-    assert ours._pat_str == official._pat_str
-    assert ours._special_tokens == official._special_tokens
+    assert ours._pat_str == reference._pat_str
+    assert ours._special_tokens == reference._special_tokens
+    assert ours._mergeable_ranks == reference._mergeable_ranks
     for text in VARIED:
-        assert tokens.Counter(name).encode(text) == official.encode_ordinary(text), text
+        assert tokens.Counter(name).encode(text) == reference.encode_ordinary(text), text
 
 
 def test_known_token_ids() -> None:
@@ -108,11 +130,11 @@ def test_deepseek_equals_hugging_face_on_random_text(hugging_face: object, text:
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(st.characters(exclude_categories=("Cs",)), max_size=60))
-def test_openai_equal_tiktoken_on_random_text(text: str) -> None:
+def test_openai_equal_tiktoken_on_random_text(
+    official: dict[str, tiktoken.Encoding], text: str
+) -> None:
     for name in (tokens.O200K, tokens.CL100K):
-        enc = tokens.encoding(name)
-        # the same rank file and pattern: compare our Counter with a fresh Encoding
-        assert tokens.Counter(name).encode(text) == enc.encode_ordinary(text)
+        assert tokens.Counter(name).encode(text) == official[name].encode_ordinary(text)
 
 
 @pytest.mark.parametrize(
@@ -123,12 +145,22 @@ def test_openai_equal_tiktoken_on_random_text(text: str) -> None:
         ("openrouter/openai/o1", ("o200k_base", True)),
         ("gpt-5.2", ("o200k_base", True)),
         ("gpt-4-0613", ("cl100k_base", True)),
+        ("openai/gpt-oss-120b", ("o200k_base", True)),
+        ("qwen3:4b", ("o200k_base", False)),
         ("gpt-3.5-turbo", ("cl100k_base", True)),
         ("deepseek-reasoner", ("deepseek-v3", True)),
         ("deepseek/deepseek-r1", ("deepseek-v3", True)),
         ("deepseek-ai/DeepSeek-R1-0528", ("deepseek-v3", True)),
         ("deepseek-r1-distill-llama-8b", ("deepseek-v3", False)),
         ("deepseek-v4-flash", ("deepseek-v3", False)),
+        ("deepseek-r1:14b", ("deepseek-v3", False)),
+        ("deepseek-r1:latest", ("deepseek-v3", False)),
+        ("deepseek-r1:671b", ("deepseek-v3", True)),
+        ("deepseek-ai/DeepSeek-R1-0528-Qwen3-8B", ("deepseek-v3", False)),
+        ("us.deepseek.r1-v1:0", ("deepseek-v3", True)),
+        ("accounts/fireworks/models/deepseek-r1", ("deepseek-v3", True)),
+        ("perplexity/r1-1776", ("deepseek-v3", True)),
+        ("ft:gpt-4o-mini-2024-07-18:acme::abc123", ("o200k_base", True)),
         ("claude-sonnet-4-5", ("o200k_base", False)),
         (None, ("deepseek-v3", False)),
     ],
@@ -184,22 +216,25 @@ def test_count_stage_reconciles_with_usage() -> None:
     assert out["reasoning_tokens"].to_list()[:2] == [6, 48]
 
 
-def test_forced_tokenizer() -> None:
-    out = tokens.count(
-        _traces(
-            [
-                {
-                    "model": "o1",
-                    "prompt": None,
-                    "reasoning": "a b",
-                    "answer": "c",
-                    "usage_input": None,
-                    "usage_cached_input": None,
-                    "usage_output": None,
-                    "usage_reasoning": None,
-                }
-            ]
-        ),  # fmt: skip
-        tokenizer="cl100k_base",
-    )
-    assert out["tokenizer"].to_list() == ["cl100k_base"]
+@pytest.mark.parametrize(
+    ("model", "forced", "exact"),
+    [
+        ("o1", "cl100k_base", False),  # a foreign vocabulary
+        ("o1", "o200k_base", True),  # o1's own
+        (None, "deepseek-v3", True),  # no model name: the user's word
+        ("deepseek-r1-distill-qwen-7b", "deepseek-v3", False),  # still a fallback
+    ],
+)
+def test_forced_tokenizer(model: str | None, forced: str, exact: bool) -> None:
+    row = {
+        "model": model, "prompt": None, "reasoning": "a b", "answer": "c",
+        "usage_input": None, "usage_cached_input": None, "usage_output": None,
+        "usage_reasoning": None,
+    }  # fmt: skip
+    out = tokens.count(_traces([row]), tokenizer=forced)
+    assert out["tokenizer"].to_list() == [forced]
+    assert out["tokenizer_exact"].to_list() == [exact]
+    assert out["tokens_reasoning"].to_list() == [len(tokens.Counter(forced).encode("a b"))]
+    # the template is the model's: R1's three tokens, none for o1 whatever counts it
+    r1_family = model is None or model.startswith("deepseek")
+    assert out["tokens_template"].to_list() == [3 if r1_family else 0]

@@ -92,6 +92,22 @@ CACHED_INPUT_TOKENS = "cached_input_tokens"
 OUTPUT_TOKENS = "output_tokens"
 REASONING_TOKENS = "reasoning_tokens"
 
+TOKENS_SCHEMA: dict[str, pl.DataType] = {
+    TOKENS_PROMPT: pl.Int64(),
+    TOKENS_REASONING: pl.Int64(),
+    TOKENS_ANSWER: pl.Int64(),
+    TOKENS_TEMPLATE: pl.Int64(),
+    TOKENIZER: pl.String(),
+    TOKENIZER_EXACT: pl.Boolean(),
+    USAGE_SOURCE: pl.String(),
+    USAGE_DRIFT: pl.Int64(),
+    USAGE_REASONING_DRIFT: pl.Int64(),
+    INPUT_TOKENS: pl.Int64(),
+    CACHED_INPUT_TOKENS: pl.Int64(),
+    OUTPUT_TOKENS: pl.Int64(),
+    REASONING_TOKENS: pl.Int64(),
+}
+
 # --- segment stage: the steps table and per-trace behaviour metrics -----------------------
 
 STEP = "step"

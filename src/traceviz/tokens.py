@@ -7,7 +7,7 @@ checked against their published SHA-256 when loaded:
   gpt-3.5): OpenAI's own rank files, byte for byte those tiktoken downloads;
 - `deepseek-v3` (DeepSeek-V3 and R1, `deepseek-reasoner`, `deepseek-chat`): DeepSeek's
   byte-level BPE, whose token ids are in merge order, run as a `tiktoken.Encoding`
-  with its three-step pre-tokenizer folded into one regular expression (5-7x faster
+  with its three-step pre-tokenizer folded into one regular expression (2-7x faster
   than Hugging Face `tokenizers`, and equal to it token for token: see the tests).
 
 `count` is the pipeline stage: it adds the counted columns and reconciles them with
@@ -19,11 +19,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from base64 import b64decode
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from typing import overload
 
 import polars as pl
 import tiktoken
@@ -164,8 +166,14 @@ class Counter:
             return enc.encode(text, allowed_special="all")
         return enc.encode_ordinary(text)
 
-    def count_batch(self, texts: Sequence[str | None]) -> list[int | None]:
-        """Token counts of each text (None stays None)."""
+    @overload
+    def count_batch(self, texts: Sequence[str]) -> list[int]: ...
+
+    @overload
+    def count_batch(self, texts: Sequence[str | None]) -> list[int | None]: ...
+
+    def count_batch(self, texts: Sequence[str | None]) -> list[int] | list[int | None]:
+        """Token counts of each text (None stays None), encoded on both cores."""
         present = [t for t in texts if t is not None]
         enc = encoding(self.name)
         if self.name == DEEPSEEK:
@@ -192,6 +200,7 @@ MODEL_TOKENIZERS: tuple[tuple[str, str, bool], ...] = (
     ("deepseek-reasoner", DEEPSEEK, True),
     ("deepseek-chat", DEEPSEEK, True),
     ("deepseek-r1", DEEPSEEK, True),
+    ("r1-1776", DEEPSEEK, True),  # Perplexity's post-trained R1, same tokenizer
     ("deepseek-v3", DEEPSEEK, True),
     ("deepseek", DEEPSEEK, False),
     ("o1", O200K, True),
@@ -203,10 +212,12 @@ MODEL_TOKENIZERS: tuple[tuple[str, str, bool], ...] = (
     ("gpt-4.5", O200K, True),
     ("chatgpt-4o", O200K, True),
     ("codex", O200K, True),
+    ("gpt-oss", O200K, True),  # o200k_harmony: o200k_base plus format tokens, same on text
     ("gpt-4", CL100K, True),
     ("gpt-3.5", CL100K, True),
     ("text-embedding-3", CL100K, True),
 )
+_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,4}\.)?deepseek\.")
 DEFAULT_TOKENIZER = DEEPSEEK  # logs without a model name are mostly raw R1-style output
 
 
@@ -225,10 +236,19 @@ def tokenizer_for(model: str | None) -> tuple[str, bool]:
     ('deepseek-v3', True)
     >>> tokenizer_for("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B")
     ('deepseek-v3', False)
+    >>> tokenizer_for("deepseek-r1:14b")  # Ollama's 14b is the Qwen distill
+    ('deepseek-v3', False)
     """
     if not model:
         return DEFAULT_TOKENIZER, False
     name = model.strip().lower().rsplit("/", 1)[-1].removeprefix("ft:")
+    name = _BEDROCK_PREFIX.sub("deepseek-", name)  # us.deepseek.r1-v1:0
+    name, _, tag = name.partition(":")  # Ollama tags, Bedrock versions, fine-tune suffixes
+    deepseek = name.startswith(("deepseek", "r1-"))
+    if deepseek and any(base in name for base in ("qwen", "llama")):
+        return DEEPSEEK, False  # R1 distilled into Qwen or Llama (DeepSeek-R1-0528-Qwen3-8B)
+    if deepseek and tag and not tag.isdigit() and not tag.startswith("671b"):
+        return DEEPSEEK, False  # Ollama's deepseek-r1:8b…70b (and :latest) are distills
     for prefix, tokenizer, exact in MODEL_TOKENIZERS:
         if name.startswith(prefix):
             return tokenizer, exact
@@ -237,10 +257,12 @@ def tokenizer_for(model: str | None) -> tuple[str, bool]:
 
 # --- the counting stage ---------------------------------------------------------------------
 
-# Tokens a chat template adds to the output around what the log shows: for DeepSeek R1
-# the `<think>` and `</think>` tokens around visible reasoning and the end-of-sentence
-# token; OpenAI does not publish the o-series output template, so none is assumed.
-TEMPLATE_OUTPUT_TOKENS = {DEEPSEEK: {"visible": 3, "hidden": 1}, O200K: {"visible": 0, "hidden": 0}}
+# Tokens a chat template adds to the output around what the log shows, by the model's own
+# tokenizer family: for DeepSeek R1 the `<think>` and `</think>` tokens around visible
+# reasoning and the end-of-sentence token (the newlines around the tags are not added:
+# the current template puts `<think>\n` in the prompt); OpenAI does not publish the
+# o-series output template, so none is assumed. See docs/tokens.md.
+TEMPLATE_OUTPUT_TOKENS = {DEEPSEEK: {"visible": 3, "hidden": 1}}
 
 
 def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
@@ -249,14 +271,11 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
     `tokenizer` forces one tokenizer for every trace; otherwise each trace is counted
     with its model's (see `tokenizer_for`).
     """
-    if tokenizer is not None:
-        encoding(tokenizer)  # fail early on an unknown name
-        names = [tokenizer] * traces.height
-        exact = [True] * traces.height
-    else:
-        pairs = {m: tokenizer_for(m) for m in traces[MODEL].unique().to_list()}
-        names = [pairs[m][0] for m in traces[MODEL].to_list()]
-        exact = [pairs[m][1] for m in traces[MODEL].to_list()]
+    choices = {m: _tokenizer_of(m, tokenizer) for m in traces[MODEL].unique().to_list()}
+    models = traces[MODEL].to_list()
+    names = [choices[m][0] for m in models]
+    exact = [choices[m][1] for m in models]
+    families = [choices[m][2] for m in models]
     counts: dict[str, list[int | None]] = {PROMPT: [None] * traces.height}
     counts[REASONING] = [None] * traces.height
     counts[ANSWER] = [None] * traces.height
@@ -270,8 +289,8 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
             for row, n in zip(rows, tool.count_batch(texts), strict=True):
                 counts[column][row] = n
     template = [
-        TEMPLATE_OUTPUT_TOKENS.get(name, {}).get("visible" if r is not None else "hidden", 0)
-        for name, r in zip(names, counts[REASONING], strict=True)
+        TEMPLATE_OUTPUT_TOKENS.get(family, {}).get("visible" if r is not None else "hidden", 0)
+        for family, r in zip(families, counts[REASONING], strict=True)
     ]
     counted = traces.with_columns(
         pl.Series(TOKENS_PROMPT, counts[PROMPT], dtype=pl.Int64),
@@ -282,6 +301,24 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
         pl.Series(TOKENIZER_EXACT, exact, dtype=pl.Boolean),
     )
     return counted.with_columns(reconcile())
+
+
+def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool, str]:
+    """The tokenizer a trace is counted with, whether the counts are its model's own, and
+    the model's own tokenizer family (which decides the chat template's tokens).
+
+    A forced tokenizer is exact for traces that name no model (forcing `deepseek-v3` on
+    raw R1 text is the user's word that it is R1's) and for models whose own exact
+    tokenizer it is; forcing `cl100k_base` on `o1` logs counts them with a foreign
+    vocabulary, so those counts are marked inexact.
+    """
+    own, own_exact = tokenizer_for(model)
+    if forced is None:
+        return own, own_exact, own
+    encoding(forced)  # fail early on an unknown name
+    if not model:
+        return forced, True, forced
+    return forced, forced == own and own_exact, own
 
 
 def reconcile() -> list[pl.Expr]:
@@ -319,8 +356,16 @@ def reconcile() -> list[pl.Expr]:
     ]
 
 
+DRIFT_STATISTICS = ("traces", "mean", "min", "p10", "p50", "p90", "max")
+
+
 def summarize(traces: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
-    """Token distributions per group: reasoning, answer and prompt, and the usage drift."""
+    """Token distributions per group: reasoning, answer and prompt, and the usage drift.
+
+    Token columns are `<part>_<statistic>` (see `traceviz.stats.STATISTICS`); drift
+    columns are `drift_<statistic>` for the output and `reasoning_drift_<statistic>`
+    for the reasoning, over the traces whose log carries that usage (`DRIFT_STATISTICS`).
+    """
     from traceviz.stats import distribution, grouped
 
     exprs = [pl.len().alias("traces")]
@@ -330,11 +375,20 @@ def summarize(traces: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame
         (TOKENS_PROMPT, "prompt"),
     ):
         exprs += distribution(column, name)
-    exprs += [
-        pl.col(USAGE_DRIFT).mean().alias("drift_mean"),
-        pl.col(USAGE_DRIFT).quantile(0.5, "linear").alias("drift_p50"),
-        pl.col(USAGE_DRIFT).abs().max().alias("drift_abs_max"),
-        pl.col(USAGE_DRIFT).is_not_null().sum().alias("drift_traces"),
-        pl.col(TOKENIZER_EXACT).not_().sum().alias("inexact_traces"),
-    ]
+    exprs += _drift_distribution(USAGE_DRIFT, "drift")
+    exprs += _drift_distribution(USAGE_REASONING_DRIFT, "reasoning_drift")
+    exprs.append(pl.col(TOKENIZER_EXACT).not_().sum().alias("inexact_traces"))
     return grouped(traces, by or [], exprs)
+
+
+def _drift_distribution(column: str, name: str) -> list[pl.Expr]:
+    col = pl.col(column)
+    return [
+        col.count().alias(f"{name}_traces"),
+        col.mean().alias(f"{name}_mean"),
+        col.min().alias(f"{name}_min"),
+        col.quantile(0.1, "linear").alias(f"{name}_p10"),
+        col.quantile(0.5, "linear").alias(f"{name}_p50"),
+        col.quantile(0.9, "linear").alias(f"{name}_p90"),
+        col.max().alias(f"{name}_max"),
+    ]

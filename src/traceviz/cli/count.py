@@ -10,10 +10,12 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz import tokens
-from traceviz.cli.common import echo_err, summary_line
+from traceviz.cli.common import EXIT_FAILED, echo_err, summary_line
 from traceviz.cli.inputs import QuarantineFile, input_options, read_options_from
+from traceviz.errors import StrictModeError
 from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, analyze
+from traceviz.schema import Quarantined
 from traceviz.stats import STATISTICS
 
 GROUP_KEYS = ("model", "provider", "format", "source", "tokenizer")
@@ -58,11 +60,18 @@ def count(
     if not paths:
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
+    strict = bool(options["strict"])
     quarantine_path = options["quarantine"] or "count.quarantine.jsonl"
     with QuarantineFile(str(quarantine_path)) as quarantine:
-        run = Ingest(
-            on_quarantine=quarantine.write, on_file_error=lambda e: echo_err(f"Error: {e}")
-        )
+
+        def on_quarantine(item: Quarantined) -> None:
+            if strict:
+                msg = f"{item.source}:{item.line}: {item.reason}"
+                hint = "Drop --strict to quarantine bad records and go on."
+                raise StrictModeError(msg, hint=hint)
+            quarantine.write(item)
+
+        run = Ingest(on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(f"Error: {e}"))
         analysis = analyze(
             paths, AnalysisOptions(read=read_options_from(options), tokenizer=tokenizer), run
         )
@@ -70,9 +79,13 @@ def count(
     if quarantine.count:
         echo_err(f"wrote {quarantine.count:,} quarantined records to {quarantine.path}")
     if analysis.traces.height:
-        Console().print(_table(tokens.summarize(analysis.traces, list(by)), list(by)))
+        summary = tokens.summarize(analysis.traces, list(by))
+        console = Console()
+        console.print(_table(summary, list(by)))
+        if summary["drift_traces"].sum() or summary["reasoning_drift_traces"].sum():
+            console.print(_drift_table(summary, list(by)))
     if run.stats.file_errors:
-        ctx.exit(1)
+        ctx.exit(EXIT_FAILED)
 
 
 def _table(summary: pl.DataFrame, by: list[str]) -> Table:
@@ -90,15 +103,34 @@ def _table(summary: pl.DataFrame, by: list[str]) -> Table:
             table.add_row(*groups, part, *cells, end_section=index == 2)
         group = " ".join(_label(row[k]) for k in by) or "all"
         note = f"{group}: {row['traces']:,} traces"
-        if row["drift_traces"]:
-            note += (
-                f"; usage drift (counted - billed output) mean {_number(row['drift_mean'])},"
-                f" largest {_number(row['drift_abs_max'])}, over {row['drift_traces']:,} traces"
-            )
         if row["inexact_traces"]:
             note += f"; {row['inexact_traces']:,} counted with a fallback tokenizer (estimates)"
         notes.append(note)
     table.caption = "\n".join(notes)
+    return table
+
+
+def _drift_table(summary: pl.DataFrame, by: list[str]) -> Table:
+    table = Table(
+        title="Usage drift: counted minus billed tokens",
+        title_justify="left",
+        caption="output: reasoning + answer + template tokens vs usage output "
+        "(answer vs output less reasoning where reasoning is hidden); "
+        "reasoning: counted vs usage reasoning",
+        caption_justify="left",
+    )
+    for key in by:
+        table.add_column(key)
+    table.add_column("part")
+    for statistic in tokens.DRIFT_STATISTICS:
+        table.add_column(statistic, justify="right")
+    for row in summary.iter_rows(named=True):
+        for index, (part, prefix) in enumerate(
+            (("output", "drift"), ("reasoning", "reasoning_drift"))
+        ):
+            groups = [_label(row[k]) if index == 0 else "" for k in by]
+            cells = [_number(row[f"{prefix}_{s}"]) for s in tokens.DRIFT_STATISTICS]
+            table.add_row(*groups, part, *cells, end_section=index == 1)
     return table
 
 
