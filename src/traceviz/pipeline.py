@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-
-from datetime import datetime
 
 from traceviz import price, segment, tokens
 from traceviz.load import Ingest, ReadOptions, read_batches

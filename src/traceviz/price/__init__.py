@@ -4,9 +4,9 @@
 what the same work would have cost on another model.
 """
 
+from traceviz.price import whatif as whatif_module
 from traceviz.price.catalog import Catalog, Price, load
 from traceviz.price.cost import COST_COLUMNS, apply, parse_at
-from traceviz.price import whatif as whatif_module
 from traceviz.price.whatif import RATIO_PRESETS, Ratio, ratio_preset, whatif
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "parse_at",
     "ratio_preset",
     "whatif",
+    "whatif_module",
 ]

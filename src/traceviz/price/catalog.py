@@ -92,13 +92,17 @@ class Catalog:
 
     def in_force(self, model: str, at: datetime, currency: str = "USD") -> Price | None:
         """The entry for a catalog model at a minute: a windowed entry wins over a plain one."""
-        found = [p for p in self.prices if p.model == model and p.currency == currency and p.in_force(at)]
+        found = [
+            p for p in self.prices if p.model == model and p.currency == currency and p.in_force(at)
+        ]
         found.sort(key=lambda p: (bool(p.daily or p.weekdays), p.start), reverse=True)
         return found[0] if found else None
 
     def latest(self, model: str, currency: str = "USD") -> Price | None:
         """The newest plain (not windowed) entry of a model."""
-        plain = [p for p in self.prices if p.model == model and p.currency == currency and not p.daily]
+        plain = [
+            p for p in self.prices if p.model == model and p.currency == currency and not p.daily
+        ]
         return max(plain, key=lambda p: p.start) if plain else None
 
     def nearest(self, model: str, at: datetime, currency: str = "USD") -> Price | None:
@@ -106,7 +110,9 @@ class Catalog:
         found = self.in_force(model, at, currency)
         if found is not None:
             return found
-        plain = [p for p in self.prices if p.model == model and p.currency == currency and not p.daily]
+        plain = [
+            p for p in self.prices if p.model == model and p.currency == currency and not p.daily
+        ]
         if not plain:
             return None
         return min(plain, key=lambda p: abs((p.start - at).total_seconds()) if at < p.start
@@ -115,9 +121,8 @@ class Catalog:
 
 def _candidates(name: str) -> list[str]:
     out = [name]
-    for suffix in ("-latest",):
-        if name.endswith(suffix):
-            out.append(name.removesuffix(suffix))
+    if name.endswith("-latest"):
+        out.append(name.removesuffix("-latest"))
     parts = name.split("-")
     # dated suffixes: o1-2024-12-17, claude-3-7-sonnet-20250219, o3-mini-2025-01-31
     while len(parts) > 1 and parts[-1].isdigit():
@@ -159,7 +164,9 @@ def _parse(text: str, where: str) -> list[Price]:
         try:
             prices.append(_entry(entry))
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            name = entry.get("id", f"entry {number}") if isinstance(entry, dict) else f"entry {number}"
+            name = (
+                entry.get("id", f"entry {number}") if isinstance(entry, dict) else f"entry {number}"
+            )
             msg = f"{where}: price {name!r}: {exc}"
             hint = "Each [[price]] needs id, model, from, input and output; rates are numbers."
             raise ConfigError(msg, hint=hint) from exc

@@ -39,7 +39,8 @@ Tier = Literal["standard", "batch", "flex"]
 MONEY = pl.Decimal(38, 12)
 MILLION = Decimal(1_000_000)
 COST_COLUMNS = (
-    "cost_input", "cost_cached_input", "cost_cache_write", "cost_output", "cost_reasoning", "cost_total",
+    "cost_input", "cost_cached_input", "cost_cache_write",
+    "cost_output", "cost_reasoning", "cost_total",
 )  # fmt: skip
 
 
@@ -60,7 +61,9 @@ def tier_rates(price: Price, tier: Tier) -> tuple[dict[str, Decimal | None], str
         return {
             "input": price.rate("batch_input"),
             # cache discounts stack on batch rates (LiteLLM PR #38341)
-            "cached_input": cached * BATCH_RULE if cached is not None else price.rate("batch_input"),
+            "cached_input": cached * BATCH_RULE
+            if cached is not None
+            else price.rate("batch_input"),
             "cache_write": price.rate("batch_input"),
             "output": price.rate("batch_output"),
         }, "batch"
@@ -78,7 +81,9 @@ def tier_rates(price: Price, tier: Tier) -> tuple[dict[str, Decimal | None], str
 def _token_columns(traces: pl.DataFrame) -> list[pl.Expr]:
     """The best available counts: the tokens stage's, else the logged usage."""
     if INPUT_TOKENS in traces.columns:
-        return [pl.col(c) for c in (INPUT_TOKENS, CACHED_INPUT_TOKENS, OUTPUT_TOKENS, REASONING_TOKENS)]
+        return [
+            pl.col(c) for c in (INPUT_TOKENS, CACHED_INPUT_TOKENS, OUTPUT_TOKENS, REASONING_TOKENS)
+        ]
     return [
         pl.col(USAGE_INPUT),
         pl.col(USAGE_CACHED_INPUT).fill_null(0),
@@ -104,7 +109,9 @@ def apply(
         traces[SERVICE_TIER].to_list(),
         strict=True,
     ):
-        wanted: Tier = tier or ("batch" if batch else "flex" if service_tier == "flex" else "standard")
+        wanted: Tier = tier or (
+            "batch" if batch else "flex" if service_tier == "flex" else "standard"
+        )
         minute = created.replace(second=0, microsecond=0) if created else None
         lookup = (keys[model], minute, wanted, model)
         if lookup not in lookups:
@@ -113,8 +120,12 @@ def apply(
     rates = pl.DataFrame(
         rows,
         schema={
-            "price_id": pl.String, "_basis": pl.String, "_in": MONEY, "_cached": MONEY,
-            "_write": MONEY, "_out": MONEY,
+            "price_id": pl.String,
+            "_basis": pl.String,
+            "_in": MONEY,
+            "_cached": MONEY,
+            "_write": MONEY,
+            "_out": MONEY,
         },  # fmt: skip
         orient="row",
     )
@@ -127,7 +138,9 @@ def apply(
         return tokens.cast(pl.Decimal(38, 0)) * pl.col(rate)
 
     counted = (
-        pl.when(pl.col(USAGE_SOURCE) == "counted").then(pl.lit("; counted tokens")).otherwise(pl.lit(""))
+        pl.when(pl.col(USAGE_SOURCE) == "counted")
+        .then(pl.lit("; counted tokens"))
+        .otherwise(pl.lit(""))
         if USAGE_SOURCE in traces.columns
         else pl.lit("")
     )
@@ -137,10 +150,17 @@ def apply(
         money(write, "_write").alias("cost_cache_write"),
         money(out, "_out").alias("cost_output"),
         money(reasoning, "_out").alias("cost_reasoning"),
-        (pl.col("_basis") + pl.when(pl.col("price_id").is_not_null()).then(counted).otherwise(pl.lit("")))
-        .alias("price_basis"),
+        (
+            pl.col("_basis")
+            + pl.when(pl.col("price_id").is_not_null()).then(counted).otherwise(pl.lit(""))
+        ).alias("price_basis"),
     )
-    total = pl.col("cost_input") + pl.col("cost_cached_input") + pl.col("cost_cache_write") + pl.col("cost_output")
+    total = (
+        pl.col("cost_input")
+        + pl.col("cost_cached_input")
+        + pl.col("cost_cache_write")
+        + pl.col("cost_output")
+    )
     return priced.with_columns(
         total.alias("cost_total"),
         (total.cast(pl.Float64) - pl.col(COST_LOGGED)).alias("cost_logged_diff"),
@@ -156,7 +176,14 @@ def _price_row(
     tier: Tier,
 ) -> tuple[object, ...]:
     if key is None:
-        return (None, f"no price for {model!r}" if model else "no model named", None, None, None, None)
+        return (
+            None,
+            f"no price for {model!r}" if model else "no model named",
+            None,
+            None,
+            None,
+            None,
+        )
     when = minute or at
     if when is not None:
         price = catalog.in_force(key, when)

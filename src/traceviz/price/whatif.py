@@ -78,7 +78,9 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
     key = catalog.key(target)
     if key is None:
         msg = f"no price for what-if model {target!r}"
-        raise ConfigError(msg, hint="Name a model in the catalog (`traceviz prices`), or add one with --catalog.")
+        raise ConfigError(
+            msg, hint="Name a model in the catalog (`traceviz prices`), or add one with --catalog."
+        )
     counter = tokens.counter(target)
     target_hides = hides_reasoning(key)
     prompts = counter.count_batch(traces[PROMPT].to_list())
@@ -87,7 +89,12 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
     rows = []
     rate_cache: dict[tuple[datetime | None, bool], tuple[Decimal | None, ...]] = {}
     for index, (created, batch, billed) in enumerate(
-        zip(traces[CREATED].to_list(), traces[BATCH].to_list(), traces[REASONING_TOKENS].to_list(), strict=True)
+        zip(
+            traces[CREATED].to_list(),
+            traces[BATCH].to_list(),
+            traces[REASONING_TOKENS].to_list(),
+            strict=True,
+        )
     ):
         visible = recounted[index] is not None
         if visible and target_hides:
@@ -103,17 +110,36 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
         minute = created.replace(second=0, microsecond=0) if created else None
         if (minute, batch) not in rate_cache:
             rate_cache[(minute, batch)] = _rates(catalog, key, minute, bool(batch))
-        rows.append((middle, low, high, source, prompts[index], answers[index], *rate_cache[(minute, batch)]))
+        rows.append(
+            (
+                middle,
+                low,
+                high,
+                source,
+                prompts[index],
+                answers[index],
+                *rate_cache[(minute, batch)],
+            )
+        )
     frame = pl.DataFrame(
         rows,
         schema={
-            "_mid": pl.Float64, "_low": pl.Float64, "_high": pl.Float64, "whatif_ratio_source": pl.String,
-            "_prompt": pl.Int64, "_answer": pl.Int64, "_in": MONEY, "_cached": MONEY, "_out": MONEY,
+            "_mid": pl.Float64,
+            "_low": pl.Float64,
+            "_high": pl.Float64,
+            "whatif_ratio_source": pl.String,
+            "_prompt": pl.Int64,
+            "_answer": pl.Int64,
+            "_in": MONEY,
+            "_cached": MONEY,
+            "_out": MONEY,
         },  # fmt: skip
         orient="row",
     )
     out = pl.concat([traces, frame], how="horizontal")
-    share = (pl.col(CACHED_INPUT_TOKENS).fill_null(0) / pl.col(INPUT_TOKENS)).fill_nan(0).fill_null(0)
+    share = (
+        (pl.col(CACHED_INPUT_TOKENS).fill_null(0) / pl.col(INPUT_TOKENS)).fill_nan(0).fill_null(0)
+    )
     cached = (pl.col("_prompt").fill_null(0) * share).round(0).cast(pl.Int64)
     uncached = pl.col("_prompt").fill_null(0) - cached
     answer = pl.col("_answer").fill_null(0)
@@ -130,7 +156,9 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
     return out.with_columns(
         pl.lit(key).alias("whatif_model"),
         pl.col("_mid").round(0).cast(pl.Int64).alias("whatif_reasoning_tokens"),
-        (pl.col("_mid").round(0).cast(pl.Int64).fill_null(0) + answer).alias("whatif_output_tokens"),
+        (pl.col("_mid").round(0).cast(pl.Int64).fill_null(0) + answer).alias(
+            "whatif_output_tokens"
+        ),
         costs[0].alias("whatif_cost_total"),
         pl.min_horizontal(costs[1], costs[2]).alias("whatif_cost_low"),
         pl.max_horizontal(costs[1], costs[2]).alias("whatif_cost_high"),
@@ -141,7 +169,9 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
     ).drop("_mid", "_low", "_high", "_prompt", "_answer", "_in", "_cached", "_out")
 
 
-def _rates(catalog: Catalog, key: str, minute: datetime | None, batch: bool) -> tuple[Decimal | None, ...]:
+def _rates(
+    catalog: Catalog, key: str, minute: datetime | None, batch: bool
+) -> tuple[Decimal | None, ...]:
     when = minute or datetime.now(UTC)
     price = catalog.nearest(key, when)
     if price is None:

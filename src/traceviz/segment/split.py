@@ -20,7 +20,30 @@ MIN_STEP_CHARS = 10
 _MATH = re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]|\\\(.*?\\\)|(?<!\\)\$[^$\n]+?\$", re.DOTALL)
 _BOUNDARY = re.compile(r"\n[ \t]*\n\s*|[.?!]+[\"')\]]*\s+")
 _ABBREVIATIONS = frozenset(
-    "e.g i.e etc vs cf al approx dr mr mrs ms prof fig eq eqs no resp st jr sr ca ex".split()
+    {
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "cf",
+        "al",
+        "approx",
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "prof",
+        "fig",
+        "eq",
+        "eqs",
+        "no",
+        "resp",
+        "st",
+        "jr",
+        "sr",
+        "ca",
+        "ex",
+    }  # fmt: skip
 )
 _WORD_BEFORE = re.compile(r"([A-Za-z]+(?:\.[A-Za-z]+)*)$")
 _ENUMERATION = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{1,4})$")
