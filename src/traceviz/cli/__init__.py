@@ -11,6 +11,7 @@ from __future__ import annotations
 from traceviz.cli.common import main
 from traceviz.cli.count import count
 from traceviz.cli.ingest import ingest
+from traceviz.cli.prices import prices
 from traceviz.cli.steps import kinds, show, steps
 
 main.add_command(ingest)
@@ -18,5 +19,6 @@ main.add_command(count)
 main.add_command(steps)
 main.add_command(show)
 main.add_command(kinds)
+main.add_command(prices)
 
 __all__ = ["main"]
