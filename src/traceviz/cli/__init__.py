@@ -12,6 +12,7 @@ from traceviz.cli.common import main
 from traceviz.cli.count import count
 from traceviz.cli.ingest import ingest
 from traceviz.cli.prices import prices
+from traceviz.cli.report import audit, report
 from traceviz.cli.steps import kinds, show, steps
 
 main.add_command(ingest)
@@ -20,5 +21,7 @@ main.add_command(steps)
 main.add_command(show)
 main.add_command(kinds)
 main.add_command(prices)
+main.add_command(report)
+main.add_command(audit)
 
 __all__ = ["main"]

@@ -132,7 +132,9 @@ def apply(
     priced = pl.concat([traces, rates], how="horizontal")
     inp, cached, out, reasoning = _token_columns(traces)
     write = pl.col(USAGE_CACHE_WRITE).fill_null(0)
-    uncached = (inp - cached.fill_null(0) - write).clip(lower_bound=0)
+    # a prompt neither logged nor known (a stream cut before its usage) costs nothing here,
+    # and the basis says so
+    uncached = (inp - cached.fill_null(0) - write).clip(lower_bound=0).fill_null(0)
 
     def money(tokens: pl.Expr, rate: str) -> pl.Expr:
         return tokens.cast(pl.Decimal(38, 0)) * pl.col(rate)
@@ -150,9 +152,16 @@ def apply(
         money(write, "_write").alias("cost_cache_write"),
         money(out, "_out").alias("cost_output"),
         money(reasoning, "_out").alias("cost_reasoning"),
+        # what the cache saved: the cache reads at the full input rate, less what they cost
+        (money(cached.fill_null(0), "_in") - money(cached.fill_null(0), "_cached")).alias(
+            "cost_cache_saved"
+        ),
         (
             pl.col("_basis")
             + pl.when(pl.col("price_id").is_not_null()).then(counted).otherwise(pl.lit(""))
+            + pl.when(pl.col("price_id").is_not_null() & inp.is_null())
+            .then(pl.lit("; prompt not logged"))
+            .otherwise(pl.lit(""))
         ).alias("price_basis"),
     )
     total = (
