@@ -27,7 +27,10 @@ def test_failing_rules_exit_3_with_worst_traces(runner: CliRunner, tmp_path: Pat
     result = runner.invoke(main, args)
     assert result.exit_code == 3, result.output
     lines = result.stdout.splitlines()
-    assert "FAIL max_reasoning_tokens [openai]: 4,000 > 3,000  worst: chatcmpl-AqZ2b1LmN0" in lines
+    assert lines[0] == (
+        "FAIL max_reasoning_tokens [openai]: 4,000 > 3,000"
+        "  worst: chatcmpl-AqZ2b1LmN0, resp_68a1f0c2d4e8819a, chatcmpl-AqZ1x7Qf3s"
+    )
     assert any(line.startswith("FAIL max_cost_per_response [openai]: 0.2414") for line in lines)
     document = json.loads(out.read_text())
     assert {v["rule"] for v in document["violations"]} == {
