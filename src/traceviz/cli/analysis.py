@@ -20,25 +20,48 @@ def analysis_options(func: F) -> F:
     """`--tokenizer`, `--catalog`, `--at`, `--tier`, `--vs`, `--ratio`, `--preset`,
     `--kinds-model`, `--no-steps`."""
     decorators = [
-        click.option("--tokenizer", type=click.Choice(tokens.TOKENIZERS), help="Count every trace with this tokenizer."),
         click.option(
-            "--catalog", type=click.Path(exists=True, dir_okay=False), envvar="TRACEVIZ_CATALOG",
+            "--tokenizer",
+            type=click.Choice(tokens.TOKENIZERS),
+            help="Count every trace with this tokenizer.",
+        ),
+        click.option(
+            "--catalog",
+            type=click.Path(exists=True, dir_okay=False),
+            envvar="TRACEVIZ_CATALOG",
             help="TOML price entries that add to or override the shipped catalog.",
         ),
-        click.option("--at", "at_text", help="Price records without a timestamp as of this UTC date."),
-        click.option("--tier", type=click.Choice(["standard", "batch", "flex"]), help="Price every record at this tier."),
-        click.option("--vs", help="What the same work would cost on this model (e.g. o1, deepseek-reasoner)."),
-        click.option("--ratio", type=click.FloatRange(min=0, min_open=True), help="R1 reasoning tokens per o1 reasoning token, for --vs."),
         click.option(
-            "--preset", type=click.Choice(sorted(price.RATIO_PRESETS)), default="epoch-2025", show_default=True,
+            "--at", "at_text", help="Price records without a timestamp as of this UTC date."
+        ),
+        click.option(
+            "--tier",
+            type=click.Choice(["standard", "batch", "flex"]),
+            help="Price every record at this tier.",
+        ),
+        click.option(
+            "--vs", help="What the same work would cost on this model (e.g. o1, deepseek-reasoner)."
+        ),
+        click.option(
+            "--ratio",
+            type=click.FloatRange(min=0, min_open=True),
+            help="R1 reasoning tokens per o1 reasoning token, for --vs.",
+        ),
+        click.option(
+            "--preset",
+            type=click.Choice(sorted(price.RATIO_PRESETS)),
+            default="epoch-2025",
+            show_default=True,
             help="A published ratio for --vs, with its range and source.",
         ),
         click.option(
-            "--kinds-model", type=click.Path(exists=True, dir_okay=False), envvar="TRACEVIZ_KINDS_MODEL",
+            "--kinds-model",
+            type=click.Path(exists=True, dir_okay=False),
+            envvar="TRACEVIZ_KINDS_MODEL",
             help="A step-kind model of your own.",
         ),
         click.option("--no-steps", is_flag=True, help="Skip steps and behaviour metrics (faster)."),
-    ]  # fmt: skip
+    ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func

@@ -229,17 +229,20 @@ def _estimates(overall: pl.DataFrame) -> list[str]:
     row = overall.row(0, named=True)
     if row.get("traces_counted"):
         notes.append(
-            f"{row['traces_counted']:,} traces carry no usage: their tokens are counted, and priced as counted"
+            f"{row['traces_counted']:,} traces carry no usage: their tokens are counted,"
+            " and priced as counted"
         )
     if row.get("traces_hidden_reasoning"):
         notes.append("hidden reasoning is taken from billed usage (reasoning_tokens), not counted")
     if row.get("traces_unpriced"):
         notes.append(
-            f"{row['traces_unpriced']:,} traces have no price in the catalog and are left out of costs"
+            f"{row['traces_unpriced']:,} traces have no price in the catalog"
+            " and are left out of costs"
         )
     if row.get("whatif_model"):
         notes.append(
-            f"what-if costs on {row['whatif_model']} are estimates: prompt and answer re-counted with its "
-            f"tokenizer, reasoning scaled by a ratio of {row.get('whatif_ratio')} (low-high from its range)"
+            f"what-if costs on {row['whatif_model']} are estimates: prompt and answer"
+            " re-counted with its tokenizer, reasoning scaled by a ratio of"
+            f" {row.get('whatif_ratio')} (low-high from its range)"
         )
     return notes

@@ -47,16 +47,23 @@ def sections(report: Report) -> Iterator[Section]:
                 body.append([label if index == 0 else "", part.replace("_", " "), *cells])
         notes = [
             f"reasoning is {share(overall['reasoning_share_of_output'])} of output tokens",
-            f"usage drift (counted minus billed output): mean {number(overall['usage_drift_mean'])} tokens,"
+            "usage drift (counted minus billed output):"
+            f" mean {number(overall['usage_drift_mean'])} tokens,"
             f" non-zero in {share(overall['usage_drift_share'])} of traces with usage",
         ]
         yield Section("Tokens", [group, "part", *STATISTICS], body, notes, numeric_from=2)
     if "cost_total" in overall:
         body = [
-            [label, money(r["cost_total"]), money(r["cost_per_response"], 4),
-             money(r["cost_per_1k_answer_tokens"], 4), share(r["cache_hit_ratio"]), money(r["cost_cache_saved"])]
+            [
+                label,
+                money(r["cost_total"]),
+                money(r["cost_per_response"], 4),
+                money(r["cost_per_1k_answer_tokens"], 4),
+                share(r["cache_hit_ratio"]),
+                money(r["cost_cache_saved"]),
+            ]
             for label, r in zip(labels, rows, strict=True)
-        ]  # fmt: skip
+        ]
         notes = []
         if overall.get("cost_logged") is not None:
             notes.append(
@@ -70,10 +77,16 @@ def sections(report: Report) -> Iterator[Section]:
             notes,
         )
         body = [
-            [label, money(r["cost_input"]), money(r["cost_cached_input"]), money(r["cost_cache_write"]),
-             money(r["cost_reasoning"]), money(r["cost_answer"])]
+            [
+                label,
+                money(r["cost_input"]),
+                money(r["cost_cached_input"]),
+                money(r["cost_cache_write"]),
+                money(r["cost_reasoning"]),
+                money(r["cost_answer"]),
+            ]
             for label, r in zip(labels, rows, strict=True)
-        ]  # fmt: skip
+        ]
         yield Section(
             "Cost by part",
             [group, "input", "cached input", "cache write", "reasoning", "answer"],
@@ -81,10 +94,15 @@ def sections(report: Report) -> Iterator[Section]:
         )
     if "whatif_cost_total" in overall:
         body = [
-            [label, money(r["cost_total"]), money(r["whatif_cost_total"]), money(r["whatif_cost_low"]),
-             money(r["whatif_cost_high"])]
+            [
+                label,
+                money(r["cost_total"]),
+                money(r["whatif_cost_total"]),
+                money(r["whatif_cost_low"]),
+                money(r["whatif_cost_high"]),
+            ]
             for label, r in zip(labels, rows, strict=True)
-        ]  # fmt: skip
+        ]
         notes = [f"estimate: ratio {overall['whatif_ratio']} from {overall['whatif_ratio_source']}"]
         yield Section(
             f"What if on {overall['whatif_model']} (estimate)",
@@ -94,13 +112,22 @@ def sections(report: Report) -> Iterator[Section]:
         )
     if "steps_mean" in overall:
         body = [
-            [label, number(r["steps_mean"]), number(r["thoughts_mean"]), number(r["reflection_words_mean"]),
-             share(r["looping_share"]), share(r["truncated_share"]), share(r["empty_reasoning_share"]),
-             share(r["refusal_share"]), share(r["first_answer_share_mean"])]
+            [
+                label,
+                number(r["steps_mean"]),
+                number(r["thoughts_mean"]),
+                number(r["reflection_words_mean"]),
+                share(r["looping_share"]),
+                share(r["truncated_share"]),
+                share(r["empty_reasoning_share"]),
+                share(r["refusal_share"]),
+                share(r["first_answer_share_mean"]),
+            ]
             for label, r in zip(labels, rows, strict=True)
-        ]  # fmt: skip
+        ]
         notes = [
-            "first answer: mean share of reasoning tokens before the final answer first appears (a proxy)"
+            "first answer: mean share of reasoning tokens before the final answer"
+            " first appears (a proxy)"
         ]
         header = [group, "steps", "thought", "refl", "loop", "trunc", "empty", "refuse", "1st ans"]
         yield Section("Reasoning behaviour (means over visible reasoning)", header, body, notes)
@@ -109,10 +136,15 @@ def sections(report: Report) -> Iterator[Section]:
     for name, frame in report.outliers.items():
         if frame.height:
             body = [
-                [r["trace_id"], f"{Path(r['source']).name}:{r['line']}", str(r.get("model") or ""),
-                 _cell(r.get("output_tokens")), _cell(r.get("cost_total"))]
+                [
+                    r["trace_id"],
+                    f"{Path(r['source']).name}:{r['line']}",
+                    str(r.get("model") or ""),
+                    _cell(r.get("output_tokens")),
+                    _cell(r.get("cost_total")),
+                ]
                 for r in frame.iter_rows(named=True)
-            ]  # fmt: skip
+            ]
             header = ["trace id", "where", "model", "output tok", "cost"]
             yield Section(f"Outliers: {name.replace('_', ' ')}", header, body, numeric_from=3)
     if report.estimates or report.missing:

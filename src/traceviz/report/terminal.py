@@ -36,8 +36,7 @@ def renderable(report: Report) -> Group:
             for row in section.rows:
                 table.add_row(*[Text(visible(c)) for c in row])
             parts.append(table)
-        for note in section.notes:
-            parts.append(Text("  " + visible(note), style="dim"))
+        parts.extend(Text("  " + visible(note), style="dim") for note in section.notes)
         parts.append(Text(""))
     return Group(*parts)
 
