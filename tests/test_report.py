@@ -21,7 +21,10 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def _report(by: list[str] | None = None, vs: str | None = None) -> reports.Report:
-    analysis = analyze([SAMPLES], AnalysisOptions(vs=vs))
+    """The report of samples/, read by a relative path so sources and ids match any checkout."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(SAMPLES.parent)
+        analysis = analyze(["samples"], AnalysisOptions(vs=vs))
     return reports.build(analysis.traces, analysis.steps, analysis.stats, by)
 
 

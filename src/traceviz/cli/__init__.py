@@ -9,6 +9,7 @@ unless `TRACEVIZ_DEBUG` is set.
 from __future__ import annotations
 
 from traceviz.cli.common import main
+from traceviz.cli.compare import compare
 from traceviz.cli.count import count
 from traceviz.cli.ingest import ingest
 from traceviz.cli.prices import prices
@@ -23,5 +24,6 @@ main.add_command(kinds)
 main.add_command(prices)
 main.add_command(report)
 main.add_command(audit)
+main.add_command(compare)
 
 __all__ = ["main"]
