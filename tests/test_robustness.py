@@ -293,7 +293,10 @@ def test_commands_never_touch_the_network(args: list[str], tmp_path: Path) -> No
     """Each command runs with sockets blocked (see tests/offline.py): nothing tries the network."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
     argv = [a.format(samples=SAMPLES, tmp=tmp_path) for a in args]
-    script = "import offline, sys\nfrom traceviz.cli import main\nsys.argv = ['traceviz', *sys.argv[1:]]\nmain()\n"
+    script = (
+        "import offline, sys\nfrom traceviz.cli import main\n"
+        "sys.argv = ['traceviz', *sys.argv[1:]]\nmain()\n"
+    )
     out = subprocess.run(
         [sys.executable, "-c", script, *argv], capture_output=True, text=True, env=env, check=False
     )
