@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ def longest_repeat_run(paras: Sequence[str]) -> int:
     return best
 
 
+@lru_cache(maxsize=1 << 16)
 def script(char: str) -> str | None:
     """The writing system of a letter (LATIN, CJK, CYRILLIC…), None for non-letters."""
     if not char.isalpha():
@@ -91,19 +93,30 @@ def script(char: str) -> str | None:
     return name.split(" ", 1)[0] or None
 
 
+def word_scripts(text: str) -> list[str]:
+    """The script of each word (that of its first letter), words without letters left out."""
+    found = []
+    for word in _WORD.findall(text):
+        for char in word:
+            kind = script(char)
+            if kind is not None:
+                found.append(kind)
+                break
+    return found
+
+
 def dominant_script(text: str) -> str | None:
-    counts = Counter(s for s in map(script, text) if s)
+    counts = Counter(word_scripts(text))
     return counts.most_common(1)[0][0] if counts else None
 
 
 def language_mixing(reasoning: str, prompt: str | None) -> float | None:
     """Share of the reasoning's words written in another script than the prompt's
     dominant script (the reasoning's own, when there is no prompt)."""
-    base = dominant_script(prompt or "") or dominant_script(reasoning)
+    words = word_scripts(reasoning)
+    base = dominant_script(prompt or "") or (Counter(words).most_common(1)[0][0] if words else None)
     if base is None:
         return None
-    scripts = [dominant_script(w) for w in _WORD.findall(reasoning)]
-    words = [s for s in scripts if s]
     return sum(s != base for s in words) / len(words) if words else 0.0
 
 
