@@ -18,13 +18,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from traceviz.ingest import RawRecord, StreamEnd, preview
-from traceviz.normalize import chat, think_tags
-from traceviz.normalize.fields import ShapeError
+from traceviz.normalize import (
+    anthropic,
+    batch,
+    chat,
+    datasets,
+    ollama,
+    responses,
+    think_tags,
+    wrappers,
+)
+from traceviz.normalize.fields import ShapeError, SkipRecord
 from traceviz.schema import IngestStats, Quarantined, Trace
-
-
-class SkipRecord(Exception):  # noqa: N818 - a signal, not an error
-    """Raised by a normalizer for a record that holds no response (counted as skipped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +57,23 @@ def _never(_: Any) -> bool:
 
 STREAMS: tuple[StreamShape, ...] = (
     StreamShape("openai-chat-stream", chat.chunk_key, _never, chat.normalize_stream),
+    StreamShape(ollama.STREAM_NAME, ollama.chunk_key, ollama.is_last, ollama.normalize),
 )
 
 SHAPES: tuple[Shape, ...] = (
+    Shape(batch.NAME, batch.detect, batch.normalize),
+    Shape(responses.NAME, responses.detect, responses.normalize),
+    Shape(anthropic.NAME, anthropic.detect, anthropic.normalize),
     Shape(chat.NAME, chat.detect, chat.normalize),
+    Shape(ollama.NAME, ollama.detect, ollama.normalize),
+    Shape(datasets.OPENR1, datasets.detect_openr1, datasets.normalize_openr1),
+    Shape(datasets.OPENTHOUGHTS, datasets.detect_openthoughts, datasets.normalize_openthoughts),
+    Shape(
+        datasets.OPENTHOUGHTS_METADATA,
+        datasets.detect_openthoughts_metadata,
+        datasets.normalize_openthoughts_metadata,
+    ),
+    Shape(wrappers.NAME, wrappers.detect, wrappers.normalize),
     Shape(think_tags.NAME, think_tags.detect, think_tags.normalize),
 )
 

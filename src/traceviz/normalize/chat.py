@@ -280,8 +280,16 @@ def merge_chunks(chunks: list[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def normalize_stream(record: RawRecord) -> list[Trace]:
-    """A reassembled stream; a choice with no finish reason was cut off: truncated."""
+    """A reassembled stream; one with no finish reason or no usage chunk was cut off.
+
+    NOTE: OpenAI sends usage in a last chunk before `[DONE]`; "if the stream is
+    interrupted, you may not receive the final usage chunk", so a stream without
+    usage is flagged truncated (its usage stays null).
+    """
     merged = merge_chunks(record.value)
     whole = RawRecord(record.source, record.line, merged, record.batch)
     traces = normalize(whole, fmt_suffix="-stream")
-    return [t if t.finish_reason is not None else replace(t, truncated=True) for t in traces]
+    cut = "usage" not in merged
+    return [
+        t if t.finish_reason is not None and not cut else replace(t, truncated=True) for t in traces
+    ]
