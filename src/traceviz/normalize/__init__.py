@@ -84,7 +84,8 @@ def shape_names() -> list[str]:
 
 
 def find_shape(name: str) -> Shape | StreamShape:
-    for shape in (*STREAMS, *SHAPES):
+    every: tuple[Shape | StreamShape, ...] = (*STREAMS, *SHAPES)
+    for shape in every:
         if shape.name == name:
             return shape
     msg = f"unknown shape {name!r}"
@@ -166,10 +167,10 @@ class Normalizer:
             return
         value = record.value
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            for shape in self.streams:
-                if shape.chunk_key(value[0]) is not None:
+            for stream in self.streams:
+                if stream.chunk_key(value[0]) is not None:
                     self.stats.chunks_merged += len(value)
-                    yield from self._apply(shape.name, shape.normalize, record)
+                    yield from self._apply(stream.name, stream.normalize, record)
                     return
         for shape in SHAPES:
             if shape.detect(value):

@@ -75,7 +75,7 @@ def normalize(record: RawRecord) -> list[Trace]:
     ]
 
 
-def read_usage(usage: Mapping[str, Any]) -> dict[str, int | None]:
+def read_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
     """Anthropic's disjoint counts in the canonical convention (input includes cache)."""
     fresh = tokens(usage.get("input_tokens"), "usage.input_tokens")
     write = tokens(usage.get("cache_creation_input_tokens"), "usage.cache_creation_input_tokens")

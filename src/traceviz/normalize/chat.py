@@ -72,7 +72,8 @@ def chunk_key(value: Any) -> str | None:
 
 def dialect(value: Mapping[str, Any]) -> tuple[str, str | None]:
     """(format, provider) from the marks each vendor leaves on its responses."""
-    usage = value.get("usage") if isinstance(value.get("usage"), Mapping) else {}
+    raw_usage = value.get("usage")
+    usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
     model = str(value.get("model") or "").lower()
     fingerprint = str(value.get("system_fingerprint") or "").lower()
     first = dig(value, "choices", 0) or {}

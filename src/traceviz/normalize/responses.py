@@ -76,7 +76,7 @@ def normalize(record: RawRecord) -> list[Trace]:
     ]
 
 
-def read_usage(usage: Mapping[str, Any]) -> dict[str, int | None]:
+def read_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
     """Responses usage in the canonical convention (details are subsets)."""
     return {
         "usage_input": tokens(usage.get("input_tokens"), "usage.input_tokens"),
