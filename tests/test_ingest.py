@@ -109,7 +109,7 @@ def test_oversize_and_undecodable_records_are_quarantined_with_their_line(tmp_pa
     assert traces["line"].to_list() == [1, 4]
     assert quarantined(run) == [
         (2, "undecodable bytes: not UTF-8 at byte 7"),
-        (3, "record too large: 2,011 bytes (limit 1,000)"),
+        (3, "record too large: 2,010 bytes (limit 1,000)"),
     ]
 
 
