@@ -24,7 +24,7 @@ NAME = "anthropic"
 
 def detect(value: Any) -> bool:
     return (
-        isinstance(value, Mapping)
+        type(value) is dict
         and isinstance(value.get("content"), list)
         and (value.get("type") == "message" or "stop_reason" in value)
     )

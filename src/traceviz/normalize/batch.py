@@ -22,9 +22,7 @@ NAME = "openai-batch"
 
 def detect(value: Any) -> bool:
     return (
-        isinstance(value, Mapping)
-        and "custom_id" in value
-        and ("response" in value or "error" in value)
+        type(value) is dict and "custom_id" in value and ("response" in value or "error" in value)
     )
 
 

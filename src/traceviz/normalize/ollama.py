@@ -23,7 +23,7 @@ STREAM_NAME = "ollama-stream"
 
 def detect(value: Any) -> bool:
     return (
-        isinstance(value, Mapping)
+        type(value) is dict
         and isinstance(value.get("done"), bool)
         and "model" in value
         and "created_at" in value

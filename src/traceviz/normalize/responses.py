@@ -19,7 +19,7 @@ NAME = "openai-responses"
 
 
 def detect(value: Any) -> bool:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict:
         return False
     if value.get("object") == "response":
         return True
