@@ -166,3 +166,15 @@ def test_every_record_is_counted_once(records: list[bytes]) -> None:
     stats = run.stats
     assert stats.read == len(records)
     assert stats.read == stats.parsed + stats.quarantined + stats.skipped
+
+
+def test_failed_batch_lines_are_skipped_with_their_reason(tmp_path: Path) -> None:
+    out = tmp_path / "t.parquet"
+    log = SAMPLES / "openai-batch-output.jsonl"
+    result = CliRunner().invoke(main, ["ingest", str(log), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "read 4 records from 1 file: 2 traces (openai-chat 1, openai-responses 1), "
+        "0 quarantined, 2 skipped (batch request failed: rate_limit_exceeded 1, "
+        "batch request failed: invalid_prompt 1)"
+    )

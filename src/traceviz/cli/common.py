@@ -81,7 +81,11 @@ def summary_line(stats: IngestStats) -> str:
     parts = [f"read {stats.read:,} records from {files}: {traces}"]
     parts.append(f"{stats.quarantined:,} quarantined")
     if stats.skipped:
-        parts.append(f"{stats.skipped:,} skipped")
+        reasons = ", ".join(
+            f"{reason} {n:,}"
+            for reason, n in sorted(stats.skip_reasons.items(), key=lambda kv: -kv[1])
+        )
+        parts.append(f"{stats.skipped:,} skipped" + (f" ({reasons})" if reasons else ""))
     if stats.file_errors:
         n = len(stats.file_errors)
         parts.append(f"{n:,} unreadable file" + ("" if n == 1 else "s"))
