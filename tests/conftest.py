@@ -19,3 +19,14 @@ def runner() -> CliRunner:
 @pytest.fixture
 def samples() -> Path:
     return SAMPLES
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="Rewrite the golden files in tests/golden/."
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

@@ -144,7 +144,9 @@ def _container_from_suffix(path: Path) -> Container | None:
 def open_binary(source: str) -> IO[bytes]:
     """Open a file or stdin for reading, undoing gzip or zstd by magic bytes."""
     try:
-        raw: IO[bytes] = sys.stdin.buffer if source == STDIN else Path(source).open("rb")  # noqa: SIM115 - returned open
+        raw: IO[bytes] = sys.stdin.buffer
+        if source != STDIN:
+            raw = Path(source).open("rb", buffering=0)  # noqa: SIM115 - returned open
     except IsADirectoryError as exc:
         msg = f"{source}: is a directory"
         raise InputError(msg) from exc
@@ -180,9 +182,7 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
+        n = self.raw.readinto(buffer) or 0  # type: ignore[attr-defined]
         self.count += n
         return n
 
@@ -324,14 +324,13 @@ def _read_lines(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iter
     """JSON Lines, and SSE captures (`data: {...}` lines, `data: [DONE]`)."""
     line = 0
     while True:
-        data = stream.readline(limit + 1)
+        data, oversize = _read_line(stream, limit)
         if not data:
             return
         line += 1
-        if len(data) > limit and not data.endswith(b"\n"):
-            size = len(data) + _drain_line(stream)
-            reason = f"record too large: {size:,} bytes (limit {limit:,})"
-            yield Quarantined(source, line, reason, preview(data[:RAW_PREVIEW_CHARS]))
+        if oversize:
+            reason = f"record too large: {oversize:,} bytes (limit {limit:,})"
+            yield Quarantined(source, line, reason, preview(data))
             continue
         if line == 1 and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
@@ -346,6 +345,27 @@ def _read_lines(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iter
             if not data:
                 continue
         yield _parse_json(source, line, data, batch)
+
+
+def _read_line(stream: IO[bytes], limit: int) -> tuple[bytes, int]:
+    """The next line, read in pieces so a long one costs at most twice its size.
+
+    A line over `limit` is skipped to its end without being held: the result is then
+    its first piece (for the quarantine) and its size; otherwise the line and 0.
+    """
+    step = min(_READ_CHUNK, limit + 1)
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        piece = stream.readline(step)
+        size += len(piece)
+        ended = len(piece) < step or piece.endswith(b"\n")
+        if size > limit:
+            head = parts[0] if parts else piece
+            return head[:RAW_PREVIEW_CHARS], size + (0 if ended else _drain_line(stream))
+        parts.append(piece)
+        if ended:
+            return parts[0] if len(parts) == 1 else b"".join(parts), 0
 
 
 def _drain_line(stream: IO[bytes]) -> int:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
+from traceviz import price, segment, tokens
 from traceviz.load import Ingest, ReadOptions, read_batches
 from traceviz.schema import ANSWER, PROMPT, REASONING, REASONING_SUMMARY, IngestStats
 
@@ -26,6 +28,14 @@ class AnalysisOptions:
 
     read: ReadOptions = field(default_factory=ReadOptions)
     keep_text: bool = False
+    tokenizer: str | None = None
+    steps: bool = True
+    kinds_model: segment.KindModel | None = None
+    catalog: price.Catalog | None = None
+    at: datetime | None = None
+    tier: price.cost.Tier | None = None
+    vs: str | None = None
+    ratio: price.Ratio | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +63,29 @@ def analyze_batches(
     """Every batch of traces through every stage, in input order."""
     options = options or AnalysisOptions()
     for traces in read_batches(paths, options.read, ingest):
-        batch = Batch(traces=traces)
+        traces = tokens.count(traces, options.tokenizer)
+        steps = None
+        if options.steps:
+            steps = segment.steps(traces, options.kinds_model)
+            traces = segment.metrics(traces, steps)
+        catalog = options.catalog or _shipped_catalog()
+        traces = price.apply(traces, catalog, options.at, options.tier)
+        if options.vs:
+            ratio = options.ratio or price.ratio_preset(price.whatif_module.DEFAULT_PRESET)
+            traces = price.whatif(traces, options.vs, ratio, catalog)
+        batch = Batch(traces=traces, steps=steps)
         if not options.keep_text:
             batch = Batch(traces=batch.traces.drop(TEXT_COLUMNS), steps=batch.steps)
         yield batch
+
+
+_CATALOG: list[price.Catalog] = []
+
+
+def _shipped_catalog() -> price.Catalog:
+    if not _CATALOG:
+        _CATALOG.append(price.load())
+    return _CATALOG[0]
 
 
 def analyze(

@@ -76,6 +76,81 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     METADATA: pl.String(),
 }
 
+# --- tokens stage -------------------------------------------------------------------------
+
+TOKENS_PROMPT = "tokens_prompt"
+TOKENS_REASONING = "tokens_reasoning"
+TOKENS_ANSWER = "tokens_answer"
+TOKENS_TEMPLATE = "tokens_template"
+TOKENIZER = "tokenizer"
+TOKENIZER_EXACT = "tokenizer_exact"
+USAGE_SOURCE = "usage_source"
+USAGE_DRIFT = "usage_drift"
+USAGE_REASONING_DRIFT = "usage_reasoning_drift"
+INPUT_TOKENS = "input_tokens"
+CACHED_INPUT_TOKENS = "cached_input_tokens"
+OUTPUT_TOKENS = "output_tokens"
+REASONING_TOKENS = "reasoning_tokens"
+
+TOKENS_SCHEMA: dict[str, pl.DataType] = {
+    TOKENS_PROMPT: pl.Int64(),
+    TOKENS_REASONING: pl.Int64(),
+    TOKENS_ANSWER: pl.Int64(),
+    TOKENS_TEMPLATE: pl.Int64(),
+    TOKENIZER: pl.String(),
+    TOKENIZER_EXACT: pl.Boolean(),
+    USAGE_SOURCE: pl.String(),
+    USAGE_DRIFT: pl.Int64(),
+    USAGE_REASONING_DRIFT: pl.Int64(),
+    INPUT_TOKENS: pl.Int64(),
+    CACHED_INPUT_TOKENS: pl.Int64(),
+    OUTPUT_TOKENS: pl.Int64(),
+    REASONING_TOKENS: pl.Int64(),
+}
+
+# --- segment stage: the steps table and per-trace behaviour metrics -----------------------
+
+STEP = "step"
+START = "start"
+END = "end"
+TOKENS = "tokens"
+KIND = "kind"
+MARKER = "marker"
+THOUGHT = "thought"
+STEPS_SCHEMA: dict[str, pl.DataType] = {
+    TRACE_ID: pl.String(),
+    STEP: pl.Int64(),
+    START: pl.Int64(),
+    END: pl.Int64(),
+    TOKENS: pl.Int64(),
+    KIND: pl.String(),
+    MARKER: pl.String(),
+    THOUGHT: pl.Int64(),
+}
+METRICS_SCHEMA: dict[str, pl.DataType] = {
+    "steps": pl.Int64(),
+    "thoughts": pl.Int64(),
+    "reflection_words": pl.Int64(),
+    "self_checks": pl.Int64(),
+    "backtracks": pl.Int64(),
+    "final_answer": pl.String(),
+    "first_answer_share": pl.Float64(),
+    "after_first_answer": pl.Float64(),
+    "correct": pl.Boolean(),
+    "reference_first_share": pl.Float64(),
+    "rep2": pl.Float64(),
+    "rep3": pl.Float64(),
+    "rep4": pl.Float64(),
+    "longest_repeat_run": pl.Int64(),
+    "looping": pl.Boolean(),
+    "language_mixing": pl.Float64(),
+    "empty_reasoning": pl.Boolean(),
+    "refusal": pl.Boolean(),
+}
+LOOPING = "looping"
+REFUSAL = "refusal"
+EMPTY_REASONING = "empty_reasoning"
+
 # --- quarantine -------------------------------------------------------------------------
 
 REASON = "reason"

@@ -81,10 +81,7 @@ def summary_line(stats: IngestStats) -> str:
     parts = [f"read {stats.read:,} records from {files}: {traces}"]
     parts.append(f"{stats.quarantined:,} quarantined")
     if stats.skipped:
-        reasons = ", ".join(
-            f"{reason} {n:,}"
-            for reason, n in sorted(stats.skip_reasons.items(), key=lambda kv: -kv[1])
-        )
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(stats.skip_reasons.items()))
         parts.append(f"{stats.skipped:,} skipped" + (f" ({reasons})" if reasons else ""))
     if stats.file_errors:
         n = len(stats.file_errors)

@@ -28,7 +28,8 @@ from traceviz.normalize import (
     think_tags,
     wrappers,
 )
-from traceviz.normalize.fields import ShapeError, SkipRecord
+from traceviz.normalize.fields import ShapeError
+from traceviz.normalize.skip import SkipRecord
 from traceviz.schema import IngestStats, Quarantined, Trace
 
 
@@ -57,7 +58,7 @@ def _never(_: Any) -> bool:
 
 STREAMS: tuple[StreamShape, ...] = (
     StreamShape("openai-chat-stream", chat.chunk_key, _never, chat.normalize_stream),
-    StreamShape(ollama.STREAM_NAME, ollama.chunk_key, ollama.is_last, ollama.normalize),
+    StreamShape(ollama.STREAM_NAME, ollama.chunk_key, ollama.is_last, ollama.normalize_stream),
 )
 
 SHAPES: tuple[Shape, ...] = (
@@ -68,12 +69,6 @@ SHAPES: tuple[Shape, ...] = (
     Shape(ollama.NAME, ollama.detect, ollama.normalize),
     Shape(datasets.OPENR1, datasets.detect_openr1, datasets.normalize_openr1),
     Shape(datasets.OPENTHOUGHTS, datasets.detect_openthoughts, datasets.normalize_openthoughts),
-    Shape(
-        datasets.OPENTHOUGHTS_METADATA,
-        datasets.detect_openthoughts_metadata,
-        datasets.normalize_openthoughts_metadata,
-    ),
-    Shape(wrappers.NAME, wrappers.detect, wrappers.normalize),
     Shape(think_tags.NAME, think_tags.detect, think_tags.normalize),
 )
 
@@ -165,21 +160,43 @@ class Normalizer:
         if isinstance(self.forced, Shape):
             yield from self._apply(self.forced.name, self.forced.normalize, record)
             return
-        value = record.value
+        found = self._detect(record.value)
+        if found is not None:
+            if isinstance(found, StreamShape):
+                self.stats.chunks_merged += len(record.value)
+            yield from self._apply(found.name, found.normalize, record)
+        elif wrappers.unwrap(record.value) is not None:
+            yield from self._apply(wrappers.NAME, self._read_wrapped, record)
+        else:
+            self.stats.read += 1
+            reason = _unknown(record.value)
+            yield self._quarantine(
+                Quarantined(record.source, record.line, reason, _raw(record.value))
+            )
+
+    def _detect(self, value: Any) -> Shape | StreamShape | None:
+        """The shape of a record: a stream given as an array of chunks, or a whole one."""
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for stream in self.streams:
                 if stream.chunk_key(value[0]) is not None:
-                    self.stats.chunks_merged += len(value)
-                    yield from self._apply(stream.name, stream.normalize, record)
-                    return
+                    return stream
         for shape in SHAPES:
             if shape.detect(value):
-                yield from self._apply(shape.name, shape.normalize, record)
-                return
-        self.stats.read += 1
-        yield self._quarantine(
-            Quarantined(record.source, record.line, _unknown(value), _raw(value))
-        )
+                return shape
+        return None
+
+    def _read_wrapped(self, record: RawRecord) -> list[Trace]:
+        def read(inner: RawRecord) -> tuple[str, list[Trace]]:
+            found = self._detect(inner.value)
+            if found is None and isinstance(inner.value, dict) and self._chunk_of(inner):
+                found = self._chunk_of(inner)[0]  # type: ignore[index]
+                inner = _as_chunks(inner)
+            if found is None:
+                msg = f"the wrapped response is of an unknown shape ({_unknown(inner.value)})"
+                raise ShapeError(msg)
+            return found.name, found.normalize(inner)
+
+        return wrappers.normalize_wrapped(record, read)[1]
 
     def _apply(
         self, name: str, normalize: Callable[[RawRecord], list[Trace]], record: RawRecord

@@ -1,11 +1,11 @@
-"""Anthropic Messages: `content[]` blocks of `thinking`, `redacted_thinking` and `text`.
+"""Anthropic Messages with extended thinking: `content[]` of `thinking`,
+`redacted_thinking` and `text` blocks.
 
-Thinking blocks are the reasoning (joined); redacted thinking is encrypted, so a
-response with only redacted blocks has hidden reasoning (null) and says so in
-`metadata`. Anthropic usage is disjoint: the prompt is `input_tokens` plus both cache
-counts, so `usage_input` adds them up. NOTE: Claude 4 models return *summarised*
-thinking, billed as the full thinking; nothing in the response tells the two apart,
-so it is kept as reasoning, and its token count undercounts the bill.
+Usage is disjoint: `input_tokens` excludes the cache, so `usage_input` adds
+`cache_creation_input_tokens` and `cache_read_input_tokens` back in. `output_tokens`
+includes the full thinking, even where Claude 4 shows only a summary of it, which
+this shape cannot tell apart: the visible thinking then undercounts the billed one.
+Redacted thinking is hidden reasoning.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ NAME = "anthropic"
 
 def detect(value: Any) -> bool:
     return (
-        type(value) is dict
+        isinstance(value, Mapping)
+        and value.get("type") == "message"
         and isinstance(value.get("content"), list)
-        and (value.get("type") == "message" or "stop_reason" in value)
     )
 
 
@@ -41,17 +41,21 @@ def normalize(record: RawRecord) -> list[Trace]:
             raise ShapeError(msg)
         kind = block.get("type")
         if kind == "thinking":
-            piece = text(block.get("thinking"), f"content[{position}].thinking")
-            thinking.append(piece or "")
+            thinking.append(text(block.get("thinking"), f"content[{position}].thinking") or "")
         elif kind == "redacted_thinking":
             redacted += 1
         elif kind == "text":
             answer.append(text(block.get("text"), f"content[{position}].text") or "")
-    usage = value.get("usage")
-    if usage is not None and not isinstance(usage, Mapping):
+    usage = value.get("usage") or {}
+    if not isinstance(usage, Mapping):
         msg = "usage is not an object"
         raise ShapeError(msg)
-    stop_reason = text(value.get("stop_reason"), "stop_reason")
+    fresh = tokens(usage.get("input_tokens"), "usage.input_tokens")
+    written = tokens(usage.get("cache_creation_input_tokens"), "usage.cache_creation_input_tokens")
+    read = tokens(usage.get("cache_read_input_tokens"), "usage.cache_read_input_tokens")
+    total_input = None if fresh is None else fresh + (written or 0) + (read or 0)
+    stop = text(value.get("stop_reason"), "stop_reason")
+    metadata = orjson.dumps({"redacted_thinking_blocks": redacted}).decode() if redacted else None
     return [
         Trace(
             source=record.source,
@@ -61,29 +65,16 @@ def normalize(record: RawRecord) -> list[Trace]:
             model=text(value.get("model"), "model"),
             reasoning="\n\n".join(thinking) if thinking else None,
             answer="".join(answer),
-            finish_reason=stop_reason,
-            truncated=stop_reason == "max_tokens",
+            usage_input=total_input,
+            usage_cached_input=read,
+            usage_cache_write=written,
+            usage_output=tokens(usage.get("output_tokens"), "usage.output_tokens"),
+            finish_reason=stop,
+            truncated=stop == "max_tokens",
             response_id=text(value.get("id"), "id"),
-            trace_id=text(value.get("id"), "id"),
-            service_tier=text((usage or {}).get("service_tier"), "usage.service_tier"),
+            service_tier=text(usage.get("service_tier"), "usage.service_tier"),
             batch=record.batch,
-            metadata=orjson.dumps({"redacted_thinking_blocks": redacted}).decode()
-            if redacted
-            else None,
-            **read_usage(usage or {}),
+            metadata=metadata,
+            trace_id=text(value.get("id"), "id"),
         )
     ]
-
-
-def read_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
-    """Anthropic's disjoint counts in the canonical convention (input includes cache)."""
-    fresh = tokens(usage.get("input_tokens"), "usage.input_tokens")
-    write = tokens(usage.get("cache_creation_input_tokens"), "usage.cache_creation_input_tokens")
-    read = tokens(usage.get("cache_read_input_tokens"), "usage.cache_read_input_tokens")
-    total = None if fresh is None else fresh + (write or 0) + (read or 0)
-    return {
-        "usage_input": total,
-        "usage_cached_input": read,
-        "usage_cache_write": write,
-        "usage_output": tokens(usage.get("output_tokens"), "usage.output_tokens"),
-    }

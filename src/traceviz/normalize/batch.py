@@ -1,9 +1,9 @@
-"""OpenAI Batch API output lines: `{id, custom_id, response{status_code, body}, error}`.
+"""OpenAI Batch API output lines: `{id, custom_id, response: {status_code, body}, error}`.
 
-The body is a Chat Completion or a Response, read by those shapes with `batch` set
-(batch calls are billed at the batch rate) and the line's `custom_id` kept. A failed
-request (`response: null` with an `error`, or a status code of 400 or more) holds no
-response: it is skipped, with its reason counted in the summary.
+The body is a Chat Completions or Responses object, read by those shapes and marked
+`batch` (priced at batch rates) with the line's `custom_id`. A failed request
+(`response: null` with an `error`, or an HTTP error status) holds no response: it is
+skipped and counted, with the error as the reason.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 from traceviz.ingest import RawRecord
 from traceviz.normalize import chat, responses
-from traceviz.normalize.fields import ShapeError, SkipRecord, dig, text
+from traceviz.normalize.fields import ShapeError, dig, text
+from traceviz.normalize.skip import SkipRecord
 from traceviz.schema import Trace
 
 NAME = "openai-batch"
@@ -22,7 +23,9 @@ NAME = "openai-batch"
 
 def detect(value: Any) -> bool:
     return (
-        type(value) is dict and "custom_id" in value and ("response" in value or "error" in value)
+        isinstance(value, Mapping)
+        and "custom_id" in value
+        and ("response" in value or "error" in value)
     )
 
 
@@ -33,18 +36,17 @@ def normalize(record: RawRecord) -> list[Trace]:
     status = dig(response, "status_code")
     if response is None or (isinstance(status, int) and status >= 400):
         code = dig(value, "error", "code") or dig(response, "body", "error", "code") or status
-        msg = f"batch request failed: {code if code is not None else 'no response'}"
-        raise SkipRecord(msg)
-    if not isinstance(response, Mapping):
-        msg = "response is not an object"
+        reason = f"batch request failed: {code}"
+        raise SkipRecord(reason)
+    if not isinstance(response, Mapping) or not isinstance(response.get("body"), Mapping):
+        msg = "response.body is not an object"
         raise ShapeError(msg)
-    body = response.get("body")
-    inner = RawRecord(record.source, record.line, body, batch=True)
-    if responses.detect(body):
-        traces = responses.normalize(inner)
-    elif chat.detect(body):
-        traces = chat.normalize(inner)
+    body = RawRecord(record.source, record.line, response["body"], batch=True)
+    if responses.detect(body.value):
+        traces = responses.normalize(body)
+    elif chat.detect(body.value):
+        traces = chat.normalize(body)
     else:
         msg = "response.body is neither a chat completion nor a response"
         raise ShapeError(msg)
-    return [replace(t, custom_id=custom_id) for t in traces]
+    return [replace(t, format=NAME, custom_id=custom_id, batch=True) for t in traces]

@@ -1,15 +1,15 @@
-"""Rows of public reasoning-trace datasets: OpenR1-Math and OpenThoughts.
+"""Rows of public reasoning-trace datasets, whose generations were written by DeepSeek-R1.
 
 - OpenR1-Math (`problem`, `answer`, `generations[]`, `finish_reasons[]`,
   `correctness_math_verify[]`): one trace per generation, the lists aligned by index.
-  The generations were written by DeepSeek-R1 (the dataset card says so, and the rows
-  do not name a model), so provider and model are "deepseek-r1".
-- OpenThoughts `default` config (`system`, `conversations[{from, value}]`): the
-  assistant turn holds `<|begin_of_thought|>…<|end_of_thought|>` then
-  `<|begin_of_solution|>…<|end_of_solution|>`.
-- OpenThoughts `metadata` config (`problem`, `deepseek_reasoning`, `deepseek_solution`,
-  `ground_truth_solution`).
-Datasets log no usage and no time: those columns stay null.
+- OpenThoughts, `default` config (`system`, `conversations[{from, value}]`, the
+  assistant turn in `<|begin_of_thought|>…<|end_of_thought|>` and
+  `<|begin_of_solution|>…<|end_of_solution|>`), and its `metadata` config (`problem`,
+  `deepseek_reasoning`, `deepseek_solution`, `ground_truth_solution`).
+
+Both datasets were generated with DeepSeek-R1, so the model is `deepseek-r1` (counted
+with its tokenizer, priced as `deepseek-reasoner` as of the date the user gives).
+They carry no usage: counts fill it in.
 """
 
 from __future__ import annotations
@@ -24,52 +24,52 @@ from traceviz.schema import Trace
 
 OPENR1 = "openr1-math"
 OPENTHOUGHTS = "openthoughts"
-OPENTHOUGHTS_METADATA = "openthoughts-metadata"
-DATASET_MODEL = "deepseek-r1"
+MODEL = "deepseek-r1"
 
 
 def detect_openr1(value: Any) -> bool:
-    return isinstance(value, Mapping) and isinstance(value.get("generations"), list)
+    return (
+        isinstance(value, Mapping)
+        and "problem" in value
+        and isinstance(value.get("generations"), list)
+    )
 
 
 def detect_openthoughts(value: Any) -> bool:
-    return isinstance(value, Mapping) and isinstance(value.get("conversations"), list)
-
-
-def detect_openthoughts_metadata(value: Any) -> bool:
-    return isinstance(value, Mapping) and "deepseek_reasoning" in value
+    if not isinstance(value, Mapping):
+        return False
+    return isinstance(value.get("conversations"), list) or (
+        "deepseek_reasoning" in value and "problem" in value
+    )
 
 
 def normalize_openr1(record: RawRecord) -> list[Trace]:
     row: Mapping[str, Any] = record.value
-    generations = row["generations"]
-    count = len(generations)
-    finish = _aligned(row.get("finish_reasons"), count, "finish_reasons")
-    correct = _aligned(row.get("correctness_math_verify"), count, "correctness_math_verify")
-    uuid = text(row.get("uuid"), "uuid")
+    problem = text(row.get("problem"), "problem")
+    reference = _reference(row.get("answer"))
+    finish = _aligned(row, "finish_reasons")
+    correct = _aligned(row, "correctness_math_verify")
     traces = []
-    for i, generation in enumerate(generations):
-        parts = think_tags.split(text(generation, f"generations[{i}]") or "")
-        finish_reason = text(finish[i], f"finish_reasons[{i}]")
-        verdict = correct[i]
-        if verdict is not None and not isinstance(verdict, bool):
-            msg = f"correctness_math_verify[{i}] is not a boolean"
-            raise ShapeError(msg)
+    for index, generation in enumerate(row["generations"]):
+        output = text(generation, f"generations[{index}]") or ""
+        parts = think_tags.split(output)
+        reason = finish[index] if index < len(finish) else None
+        verdict = correct[index] if index < len(correct) else None
         traces.append(
             Trace(
                 source=record.source,
                 line=record.line,
                 format=OPENR1,
-                provider=DATASET_MODEL,
-                model=DATASET_MODEL,
-                prompt=text(row.get("problem"), "problem"),
+                provider="deepseek",
+                model=MODEL,
+                prompt=problem,
                 reasoning=parts.reasoning,
                 answer=parts.answer,
-                finish_reason=finish_reason,
-                truncated=parts.truncated or finish_reason == "length",
-                reference_answer=text(row.get("answer"), "answer"),
-                correct_logged=verdict,
-                trace_id=f"{uuid}#{i}" if uuid else None,
+                finish_reason=text(reason, "finish_reasons[]"),
+                truncated=parts.truncated or reason == "length",
+                reference_answer=reference,
+                correct_logged=verdict if isinstance(verdict, bool) else None,
+                batch=record.batch,
             )
         )
     return traces
@@ -77,58 +77,62 @@ def normalize_openr1(record: RawRecord) -> list[Trace]:
 
 def normalize_openthoughts(record: RawRecord) -> list[Trace]:
     row: Mapping[str, Any] = record.value
-    prompt = None
-    reply = None
-    for turn in row["conversations"]:
-        if not isinstance(turn, Mapping):
-            msg = "conversations[] is not an object"
-            raise ShapeError(msg)
-        who = turn.get("from")
-        if who in ("user", "human") and prompt is None:
-            prompt = text(turn.get("value"), "conversations[].value")
-        elif who in ("assistant", "gpt"):
-            reply = text(turn.get("value"), "conversations[].value")
-    if reply is None:
-        msg = "conversations has no assistant turn"
-        raise ShapeError(msg)
-    parts = think_tags.split(reply)
+    if "deepseek_reasoning" in row:
+        reasoning = text(row.get("deepseek_reasoning"), "deepseek_reasoning")
+        answer = text(row.get("deepseek_solution"), "deepseek_solution") or ""
+        prompt = text(row.get("problem"), "problem")
+        truncated = False
+        reference = _reference(row.get("ground_truth_solution"))
+    else:
+        prompt, output = _conversation(row["conversations"])
+        parts = think_tags.split(output)
+        reasoning, answer, truncated = parts.reasoning, parts.answer, parts.truncated
+        reference = None
     return [
         Trace(
             source=record.source,
             line=record.line,
             format=OPENTHOUGHTS,
-            provider=DATASET_MODEL,
-            model=DATASET_MODEL,
+            provider="deepseek",
+            model=MODEL,
             prompt=prompt,
-            reasoning=parts.reasoning,
-            answer=parts.answer,
-            truncated=parts.truncated,
+            reasoning=reasoning,
+            answer=answer,
+            truncated=truncated,
+            reference_answer=reference,
+            batch=record.batch,
         )
     ]
 
 
-def normalize_openthoughts_metadata(record: RawRecord) -> list[Trace]:
-    row: Mapping[str, Any] = record.value
-    return [
-        Trace(
-            source=record.source,
-            line=record.line,
-            format=OPENTHOUGHTS_METADATA,
-            provider=DATASET_MODEL,
-            model=DATASET_MODEL,
-            prompt=text(row.get("problem"), "problem"),
-            reasoning=text(row.get("deepseek_reasoning"), "deepseek_reasoning"),
-            answer=text(row.get("deepseek_solution"), "deepseek_solution") or "",
-            reference_answer=text(row.get("ground_truth_solution"), "ground_truth_solution"),
-        )
-    ]
+def _conversation(turns: list[Any]) -> tuple[str | None, str]:
+    prompts: list[str] = []
+    output = ""
+    for position, turn in enumerate(turns):
+        if not isinstance(turn, Mapping):
+            msg = f"conversations[{position}] is not an object"
+            raise ShapeError(msg)
+        body = text(turn.get("value"), f"conversations[{position}].value") or ""
+        if turn.get("from") in ("assistant", "gpt"):
+            output = body
+        else:
+            prompts.append(body)
+    return ("\n\n".join(prompts) or None), output
 
 
-def _aligned(values: Any, count: int, name: str) -> list[Any]:
-    """A per-generation list, or a list of None when the dataset left it null."""
+def _aligned(row: Mapping[str, Any], key: str) -> list[Any]:
+    values = row.get(key)
     if values is None:
-        return [None] * count
-    if not isinstance(values, list) or len(values) != count:
-        msg = f"{name} is not a list aligned with generations"
+        return []
+    if not isinstance(values, list):
+        msg = f"{key} is not a list"
         raise ShapeError(msg)
     return values
+
+
+def _reference(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return text(value, "answer")

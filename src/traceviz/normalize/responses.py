@@ -1,9 +1,9 @@
-"""The OpenAI Responses API: `{object: "response", output[...], usage}`.
+"""The OpenAI Responses API (`object: "response"`), used by o1-pro, o3-pro and gpt-5.
 
-Reasoning items carry a `summary` (a summary of the hidden reasoning, kept in
-`reasoning_summary`, never in `reasoning`), sometimes `content[{type: reasoning_text}]`
-(the reasoning itself) and sometimes `encrypted_content` (hidden). Message items hold
-the answer in `output_text` parts. Usage follows the Chat Completions subset rule.
+Output items of type `reasoning` carry a `summary` (a summary of the reasoning, kept
+as `reasoning_summary`, never counted as reasoning) and, where the model shows it,
+`content` parts of type `reasoning_text` (the reasoning itself). `encrypted_content`
+is hidden reasoning: billed in `output_tokens_details.reasoning_tokens`, not shown.
 """
 
 from __future__ import annotations
@@ -19,41 +19,34 @@ NAME = "openai-responses"
 
 
 def detect(value: Any) -> bool:
-    if type(value) is not dict:
-        return False
-    if value.get("object") == "response":
-        return True
-    return isinstance(value.get("output"), list) and str(value.get("id", "")).startswith("resp_")
+    return (
+        isinstance(value, Mapping)
+        and value.get("object") == "response"
+        and isinstance(value.get("output"), list)
+    )
 
 
 def normalize(record: RawRecord) -> list[Trace]:
     value: Mapping[str, Any] = record.value
-    output = value.get("output")
-    if not isinstance(output, list):
-        msg = "output is not a list"
-        raise ShapeError(msg)
     reasoning_parts: list[str] = []
     summary_parts: list[str] = []
     answer_parts: list[str] = []
-    for position, item in enumerate(output):
+    for position, item in enumerate(value["output"]):
         if not isinstance(item, Mapping):
             msg = f"output[{position}] is not an object"
             raise ShapeError(msg)
-        if item.get("type") == "reasoning":
-            summary_parts.extend(_texts(item.get("summary"), f"output[{position}].summary"))
-            reasoning_parts.extend(
-                _texts(item.get("content"), f"output[{position}].content", "reasoning_text")
-            )
-        elif item.get("type") == "message":
-            answer_parts.extend(
-                _texts(item.get("content"), f"output[{position}].content", "output_text")
-            )
-    usage = value.get("usage")
-    if usage is not None and not isinstance(usage, Mapping):
+        kind = item.get("type")
+        if kind == "reasoning":
+            summary_parts += _texts(item.get("summary"), f"output[{position}].summary")
+            reasoning_parts += _texts(item.get("content"), f"output[{position}].content")
+        elif kind == "message":
+            answer_parts += _texts(item.get("content"), f"output[{position}].content")
+    usage = value.get("usage") or {}
+    if not isinstance(usage, Mapping):
         msg = "usage is not an object"
         raise ShapeError(msg)
     status = text(value.get("status"), "status")
-    reason = text(dig(value, "incomplete_details", "reason"), "incomplete_details.reason")
+    incomplete = text(dig(value, "incomplete_details", "reason"), "incomplete_details.reason")
     return [
         Trace(
             source=record.source,
@@ -65,39 +58,32 @@ def normalize(record: RawRecord) -> list[Trace]:
             reasoning="\n\n".join(reasoning_parts) if reasoning_parts else None,
             reasoning_summary="\n\n".join(summary_parts) if summary_parts else None,
             answer="".join(answer_parts),
-            finish_reason=reason or status,
+            usage_input=tokens(usage.get("input_tokens"), "usage.input_tokens"),
+            usage_cached_input=tokens(
+                dig(usage, "input_tokens_details", "cached_tokens"),
+                "usage.input_tokens_details.cached_tokens",
+            ),
+            usage_cache_write=tokens(
+                dig(usage, "input_tokens_details", "cache_write_tokens"),
+                "usage.input_tokens_details.cache_write_tokens",
+            ),
+            usage_output=tokens(usage.get("output_tokens"), "usage.output_tokens"),
+            usage_reasoning=tokens(
+                dig(usage, "output_tokens_details", "reasoning_tokens"),
+                "usage.output_tokens_details.reasoning_tokens",
+            ),
+            finish_reason=incomplete or status,
             truncated=status == "incomplete",
             response_id=text(value.get("id"), "id"),
             service_tier=text(value.get("service_tier"), "service_tier"),
             batch=record.batch,
             trace_id=text(value.get("id"), "id"),
-            **read_usage(usage or {}),
         )
     ]
 
 
-def read_usage(usage: Mapping[str, Any]) -> dict[str, Any]:
-    """Responses usage in the canonical convention (details are subsets)."""
-    return {
-        "usage_input": tokens(usage.get("input_tokens"), "usage.input_tokens"),
-        "usage_cached_input": tokens(
-            dig(usage, "input_tokens_details", "cached_tokens"),
-            "usage.input_tokens_details.cached_tokens",
-        ),
-        "usage_cache_write": tokens(
-            dig(usage, "input_tokens_details", "cache_write_tokens"),
-            "usage.input_tokens_details.cache_write_tokens",
-        ),
-        "usage_output": tokens(usage.get("output_tokens"), "usage.output_tokens"),
-        "usage_reasoning": tokens(
-            dig(usage, "output_tokens_details", "reasoning_tokens"),
-            "usage.output_tokens_details.reasoning_tokens",
-        ),
-    }
-
-
-def _texts(parts: Any, name: str, kind: str | None = None) -> list[str]:
-    """The `text` of each part (of type `kind`, when given) of a list of parts."""
+def _texts(parts: Any, name: str) -> list[str]:
+    """The `text` of each part of a list of parts (summary_text, reasoning_text, output_text)."""
     if parts is None:
         return []
     if not isinstance(parts, list):
@@ -105,8 +91,10 @@ def _texts(parts: Any, name: str, kind: str | None = None) -> list[str]:
         raise ShapeError(msg)
     found = []
     for part in parts:
-        if isinstance(part, Mapping) and (kind is None or part.get("type") == kind):
-            piece = text(part.get("text"), f"{name}[].text")
-            if piece is not None:
-                found.append(piece)
+        piece = part.get("text") if isinstance(part, Mapping) else None
+        if piece is not None and not isinstance(piece, str):
+            msg = f"{name}[].text is not a string"
+            raise ShapeError(msg)
+        if piece:
+            found.append(piece)
     return found

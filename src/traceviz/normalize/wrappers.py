@@ -1,10 +1,10 @@
-"""Logger wrappers: a request and its response in one record.
+"""Logger wrappers that hold a request and its response.
 
-Loggers and proxies keep `{request, response}`, `{input, output}` or `{body}` records,
-with extras such as `timestamp`, `metadata`, `user` and `tags`. The inner response is
-read by its own shape (its `format` is kept); the model, prompt and time come from the
-request or the wrapper when the response lacks them, and the extras are kept in the
-`metadata` JSON string so reports can group by them.
+Records such as `{request: {...}, response: {...}}`, `{input: ..., output: ...}` or
+`{body: ...}` (with extras like `timestamp`, `metadata`, `user`, `tags`) are unwrapped:
+the response is read by its own shape, and the model, prompt and timestamp come from
+the request or the wrapper where the response lacks them. User, tag and metadata
+fields are kept as the `metadata` JSON string, so reports can group by them.
 """
 
 from __future__ import annotations
@@ -16,76 +16,69 @@ from typing import Any
 import orjson
 
 from traceviz.ingest import RawRecord
-from traceviz.normalize import anthropic, chat, ollama, responses, think_tags
-from traceviz.normalize.fields import ShapeError, first_present, prompt_text, timestamp
+from traceviz.normalize.fields import dig, prompt_text, text, timestamp
 from traceviz.schema import Trace
 
 NAME = "wrapper"
-EXTRA_KEYS = ("metadata", "user", "user_id", "tags", "session_id", "request_id", "status")
-_PAIRS = (("request", "response"), ("input", "output"))
-_INNER: tuple[tuple[Callable[[Any], bool], Callable[[RawRecord], list[Trace]]], ...] = (
-    (responses.detect, responses.normalize),
-    (anthropic.detect, anthropic.normalize),
-    (chat.detect, chat.normalize),
-    (ollama.detect, ollama.normalize),
-    (think_tags.detect, think_tags.normalize),
-)
+_PAIRS = (("request", "response"), ("input", "output"), (None, "body"))
+_EXTRAS = ("metadata", "user", "user_id", "tags", "tag", "session_id", "project", "env")
+_TIMES = ("timestamp", "created_at", "time", "start_time", "startTime", "datetime_utc")
 
 
-def detect(value: Any) -> bool:
+def unwrap(value: Any) -> tuple[Any, Mapping[str, Any], Mapping[str, Any]] | None:
+    """(response, request, wrapper) when `value` wraps a response, else None."""
     if not isinstance(value, Mapping):
-        return False
-    if isinstance(value.get("body"), Mapping) and len(value) <= 8:
-        return True
-    return any(
-        ask in value and isinstance(value.get(answer), Mapping | str) for ask, answer in _PAIRS
-    )
+        return None
+    for request_key, response_key in _PAIRS:
+        response = value.get(response_key)
+        if isinstance(response, Mapping | list) and (request_key is None or request_key in value):
+            request = value.get(request_key) if request_key else {}
+            return response, request if isinstance(request, Mapping) else {}, value
+    return None
 
 
-def normalize(record: RawRecord) -> list[Trace]:
-    value: Mapping[str, Any] = record.value
-    request: Any = None
-    response: Any = None
-    for ask, answer in _PAIRS:
-        if answer in value and ask in value:
-            request, response = value[ask], value[answer]
+def normalize_wrapped(
+    record: RawRecord, read: Callable[[RawRecord], tuple[str, list[Trace]]]
+) -> tuple[str, list[Trace]]:
+    """Read the wrapped response with `read` and fill gaps from the request and wrapper."""
+    unwrapped = unwrap(record.value)
+    assert unwrapped is not None
+    response, request, wrapper = unwrapped
+    name, traces = read(RawRecord(record.source, record.line, response, record.batch))
+    model = text(request.get("model") if isinstance(request.get("model"), str) else None, "model")
+    prompt = prompt_text(request.get("messages", request.get("input", request.get("prompt"))))
+    if prompt is None and isinstance(wrapper.get("input"), str | list):
+        prompt = prompt_text(wrapper.get("input"))
+    created = None
+    for key in _TIMES:
+        if wrapper.get(key) is not None:
+            created = timestamp(wrapper[key], key)
             break
-    else:
-        response = value["body"]
-    if isinstance(response, Mapping) and isinstance(response.get("body"), Mapping):
-        response = response["body"]
-    inner = RawRecord(record.source, record.line, response, record.batch)
-    for detect_inner, normalize_inner in _INNER:
-        if detect_inner(response):
-            traces = normalize_inner(inner)
-            break
-    else:
-        msg = "the wrapped response is of no known shape"
-        raise ShapeError(msg)
-    asked = request if isinstance(request, Mapping) else {}
-    model = first_present(asked, "model") or value.get("model")
-    prompt = prompt_text(first_present(asked, "messages", "input", "prompt"))
-    if prompt is None and isinstance(request, str):
-        prompt = request
-    created = timestamp(
-        first_present(value, "timestamp", "created_at", "time", "start_time"), "timestamp"
-    )
-    extras = {key: value[key] for key in EXTRA_KEYS if value.get(key) is not None}
-    return [
-        replace(
-            trace,
-            model=trace.model or (model if isinstance(model, str) else None),
-            prompt=trace.prompt or prompt,
-            created=trace.created or created,
-            metadata=_merge(trace.metadata, extras),
+    extras = {k: wrapper[k] for k in _EXTRAS if wrapper.get(k) is not None}
+    custom_id = text(dig(wrapper, "custom_id"), "custom_id")
+    filled = []
+    for trace in traces:
+        metadata = dict(orjson.loads(trace.metadata)) if trace.metadata else {}
+        metadata.update(_flatten(extras))
+        filled.append(
+            replace(
+                trace,
+                model=trace.model or model,
+                prompt=trace.prompt or prompt,
+                created=trace.created or created,
+                custom_id=trace.custom_id or custom_id,
+                metadata=orjson.dumps(metadata).decode() if metadata else None,
+            )
         )
-        for trace in traces
-    ]
+    return name, filled
 
 
-def _merge(inner: str | None, extras: dict[str, Any]) -> str | None:
-    if not extras:
-        return inner
-    merged = orjson.loads(inner) if inner else {}
-    merged.update(extras)
-    return orjson.dumps(merged, default=str).decode()
+def _flatten(extras: Mapping[str, Any]) -> dict[str, Any]:
+    """`metadata: {team: x}` becomes `team: x`, so `--by team` finds it."""
+    flat: dict[str, Any] = {}
+    for key, value in extras.items():
+        if key == "metadata" and isinstance(value, Mapping):
+            flat.update({str(k): v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat

@@ -1,0 +1,87 @@
+"""Fitting the reasoning-length ratio on a user's own paired logs.
+
+Pairs are responses of two models to the same prompt (several samples per prompt are
+averaged first). The ratio is A's reasoning tokens per B's, each in its own tokenizer.
+It is fitted as the intercept of a Huber regression of log(A) - log(B) on a constant:
+the slope on log tokens is fixed at 1 because the ratio is, by definition, proportional,
+and the Huber loss keeps a few runaway pairs (a looping trace) from dragging the
+estimate as a plain mean of logs would. A bootstrap over pairs (fixed seed) gives the
+95 % interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+BOOTSTRAP = 500
+SEED = 0
+KEYS = {"custom_id": "custom_id", "prompt": "prompt"}
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """A fitted ratio with its 95 % bootstrap interval and the number of pairs."""
+
+    ratio: float
+    low: float
+    high: float
+    pairs: int
+
+
+def _location(logs: np.ndarray) -> float:
+    from sklearn.linear_model import HuberRegressor
+
+    if len(logs) < 3:
+        return float(np.median(logs))
+    model = HuberRegressor(fit_intercept=True, alpha=0.0, max_iter=500)
+    model.fit(np.zeros((len(logs), 1)), logs)
+    return float(model.intercept_)
+
+
+def fit_ratio(a: np.ndarray, b: np.ndarray) -> Fit:
+    """The ratio a/b of paired token counts (both positive)."""
+    logs = np.log(a) - np.log(b)
+    centre = _location(logs)
+    rng = np.random.default_rng(SEED)
+    draws = [_location(logs[rng.integers(0, len(logs), len(logs))]) for _ in range(BOOTSTRAP)]
+    low, high = np.percentile(draws, [2.5, 97.5]) if len(logs) > 1 else (centre, centre)
+    return Fit(math.exp(centre), math.exp(float(low)), math.exp(float(high)), len(logs))
+
+
+def pair(a: pl.DataFrame, b: pl.DataFrame, on: str, by: list[str]) -> pl.DataFrame:
+    """Mean reasoning tokens and cost per prompt of each side, joined on the prompt key."""
+    key = KEYS[on]
+
+    def side(frame: pl.DataFrame, suffix: str) -> pl.DataFrame:
+        return (
+            frame.filter(pl.col(key).is_not_null() & (pl.col("reasoning_tokens") > 0))
+            .group_by([key, *by])
+            .agg(
+                pl.col("reasoning_tokens").mean().alias(f"reasoning_{suffix}"),
+                pl.col("cost_total").cast(pl.Float64).mean().alias(f"cost_{suffix}"),
+                pl.col("model").first().alias(f"model_{suffix}"),
+                pl.len().alias(f"samples_{suffix}"),
+            )
+        )
+
+    return side(a, "a").join(side(b, "b"), on=[key, *by], how="inner")
+
+
+def fit_groups(
+    pairs: pl.DataFrame, by: list[str]
+) -> list[tuple[tuple[object, ...], Fit, float | None]]:
+    """A fit per group (or one overall) and the mean cost ratio b/a of the pairs."""
+    groups = pairs.partition_by(by, as_dict=True) if by else {(): pairs}
+    out = []
+    for key, frame in groups.items():
+        if not frame.height:
+            continue
+        found = fit_ratio(frame["reasoning_a"].to_numpy(), frame["reasoning_b"].to_numpy())
+        costs = frame.drop_nulls(["cost_a", "cost_b"]).filter(pl.col("cost_a") > 0)
+        cost_ratio = float((costs["cost_b"] / costs["cost_a"]).mean()) if costs.height else None  # type: ignore[arg-type]
+        out.append((key, found, cost_ratio))
+    return out

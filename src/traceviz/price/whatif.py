@@ -1,0 +1,180 @@
+"""What-ifs: what the same work would have cost on another model, on the same date.
+
+The prompt and answer are re-counted with the target's tokenizer. The reasoning is
+estimated through a reasoning-length ratio, R1 reasoning tokens per o1 reasoning
+token: visible R1 reasoning re-counted with the target's tokenizer and divided by the
+ratio ("this R1 workload on o1"), or o1's billed hidden reasoning multiplied by it
+("these o1 calls on R1"). The ratio's range gives a low-high band. Every figure here
+is an estimate, and `whatif_ratio_source` says from what.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from importlib.resources import files
+
+import polars as pl
+
+from traceviz import tokens
+from traceviz.errors import ConfigError
+from traceviz.price.catalog import Catalog
+from traceviz.price.cost import MONEY, per_token, tier_rates
+from traceviz.schema import (
+    ANSWER,
+    BATCH,
+    CACHED_INPUT_TOKENS,
+    CREATED,
+    INPUT_TOKENS,
+    PROMPT,
+    REASONING,
+    REASONING_TOKENS,
+)
+
+HIDING_PREFIXES = ("o1", "o3", "o4", "gpt-", "claude")
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """R1 reasoning tokens per o1 reasoning token, with a plausible range and its source."""
+
+    value: float
+    low: float
+    high: float
+    source: str
+
+
+def _presets() -> dict[str, Ratio]:
+    document = tomllib.loads((files("traceviz") / "data" / "ratios.toml").read_text())
+    return {
+        name: Ratio(float(e["ratio"]), float(e["low"]), float(e["high"]), f"{name}: {e['source']}")
+        for name, e in document.items()
+    }
+
+
+RATIO_PRESETS = _presets()
+DEFAULT_PRESET = "epoch-2025"
+
+
+def ratio_preset(name: str) -> Ratio:
+    if name not in RATIO_PRESETS:
+        msg = f"unknown ratio preset {name!r}"
+        raise ConfigError(msg, hint=f"Use one of: {', '.join(RATIO_PRESETS)}, or --ratio X.")
+    return RATIO_PRESETS[name]
+
+
+def hides_reasoning(model: str) -> bool:
+    """Whether a model bills reasoning it does not show (o-series, GPT-5, Claude 4)."""
+    return model.lower().startswith(HIDING_PREFIXES)
+
+
+def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) -> pl.DataFrame:
+    """The traces with `whatif_*` columns: the cost of the same work on `target`.
+
+    Needs the text columns (run inside the pipeline) and the tokens stage's columns.
+    """
+    key = catalog.key(target)
+    if key is None:
+        msg = f"no price for what-if model {target!r}"
+        raise ConfigError(
+            msg, hint="Name a model in the catalog (`traceviz prices`), or add one with --catalog."
+        )
+    counter = tokens.counter(target)
+    target_hides = hides_reasoning(key)
+    prompts = counter.count_batch(traces[PROMPT].to_list())
+    answers = counter.count_batch(traces[ANSWER].to_list())
+    recounted = counter.count_batch(traces[REASONING].to_list())
+    rows = []
+    rate_cache: dict[tuple[datetime | None, bool], tuple[Decimal | None, ...]] = {}
+    for index, (created, batch, billed) in enumerate(
+        zip(
+            traces[CREATED].to_list(),
+            traces[BATCH].to_list(),
+            traces[REASONING_TOKENS].to_list(),
+            strict=True,
+        )
+    ):
+        visible = recounted[index] is not None
+        if visible and target_hides:
+            middle, low, high = (recounted[index] / r for r in (ratio.value, ratio.high, ratio.low))  # type: ignore[operator]
+            source = ratio.source
+        elif not visible and not target_hides and billed is not None:
+            middle, low, high = (billed * r for r in (ratio.value, ratio.low, ratio.high))
+            source = ratio.source
+        else:
+            same = recounted[index] if visible else billed
+            middle = low = high = same  # type: ignore[assignment]
+            source = "same kind of model: reasoning carried over, no ratio"
+        minute = created.replace(second=0, microsecond=0) if created else None
+        if (minute, batch) not in rate_cache:
+            rate_cache[(minute, batch)] = _rates(catalog, key, minute, bool(batch))
+        rows.append(
+            (
+                middle,
+                low,
+                high,
+                source,
+                prompts[index],
+                answers[index],
+                *rate_cache[(minute, batch)],
+            )
+        )
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "_mid": pl.Float64,
+            "_low": pl.Float64,
+            "_high": pl.Float64,
+            "whatif_ratio_source": pl.String,
+            "_prompt": pl.Int64,
+            "_answer": pl.Int64,
+            "_in": MONEY,
+            "_cached": MONEY,
+            "_out": MONEY,
+        },  # fmt: skip
+        orient="row",
+    )
+    out = pl.concat([traces, frame], how="horizontal")
+    share = (
+        (pl.col(CACHED_INPUT_TOKENS).fill_null(0) / pl.col(INPUT_TOKENS)).fill_nan(0).fill_null(0)
+    )
+    cached = (pl.col("_prompt").fill_null(0) * share).round(0).cast(pl.Int64)
+    uncached = pl.col("_prompt").fill_null(0) - cached
+    answer = pl.col("_answer").fill_null(0)
+
+    def cost(reasoning: str) -> pl.Expr:
+        output = pl.col(reasoning).round(0).cast(pl.Int64).fill_null(0) + answer
+        return (
+            uncached.cast(pl.Decimal(38, 0)) * pl.col("_in")
+            + cached.cast(pl.Decimal(38, 0)) * pl.col("_cached")
+            + output.cast(pl.Decimal(38, 0)) * pl.col("_out")
+        )
+
+    costs = [cost("_mid"), cost("_low"), cost("_high")]
+    return out.with_columns(
+        pl.lit(key).alias("whatif_model"),
+        pl.col("_mid").round(0).cast(pl.Int64).alias("whatif_reasoning_tokens"),
+        (pl.col("_mid").round(0).cast(pl.Int64).fill_null(0) + answer).alias(
+            "whatif_output_tokens"
+        ),
+        costs[0].alias("whatif_cost_total"),
+        pl.min_horizontal(costs[1], costs[2]).alias("whatif_cost_low"),
+        pl.max_horizontal(costs[1], costs[2]).alias("whatif_cost_high"),
+        pl.when(pl.col("whatif_ratio_source").str.starts_with("same kind"))
+        .then(None)
+        .otherwise(pl.lit(ratio.value))
+        .alias("whatif_ratio"),
+    ).drop("_mid", "_low", "_high", "_prompt", "_answer", "_in", "_cached", "_out")
+
+
+def _rates(
+    catalog: Catalog, key: str, minute: datetime | None, batch: bool
+) -> tuple[Decimal | None, ...]:
+    when = minute or datetime.now(UTC)
+    price = catalog.nearest(key, when)
+    if price is None:
+        return (None, None, None)
+    rates, _ = tier_rates(price, "batch" if batch else "standard")
+    return (per_token(rates["input"]), per_token(rates["cached_input"]), per_token(rates["output"]))

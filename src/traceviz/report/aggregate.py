@@ -1,0 +1,248 @@
+"""The batch report's figures: per group and overall, from the collected pipeline output.
+
+Everything is computed with polars expressions over the traces and steps tables. A
+section whose stage did not run (its columns are missing) is left out and listed in
+`Report.missing`, never a crash. Estimates are labelled in `Report.estimates`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from traceviz.schema import CREATED, IngestStats
+from traceviz.stats import distribution
+
+ALL = "(all)"
+BUILTIN_KEYS = {"model", "provider", "format", "source", "tokenizer"}
+TIME_KEYS = {"day": "1d", "week": "1w"}
+TOKEN_PARTS = {
+    "reasoning": "reasoning_tokens",
+    "answer": "tokens_answer",
+    "prompt": "input_tokens",
+    "cached_prompt": "cached_input_tokens",
+}
+OUTLIER_COUNT = 5
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole report: one row per group (and one overall), kinds, outliers, notes."""
+
+    by: list[str]
+    overall: pl.DataFrame
+    groups: pl.DataFrame
+    kinds: pl.DataFrame
+    outliers: dict[str, pl.DataFrame]
+    stats: IngestStats
+    estimates: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    vs: str | None = None
+    points: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+
+def group_columns(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The traces with one column per `--by` key: a column, a time bucket, or metadata."""
+    exprs = []
+    for key in by:
+        if key in TIME_KEYS:
+            exprs.append(
+                pl.col(CREATED).dt.truncate(TIME_KEYS[key]).dt.date().cast(pl.String).alias(key)
+            )
+        elif key in traces.columns:
+            exprs.append(pl.col(key).cast(pl.String).alias(key))
+        else:
+            exprs.append(pl.col("metadata").str.json_path_match(f"$.{key}").alias(key))
+    return traces.with_columns(exprs) if exprs else traces
+
+
+def _has(traces: pl.DataFrame, *columns: str) -> bool:
+    return all(c in traces.columns for c in columns)
+
+
+def _sum(column: str) -> pl.Expr:
+    """The sum of a column, null (not zero) when the group has no value in it."""
+    return pl.when(pl.col(column).count() > 0).then(pl.col(column).sum())
+
+
+def figures(traces: pl.DataFrame) -> list[pl.Expr]:
+    """Every per-group figure the tables of this run allow."""
+    exprs: list[pl.Expr] = [pl.len().alias("traces")]
+    if _has(traces, *TOKEN_PARTS.values()):
+        for part, column in TOKEN_PARTS.items():
+            exprs += distribution(column, f"tokens_{part}")
+        exprs += [
+            (_sum("reasoning_tokens") / _sum("output_tokens")).alias("reasoning_share_of_output"),
+            pl.col("usage_drift").mean().alias("usage_drift_mean"),
+            (pl.col("usage_drift") != 0).mean().alias("usage_drift_share"),
+            (pl.col("usage_source") == "counted").sum().alias("traces_counted"),
+            pl.col("reasoning").is_null().sum().alias("traces_hidden_reasoning")
+            if "reasoning" in traces.columns
+            else (~pl.col("reasoning_visible")).sum().alias("traces_hidden_reasoning"),
+        ]
+    if _has(traces, "cost_total"):
+        total = _sum("cost_total")
+        exprs += [
+            total.alias("cost_total"),
+            pl.when(pl.col("cost_total").count() > 0)
+            .then(
+                total / pl.max_horizontal(pl.col("cost_total").count(), 1).cast(pl.Decimal(38, 0))
+            )
+            .alias("cost_per_response"),
+            (total.cast(pl.Float64) * 1000 / _sum("tokens_answer")).alias(
+                "cost_per_1k_answer_tokens"
+            ),
+            _sum("cost_input").alias("cost_input"),
+            _sum("cost_cached_input").alias("cost_cached_input"),
+            _sum("cost_cache_write").alias("cost_cache_write"),
+            _sum("cost_reasoning").alias("cost_reasoning"),
+            (_sum("cost_output") - pl.col("cost_reasoning").sum()).alias("cost_answer"),
+            _sum("cost_cache_saved").alias("cost_cache_saved"),
+            (_sum("cached_input_tokens") / _sum("input_tokens")).alias("cache_hit_ratio"),
+            pl.col("cost_total").is_null().sum().alias("traces_unpriced"),
+            pl.col("cost_logged").sum().alias("cost_logged"),
+            pl.col("cost_logged_diff").sum().alias("cost_logged_diff"),
+        ]
+    if _has(traces, "whatif_cost_total"):
+        exprs += [
+            pl.col("whatif_model").first().alias("whatif_model"),
+            _sum("whatif_cost_total").alias("whatif_cost_total"),
+            _sum("whatif_cost_low").alias("whatif_cost_low"),
+            _sum("whatif_cost_high").alias("whatif_cost_high"),
+            _sum("whatif_reasoning_tokens").alias("whatif_reasoning_tokens"),
+            pl.col("whatif_ratio").drop_nulls().first().alias("whatif_ratio"),
+            pl.col("whatif_ratio_source").drop_nulls().first().alias("whatif_ratio_source"),
+        ]
+    if _has(traces, "steps"):
+        exprs += [
+            pl.col("steps").mean().alias("steps_mean"),
+            pl.col("thoughts").mean().alias("thoughts_mean"),
+            pl.col("reflection_words").mean().alias("reflection_words_mean"),
+            pl.col("looping").mean().alias("looping_share"),
+            pl.col("truncated").mean().alias("truncated_share"),
+            pl.col("empty_reasoning").mean().alias("empty_reasoning_share"),
+            pl.col("refusal").mean().alias("refusal_share"),
+            pl.col("first_answer_share").mean().alias("first_answer_share_mean"),
+            pl.col("correct").mean().alias("correct_share"),
+        ]
+    return exprs
+
+
+def build(
+    traces: pl.DataFrame,
+    steps: pl.DataFrame | None,
+    stats: IngestStats,
+    by: list[str] | None = None,
+) -> Report:
+    """The report of a run: `traces` and `steps` as `pipeline.analyze` collects them."""
+    by = list(by or [])
+    keyed = group_columns(traces, by)
+    exprs = figures(keyed)
+    overall = keyed.select(exprs) if keyed.height else pl.DataFrame({"traces": [0]})
+    groups = (
+        keyed.group_by(by).agg(exprs).sort(by, nulls_last=True) if by and keyed.height else overall
+    )
+    missing = [
+        name
+        for name, column in (
+            ("tokens", "tokens_answer"),
+            ("money", "cost_total"),
+            ("what-if", "whatif_cost_total"),
+            ("reasoning behaviour", "steps"),
+        )
+        if column not in traces.columns
+    ]
+    return Report(
+        by=by,
+        overall=overall,
+        groups=groups,
+        kinds=_kinds(keyed, steps, by),
+        outliers=_outliers(traces),
+        stats=stats,
+        estimates=_estimates(overall),
+        missing=missing,
+        vs=overall["whatif_model"][0] if "whatif_model" in overall.columns else None,
+        points=_points(keyed, by),
+    )
+
+
+POINTS = 2000
+
+
+def _points(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Up to POINTS traces (a fixed-seed sample) for the HTML report's scatter charts."""
+    wanted = [
+        c for c in ("model", "reasoning_tokens", "first_answer_share", *by) if c in traces.columns
+    ]
+    if "reasoning_tokens" not in wanted:
+        return pl.DataFrame()
+    sample = traces.select(list(dict.fromkeys(wanted))).drop_nulls("reasoning_tokens")
+    return sample.sample(POINTS, seed=0) if sample.height > POINTS else sample
+
+
+def _kinds(traces: pl.DataFrame, steps: pl.DataFrame | None, by: list[str]) -> pl.DataFrame:
+    """The share of steps of each kind, per group."""
+    if steps is None or not steps.height:
+        return pl.DataFrame(
+            schema={
+                **dict.fromkeys(by, pl.String),
+                "kind": pl.String,
+                "steps": pl.UInt32,
+                "share": pl.Float64,
+            }
+        )
+    joined = steps.join(traces.select("trace_id", *by), on="trace_id", how="left")
+    counts = joined.group_by([*by, "kind"]).agg(pl.len().alias("steps"))
+    total = pl.col("steps").sum().over(by) if by else pl.col("steps").sum()
+    return counts.with_columns((pl.col("steps") / total).alias("share")).sort(
+        [*by, "kind"], nulls_last=True
+    )
+
+
+def _outliers(traces: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The traces worth opening: most expensive, longest, looping, truncated."""
+    shown = [
+        c
+        for c in ("trace_id", "source", "line", "model", "output_tokens", "cost_total")
+        if c in traces.columns
+    ]
+    found: dict[str, pl.DataFrame] = {}
+    if "cost_total" in traces.columns:
+        found["most_expensive"] = (
+            traces.drop_nulls("cost_total").sort("cost_total", descending=True).head(OUTLIER_COUNT)
+        )
+    if "output_tokens" in traces.columns:
+        found["longest"] = (
+            traces.drop_nulls("output_tokens")
+            .sort("output_tokens", descending=True)
+            .head(OUTLIER_COUNT)
+        )
+    for flag in ("looping", "truncated"):
+        if flag in traces.columns:
+            found[flag] = traces.filter(pl.col(flag).fill_null(False)).head(OUTLIER_COUNT)
+    return {name: frame.select(shown) for name, frame in found.items()}
+
+
+def _estimates(overall: pl.DataFrame) -> list[str]:
+    notes = []
+    row = overall.row(0, named=True)
+    if row.get("traces_counted"):
+        notes.append(
+            f"{row['traces_counted']:,} traces carry no usage: their tokens are counted,"
+            " and priced as counted"
+        )
+    if row.get("traces_hidden_reasoning"):
+        notes.append("hidden reasoning is taken from billed usage (reasoning_tokens), not counted")
+    if row.get("traces_unpriced"):
+        notes.append(
+            f"{row['traces_unpriced']:,} traces have no price in the catalog"
+            " and are left out of costs"
+        )
+    if row.get("whatif_model"):
+        notes.append(
+            f"what-if costs on {row['whatif_model']} are estimates: prompt and answer"
+            " re-counted with its tokenizer, reasoning scaled by a ratio of"
+            f" {row.get('whatif_ratio')} (low-high from its range)"
+        )
+    return notes

@@ -1,0 +1,59 @@
+"""One interface for every report format; `FORMATS` maps names to renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from traceviz.report.aggregate import Report
+
+Renderer = Callable[[Report], str | bytes]
+
+
+def plain(value: Any) -> Any:
+    """A value for JSON: Decimals as strings (exact), dates as ISO text."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [{k: plain(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+
+
+def money(value: Decimal | float | None, digits: int = 2) -> str:
+    """`$1,234.57`, with more digits for amounts under a cent."""
+    if value is None:
+        return "–"
+    amount = float(value)
+    if amount != amount:  # NaN: nothing to divide by
+        return "–"
+    if 0 < abs(amount) < 0.0001:
+        return f"${amount:,.6f}"
+    if 0 < abs(amount) < 1:
+        return f"${amount:,.4f}"
+    return f"${amount:,.{digits}f}"
+
+
+def number(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.{digits}f}"
+    return f"{int(value):,}"
+
+
+def share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def group_label(row: dict[str, Any], by: list[str]) -> str:
+    return " / ".join("(none)" if row.get(k) is None else str(row[k]) for k in by) or "all"

@@ -1,0 +1,43 @@
+"""The report as one JSON document with stable keys (README: "JSON report keys").
+
+Money is a string holding an exact decimal number of US dollars; token counts are
+integers; shares are fractions from 0 to 1.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from traceviz import __version__
+from traceviz.report.aggregate import Report
+from traceviz.report.interface import records
+
+SCHEMA_VERSION = 1
+
+
+def render(report: Report) -> bytes:
+    stats = report.stats
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "traceviz_version": __version__,
+        "ingest": {
+            "files": stats.files,
+            "records_read": stats.read,
+            "records_parsed": stats.parsed,
+            "records_quarantined": stats.quarantined,
+            "records_skipped": stats.skipped,
+            "traces": stats.traces,
+            "by_format": dict(sorted(stats.by_format.items())),
+            "quarantine_reasons": dict(sorted(stats.quarantine_reasons.items())),
+            "skip_reasons": dict(sorted(stats.skip_reasons.items())),
+            "unreadable_files": stats.file_errors,
+        },
+        "by": report.by,
+        "overall": records(report.overall)[0],
+        "groups": records(report.groups) if report.by else [],
+        "step_kinds": records(report.kinds),
+        "outliers": {name: records(frame) for name, frame in report.outliers.items()},
+        "estimates": report.estimates,
+        "not_computed": report.missing,
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"

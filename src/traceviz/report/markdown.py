@@ -1,0 +1,36 @@
+"""The report in Markdown, fit to paste into a pull request or an issue.
+
+Text from the logs (models, sources, ids) is escaped so it cannot break the tables or
+inject markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+from traceviz.report.aggregate import Report
+from traceviz.report.sections import sections
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!])")
+
+
+def escape(text: str) -> str:
+    return _SPECIAL.sub(r"\\\1", text.replace("\n", " ").replace("\r", " "))
+
+
+def render(report: Report) -> str:
+    lines = ["# traceviz report", ""]
+    for section in sections(report):
+        lines += [f"## {section.title}", ""]
+        if section.header:
+            lines.append("| " + " | ".join(escape(h) if h else " " for h in section.header) + " |")
+            aligns = [
+                "---" if i < section.numeric_from else "---:" for i in range(len(section.header))
+            ]
+            lines.append("| " + " | ".join(aligns) + " |")
+            lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in section.rows]
+            lines.append("")
+        lines += [f"- {escape(note)}" for note in section.notes]
+        if section.notes:
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

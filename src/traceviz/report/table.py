@@ -1,0 +1,34 @@
+"""The report as a data table, one row per group (and one overall): CSV or Parquet.
+
+CSV cells that a spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+
+from traceviz.report.aggregate import ALL, Report
+from traceviz.write import neutralise_formulas
+
+
+def frame(report: Report) -> pl.DataFrame:
+    overall = report.overall.with_columns(pl.lit(ALL).alias(k) for k in report.by)
+    if not report.by:
+        return overall
+    groups = report.groups.select(overall.columns)
+    return pl.concat([groups, overall.select(groups.columns)], how="vertical_relaxed")
+
+
+def render_csv(report: Report) -> bytes:
+    buffer = io.BytesIO()
+    data = frame(report)
+    neutralise_formulas(data.select(pl.all().exclude(pl.List(pl.Null)))).write_csv(buffer)
+    return buffer.getvalue()
+
+
+def render_parquet(report: Report) -> bytes:
+    buffer = io.BytesIO()
+    frame(report).write_parquet(buffer)
+    return buffer.getvalue()

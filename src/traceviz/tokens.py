@@ -1,0 +1,394 @@
+"""Exact, offline token counts: the tokenizers, the model table, and the counting stage.
+
+Three tokenizers ship with the package, as tiktoken rank files under `traceviz/data/`
+checked against their published SHA-256 when loaded:
+
+- `o200k_base` (o1, o3, o4-mini, gpt-4o, gpt-4.1, gpt-5…) and `cl100k_base` (gpt-4,
+  gpt-3.5): OpenAI's own rank files, byte for byte those tiktoken downloads;
+- `deepseek-v3` (DeepSeek-V3 and R1, `deepseek-reasoner`, `deepseek-chat`): DeepSeek's
+  byte-level BPE, whose token ids are in merge order, run as a `tiktoken.Encoding`
+  with its three-step pre-tokenizer folded into one regular expression (2-7x faster
+  than Hugging Face `tokenizers`, and equal to it token for token: see the tests).
+
+`count` is the pipeline stage: it adds the counted columns and reconciles them with
+the logged usage, which stays the billing truth.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from base64 import b64decode
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import overload
+
+import polars as pl
+import tiktoken
+
+from traceviz.errors import ConfigError
+from traceviz.schema import (
+    ANSWER,
+    CACHED_INPUT_TOKENS,
+    INPUT_TOKENS,
+    MODEL,
+    OUTPUT_TOKENS,
+    PROMPT,
+    REASONING,
+    REASONING_TOKENS,
+    TOKENIZER,
+    TOKENIZER_EXACT,
+    TOKENS_ANSWER,
+    TOKENS_PROMPT,
+    TOKENS_REASONING,
+    TOKENS_TEMPLATE,
+    USAGE_CACHED_INPUT,
+    USAGE_DRIFT,
+    USAGE_INPUT,
+    USAGE_OUTPUT,
+    USAGE_REASONING,
+    USAGE_REASONING_DRIFT,
+    USAGE_SOURCE,
+)
+
+O200K = "o200k_base"
+CL100K = "cl100k_base"
+DEEPSEEK = "deepseek-v3"
+TOKENIZERS = (O200K, CL100K, DEEPSEEK)
+THREADS = 2
+
+# Published SHA-256 of OpenAI's rank files (tiktoken_ext/openai_public.py, expected_hash).
+_SHA256 = {
+    O200K: "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    CL100K: "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+}
+
+# Patterns and special tokens as in tiktoken_ext/openai_public.py.
+_CL100K_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+_O200K_PATTERN = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+_SPECIAL = {
+    O200K: {"<|endoftext|>": 199999, "<|endofprompt|>": 200018},
+    CL100K: {
+        "<|endoftext|>": 100257,
+        "<|fim_prefix|>": 100258,
+        "<|fim_middle|>": 100259,
+        "<|fim_suffix|>": 100260,
+        "<|endofprompt|>": 100276,
+    },
+}
+
+# DeepSeek-V3's pre-tokenizer splits, in order: digit runs of 1-3, runs of CJK, then a
+# GPT-style pattern. Folded into one alternation, the later branches must not reach
+# into what an earlier split would have isolated: CJK is taken out of their classes
+# and the white-space lookahead treats a digit or CJK character as a boundary.
+_CJK = r"\x{4e00}-\x{9fa5}\x{3040}-\x{309f}\x{30a0}-\x{30ff}"
+_DEEPSEEK_PATTERN = "|".join(
+    [
+        r"\p{N}{1,3}",
+        rf"[{_CJK}]+",
+        r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+""",
+        rf"[^\r\n\p{{L}}\p{{P}}\p{{S}}{_CJK}]?[[\p{{L}}\p{{M}}]&&[^{_CJK}]]+",
+        rf" ?[[\p{{P}}\p{{S}}]&&[^{_CJK}]]+[\r\n]*",
+        r"\s*[\r\n]+",
+        rf"\s+(?![^\s\p{{N}}{_CJK}])",
+        r"\s+",
+        # Hugging Face keeps the text between matches (format and control characters)
+        # as pieces of their own; tiktoken keeps only matches, so match those runs too.
+        rf"(?:[^\s\p{{L}}\p{{M}}\p{{N}}\p{{P}}\p{{S}}{_CJK}](?![[\p{{L}}\p{{M}}]&&[^{_CJK}]]))+",
+    ]
+)
+
+
+@cache
+def encoding(name: str) -> tiktoken.Encoding:
+    """The tiktoken encoding of a tokenizer name, built from the shipped rank files."""
+    if name in (O200K, CL100K):
+        ranks = _load_ranks(f"{name}.tiktoken.gz", _SHA256[name])
+        pattern = _O200K_PATTERN if name == O200K else _CL100K_PATTERN
+        return tiktoken.Encoding(
+            name, pat_str=pattern, mergeable_ranks=ranks, special_tokens=_SPECIAL[name]
+        )
+    if name == DEEPSEEK:
+        meta = json.loads((files("traceviz") / "data" / "deepseek_v3.json").read_text())
+        ranks = _load_ranks("deepseek_v3.tiktoken.gz", meta["ranks_sha256"])
+        return tiktoken.Encoding(
+            name,
+            pat_str=_DEEPSEEK_PATTERN,
+            mergeable_ranks=ranks,
+            special_tokens=meta["added_tokens"],
+        )
+    msg = f"unknown tokenizer {name!r}"
+    raise ConfigError(msg, hint=f"Use one of: {', '.join(TOKENIZERS)}.")
+
+
+def _load_ranks(filename: str, sha256: str) -> dict[bytes, int]:
+    data = gzip.decompress((files("traceviz") / "data" / filename).read_bytes())
+    if hashlib.sha256(data).hexdigest() != sha256:
+        msg = f"tokenizer data {filename} does not match its SHA-256: the install is damaged"
+        raise ConfigError(msg, hint="Reinstall traceviz.")
+    ranks = {}
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[b64decode(token)] = int(rank)
+    return ranks
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """Counts tokens of many texts at once with one tokenizer, on both cores."""
+
+    name: str
+    exact: bool = True
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids as the model sees the text (DeepSeek's added tokens such as `<think>`
+        are matched in text; OpenAI's special tokens are plain text in a message)."""
+        enc = encoding(self.name)
+        if self.name == DEEPSEEK:
+            return enc.encode(text, allowed_special="all")
+        return enc.encode_ordinary(text)
+
+    @overload
+    def count_batch(self, texts: Sequence[str]) -> list[int]: ...
+
+    @overload
+    def count_batch(self, texts: Sequence[str | None]) -> list[int | None]: ...
+
+    def count_batch(self, texts: Sequence[str | None]) -> list[int] | list[int | None]:
+        """Token counts of each text (None stays None), encoded on both cores."""
+        present = [t for t in texts if t is not None]
+        enc = encoding(self.name)
+        if self.name == DEEPSEEK:
+            encoded = enc.encode_batch(present, num_threads=THREADS, allowed_special="all")
+        else:
+            encoded = enc.encode_ordinary_batch(present, num_threads=THREADS)
+        lengths = iter([len(ids) for ids in encoded])
+        return [None if t is None else next(lengths) for t in texts]
+
+
+def counter(name_or_model: str | None) -> Counter:
+    """A counter for a tokenizer name (`o200k_base`, `cl100k_base`, `deepseek-v3`) or a model."""
+    if name_or_model in TOKENIZERS:
+        return Counter(name_or_model)
+    name, exact = tokenizer_for(name_or_model)
+    return Counter(name, exact)
+
+
+# model name (lower case, provider prefix removed) prefix -> (tokenizer, exact)
+MODEL_TOKENIZERS: tuple[tuple[str, str, bool], ...] = (
+    ("deepseek-r1-distill", DEEPSEEK, False),  # Qwen or Llama vocabularies: a named fallback
+    ("deepseek-v4", DEEPSEEK, False),  # V4 ships a new tokenizer not published as data
+    ("deepseek-flash", DEEPSEEK, False),
+    ("deepseek-reasoner", DEEPSEEK, True),
+    ("deepseek-chat", DEEPSEEK, True),
+    ("deepseek-r1", DEEPSEEK, True),
+    ("r1-1776", DEEPSEEK, True),  # Perplexity's post-trained R1, same tokenizer
+    ("deepseek-v3", DEEPSEEK, True),
+    ("deepseek", DEEPSEEK, False),
+    ("o1", O200K, True),
+    ("o3", O200K, True),
+    ("o4", O200K, True),
+    ("gpt-5", O200K, True),
+    ("gpt-4o", O200K, True),
+    ("gpt-4.1", O200K, True),
+    ("gpt-4.5", O200K, True),
+    ("chatgpt-4o", O200K, True),
+    ("codex", O200K, True),
+    ("gpt-oss", O200K, True),  # o200k_harmony: o200k_base plus format tokens, same on text
+    ("gpt-4", CL100K, True),
+    ("gpt-3.5", CL100K, True),
+    ("text-embedding-3", CL100K, True),
+)
+_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,4}\.)?deepseek\.")
+DEFAULT_TOKENIZER = DEEPSEEK  # logs without a model name are mostly raw R1-style output
+
+
+def tokenizer_for(model: str | None) -> tuple[str, bool]:
+    """(tokenizer name, exact) for a model name as logged.
+
+    Provider prefixes (`deepseek/deepseek-r1`, `openrouter/openai/o1`) and dated
+    suffixes (`o1-2024-12-17`) are handled; a model with no exact tokenizer gets a
+    named fallback and `exact` False.
+
+    Examples
+    --------
+    >>> tokenizer_for("o1-2024-12-17")
+    ('o200k_base', True)
+    >>> tokenizer_for("openrouter/deepseek/deepseek-r1")
+    ('deepseek-v3', True)
+    >>> tokenizer_for("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B")
+    ('deepseek-v3', False)
+    >>> tokenizer_for("deepseek-r1:14b")  # Ollama's 14b is the Qwen distill
+    ('deepseek-v3', False)
+    """
+    if not model:
+        return DEFAULT_TOKENIZER, False
+    name = model.strip().lower().rsplit("/", 1)[-1].removeprefix("ft:")
+    name = _BEDROCK_PREFIX.sub("deepseek-", name)  # us.deepseek.r1-v1:0
+    name, _, tag = name.partition(":")  # Ollama tags, Bedrock versions, fine-tune suffixes
+    deepseek = name.startswith(("deepseek", "r1-"))
+    if deepseek and any(base in name for base in ("qwen", "llama")):
+        return DEEPSEEK, False  # R1 distilled into Qwen or Llama (DeepSeek-R1-0528-Qwen3-8B)
+    if deepseek and tag and not tag.isdigit() and not tag.startswith("671b"):
+        return DEEPSEEK, False  # Ollama's deepseek-r1:8b…70b (and :latest) are distills
+    for prefix, tokenizer, exact in MODEL_TOKENIZERS:
+        if name.startswith(prefix):
+            return tokenizer, exact
+    return O200K, False
+
+
+# --- the counting stage ---------------------------------------------------------------------
+
+# Tokens a chat template adds to the output around what the log shows, by the model's own
+# tokenizer family: for DeepSeek R1 the `<think>` and `</think>` tokens around visible
+# reasoning and the end-of-sentence token (the newlines around the tags are not added:
+# the current template puts `<think>\n` in the prompt); OpenAI does not publish the
+# o-series output template, so none is assumed. See docs/tokens.md.
+TEMPLATE_OUTPUT_TOKENS = {DEEPSEEK: {"visible": 3, "hidden": 1}}
+
+
+def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
+    """The traces with counted tokens, the tokenizer used, and usage reconciliation.
+
+    `tokenizer` forces one tokenizer for every trace; otherwise each trace is counted
+    with its model's (see `tokenizer_for`).
+    """
+    choices = {m: _tokenizer_of(m, tokenizer) for m in traces[MODEL].unique().to_list()}
+    models = traces[MODEL].to_list()
+    names = [choices[m][0] for m in models]
+    exact = [choices[m][1] for m in models]
+    families = [choices[m][2] for m in models]
+    counts: dict[str, list[int | None]] = {PROMPT: [None] * traces.height}
+    counts[REASONING] = [None] * traces.height
+    counts[ANSWER] = [None] * traces.height
+    by_tokenizer: dict[str, list[int]] = {}
+    for row, name in enumerate(names):
+        by_tokenizer.setdefault(name, []).append(row)
+    for name, rows in by_tokenizer.items():
+        tool = Counter(name)
+        for column in (PROMPT, REASONING, ANSWER):
+            texts = traces[column].gather(rows).to_list()
+            for row, n in zip(rows, tool.count_batch(texts), strict=True):
+                counts[column][row] = n
+    template = [
+        TEMPLATE_OUTPUT_TOKENS.get(family, {}).get("visible" if r is not None else "hidden", 0)
+        for family, r in zip(families, counts[REASONING], strict=True)
+    ]
+    counted = traces.with_columns(
+        pl.Series(TOKENS_PROMPT, counts[PROMPT], dtype=pl.Int64),
+        pl.Series(TOKENS_REASONING, counts[REASONING], dtype=pl.Int64),
+        pl.Series(TOKENS_ANSWER, counts[ANSWER], dtype=pl.Int64),
+        pl.Series(TOKENS_TEMPLATE, template, dtype=pl.Int64),
+        pl.Series(TOKENIZER, names, dtype=pl.String),
+        pl.Series(TOKENIZER_EXACT, exact, dtype=pl.Boolean),
+    )
+    return counted.with_columns(reconcile())
+
+
+def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool, str]:
+    """The tokenizer a trace is counted with, whether the counts are its model's own, and
+    the model's own tokenizer family (which decides the chat template's tokens).
+
+    A forced tokenizer is exact for traces that name no model (forcing `deepseek-v3` on
+    raw R1 text is the user's word that it is R1's) and for models whose own exact
+    tokenizer it is; forcing `cl100k_base` on `o1` logs counts them with a foreign
+    vocabulary, so those counts are marked inexact.
+    """
+    own, own_exact = tokenizer_for(model)
+    if forced is None:
+        return own, own_exact, own
+    encoding(forced)  # fail early on an unknown name
+    if not model:
+        return forced, True, forced
+    return forced, forced == own and own_exact, own
+
+
+def reconcile() -> list[pl.Expr]:
+    """Usage drift and the best available figures (logged usage, else counted tokens).
+
+    `usage_drift` compares what the log shows with what was billed: counted reasoning
+    + answer + template tokens minus `usage_output`. Where the reasoning is hidden it
+    compares the answer with the billed output less the billed reasoning instead.
+    """
+    reasoning = pl.col(TOKENS_REASONING)
+    counted_output = (
+        pl.col(TOKENS_ANSWER).fill_null(0) + reasoning.fill_null(0) + pl.col(TOKENS_TEMPLATE)
+    )
+    hidden = reasoning.is_null()
+    drift = (
+        pl.when(hidden & pl.col(USAGE_REASONING).is_not_null())
+        .then(counted_output - (pl.col(USAGE_OUTPUT) - pl.col(USAGE_REASONING)))
+        .when(hidden)
+        .then(None)
+        .otherwise(counted_output - pl.col(USAGE_OUTPUT))
+    )
+    logged = pl.col(USAGE_OUTPUT).is_not_null()
+    return [
+        pl.when(logged).then(pl.lit("logged")).otherwise(pl.lit("counted")).alias(USAGE_SOURCE),
+        drift.cast(pl.Int64).alias(USAGE_DRIFT),
+        (reasoning - pl.col(USAGE_REASONING)).alias(USAGE_REASONING_DRIFT),
+        pl.coalesce(USAGE_INPUT, TOKENS_PROMPT).alias(INPUT_TOKENS),
+        pl.when(pl.col(USAGE_INPUT).is_not_null())
+        .then(pl.col(USAGE_CACHED_INPUT).fill_null(0))
+        .otherwise(0)
+        .cast(pl.Int64)
+        .alias(CACHED_INPUT_TOKENS),
+        pl.coalesce(pl.col(USAGE_OUTPUT), counted_output).alias(OUTPUT_TOKENS),
+        pl.coalesce(USAGE_REASONING, TOKENS_REASONING).alias(REASONING_TOKENS),
+    ]
+
+
+DRIFT_STATISTICS = ("traces", "mean", "min", "p10", "p50", "p90", "max")
+
+
+def summarize(traces: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
+    """Token distributions per group: reasoning, answer and prompt, and the usage drift.
+
+    Token columns are `<part>_<statistic>` (see `traceviz.stats.STATISTICS`); drift
+    columns are `drift_<statistic>` for the output and `reasoning_drift_<statistic>`
+    for the reasoning, over the traces whose log carries that usage (`DRIFT_STATISTICS`).
+    """
+    from traceviz.stats import distribution, grouped
+
+    exprs = [pl.len().alias("traces")]
+    for column, name in (
+        (TOKENS_REASONING, "reasoning"),
+        (TOKENS_ANSWER, "answer"),
+        (TOKENS_PROMPT, "prompt"),
+    ):
+        exprs += distribution(column, name)
+    exprs += _drift_distribution(USAGE_DRIFT, "drift")
+    exprs += _drift_distribution(USAGE_REASONING_DRIFT, "reasoning_drift")
+    exprs.append(pl.col(TOKENIZER_EXACT).not_().sum().alias("inexact_traces"))
+    return grouped(traces, by or [], exprs)
+
+
+def _drift_distribution(column: str, name: str) -> list[pl.Expr]:
+    col = pl.col(column)
+    return [
+        col.count().alias(f"{name}_traces"),
+        col.mean().alias(f"{name}_mean"),
+        col.min().alias(f"{name}_min"),
+        col.quantile(0.1, "linear").alias(f"{name}_p10"),
+        col.quantile(0.5, "linear").alias(f"{name}_p50"),
+        col.quantile(0.9, "linear").alias(f"{name}_p90"),
+        col.max().alias(f"{name}_max"),
+    ]

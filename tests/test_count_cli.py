@@ -1,0 +1,96 @@
+"""`traceviz count`: summaries of logs and plain-text counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from click.testing import CliRunner
+
+from traceviz import tokens
+from traceviz.cli import main
+from traceviz.pipeline import analyze
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_count_text_prints_the_number_last(runner: CliRunner) -> None:
+    text = "The answer is \\boxed{42}.\n"
+    for name in tokens.TOKENIZERS:
+        result = runner.invoke(main, ["count", "--text", "--tokenizer", name], input=text)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip() == str(len(tokens.Counter(name).encode(text)))
+
+
+def test_count_by_model(runner: CliRunner, samples: Path) -> None:
+    result = runner.invoke(main, ["count", str(samples), "--by", "model"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    assert "deepseek-reasoner" in result.stdout
+    assert "o1-2024-12-17" in result.stdout
+    assert "counted with a fallback tokenizer (estimates)" in result.stdout
+    assert result.stderr.startswith("read ")
+
+
+def test_count_needs_paths_or_text(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["count"])
+    assert result.exit_code == 2
+    assert "Give PATHS to count, or --text to count stdin." in result.stderr
+
+
+def _generate(path: Path, size: int) -> int:
+    """The benchmark's log generator (bench/generate.py), imported by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "bench" / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return int(module.generate(path, size, seed=3))
+
+
+def test_generated_log_reconciles(tmp_path: Path) -> None:
+    log = tmp_path / "logs.jsonl"
+    records = _generate(log, 150_000)
+    traces = analyze([log]).traces
+    assert traces.height == records
+    assert set(traces["tokenizer"]) == {"deepseek-v3", "o200k_base"}
+    # the generator bills exact counts (R1: + 3 template tokens) with noise in {-1, 0, 1, 2}
+    assert set(traces["usage_drift"]) <= {-2, -1, 0, 1}
+    r1 = traces.filter(pl.col("tokenizer") == "deepseek-v3")
+    assert r1["usage_reasoning_drift"].to_list() == [0] * r1.height
+    o1 = traces.filter(pl.col("tokenizer") == "o200k_base")
+    assert o1["usage_reasoning_drift"].null_count() == o1.height
+    assert (o1["reasoning_tokens"] == o1["usage_reasoning"]).all()
+
+
+def test_count_prints_the_drift_distribution(runner: CliRunner, tmp_path: Path) -> None:
+    log = tmp_path / "logs.jsonl"
+    _generate(log, 60_000)
+    result = runner.invoke(main, ["count", str(log), "--by", "tokenizer"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "Usage drift: counted minus billed tokens" in result.stdout
+    assert "│ deepseek-v3 │ reasoning │" in result.stdout
+    assert ", 0 quarantined" in result.stderr
+
+
+def test_count_text_defaults_to_o200k(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["count", "--text"], input="hello world")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2\n"
+
+
+def test_count_strict_stops_at_a_bad_record(runner: CliRunner, tmp_path: Path) -> None:
+    log = tmp_path / "bad.jsonl"
+    log.write_text('{"id":"x","object":"chat.completion","choices":"oops"}\n')
+    result = runner.invoke(main, ["count", str(log), "--strict"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {log}:1: openai-chat: choices is not a list\n\n"
+        "Drop --strict to quarantine bad records and go on.\n"
+    )
+    quarantine = tmp_path / "q.jsonl"
+    result = runner.invoke(main, ["count", str(log), "--quarantine", str(quarantine)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert f"wrote 1 quarantined records to {quarantine}" in result.stderr

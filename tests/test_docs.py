@@ -1,0 +1,41 @@
+"""The docs tell the truth: README commands are what CI runs, every command is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from traceviz.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_opens_with_the_two_commands_ci_runs() -> None:
+    blocks = re.findall(r"```sh\n(.*?)\n```", README, re.DOTALL)
+    assert blocks[:2] == [
+        "pip install . && traceviz report samples/",
+        "pip install '.[test]' && pytest",
+    ]
+    assert README.index(blocks[0]) < 40
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert blocks[0] in ci
+    assert blocks[1] in ci
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
+    result = CliRunner().invoke(main, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) > 3
+    assert f"traceviz {name}" in README
+
+
+def test_every_sample_is_described() -> None:
+    described = (ROOT / "samples" / "README.md").read_text()
+    for path in (ROOT / "samples").iterdir():
+        if path.name != "README.md":
+            assert f"`{path.name}`" in described, path.name

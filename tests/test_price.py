@@ -1,0 +1,271 @@
+"""Pricing rules with hand-computed amounts, what-ifs both ways, and the headline claims."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from traceviz import price
+from traceviz.cli import main
+from traceviz.errors import ConfigError
+from traceviz.schema import TRACE_SCHEMA
+
+CATALOG = price.load()
+M = Decimal(1_000_000)
+
+
+def traces(*rows: dict[str, object]) -> pl.DataFrame:
+    base = dict.fromkeys(TRACE_SCHEMA) | {
+        "source": "t",
+        "line": 1,
+        "format": "x",
+        "batch": False,
+    }
+    frame = pl.DataFrame([base | r for r in rows], schema=TRACE_SCHEMA)
+    return frame
+
+
+def cost(row: dict[str, object], **options: object) -> dict[str, object]:
+    return price.apply(traces(row), CATALOG, **options).row(0, named=True)  # type: ignore[arg-type]
+
+
+def r1(at: datetime, **usage: int) -> dict[str, object]:
+    return {"model": "deepseek-reasoner", "created": at} | usage
+
+
+def test_deepseek_launch_price_with_cache() -> None:
+    row = cost(r1(datetime(2025, 3, 10, 9, 0, tzinfo=UTC), usage_input=1536, usage_cached_input=1408,
+                  usage_output=210, usage_reasoning=180))  # fmt: skip
+    assert row["price_id"] == "deepseek-reasoner/2025-01-20"
+    assert row["cost_input"] == 128 * Decimal("0.55") / M
+    assert row["cost_cached_input"] == 1408 * Decimal("0.14") / M
+    assert row["cost_output"] == 210 * Decimal("2.19") / M
+    assert row["cost_reasoning"] == 180 * Decimal("2.19") / M
+    assert (
+        row["cost_total"]
+        == (128 * Decimal("0.55") + 1408 * Decimal("0.14") + 210 * Decimal("2.19")) / M
+    )
+    assert row["price_basis"] == "created"
+
+
+@pytest.mark.parametrize(
+    ("minute", "price_id"),
+    [
+        ((2025, 3, 3, 16, 29), "deepseek-reasoner/2025-01-20"),
+        ((2025, 3, 3, 16, 30), "deepseek-reasoner/2025-02-26-offpeak"),
+        ((2025, 3, 4, 0, 29), "deepseek-reasoner/2025-02-26-offpeak"),
+        ((2025, 3, 4, 0, 30), "deepseek-reasoner/2025-01-20"),
+        ((2025, 2, 26, 16, 29), "deepseek-reasoner/2025-01-20"),
+        ((2025, 9, 5, 15, 59), "deepseek-reasoner/2025-01-20"),
+        ((2025, 9, 5, 16, 0), "deepseek-reasoner/2025-09-05"),
+    ],
+)
+def test_discount_window_boundaries(minute: tuple[int, ...], price_id: str) -> None:
+    at = datetime(*minute, tzinfo=UTC)  # type: ignore[misc]
+    assert cost(r1(at, usage_input=0, usage_output=1_000_000))["price_id"] == price_id
+
+
+def test_off_peak_output_is_a_quarter() -> None:
+    row = cost(r1(datetime(2025, 3, 3, 18, 0, tzinfo=UTC), usage_input=0, usage_output=1_000_000))
+    assert row["cost_total"] == Decimal("0.55")
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (datetime(2026, 9, 7, 2, 0, tzinfo=UTC), "deepseek-v4-flash/2026-08-23-peak"),  # Monday
+        (datetime(2026, 9, 7, 5, 0, tzinfo=UTC), "deepseek-v4-flash/2026-08-16-offpeak"),
+        (datetime(2026, 9, 6, 2, 0, tzinfo=UTC), "deepseek-v4-flash/2026-08-16-offpeak"),  # Sunday
+        (
+            datetime(2026, 8, 22, 2, 0, tzinfo=UTC),
+            "deepseek-v4-flash/2026-08-16-peak",
+        ),  # Saturday before the rule
+    ],
+)
+def test_v4_peak_and_weekend_rule(when: datetime, expected: str) -> None:
+    row = cost({"model": "deepseek-v4-flash", "created": when, "usage_input": 1, "usage_output": 1})
+    assert row["price_id"] == expected
+
+
+def test_batch_line_takes_batch_rates() -> None:
+    row = cost({"model": "o1-2024-12-17", "created": datetime(2025, 2, 1, tzinfo=UTC), "batch": True,
+                "usage_input": 1000, "usage_cached_input": 0, "usage_output": 2000, "usage_reasoning": 1500})  # fmt: skip
+    assert row["cost_total"] == (1000 * Decimal("7.5") + 2000 * Decimal("30")) / M
+    assert row["price_basis"] == "created; batch"
+
+
+def test_flex_response_takes_flex_rates() -> None:
+    row = cost({"model": "o3-2025-04-16", "created": datetime(2025, 7, 1, tzinfo=UTC),
+                "service_tier": "flex", "usage_input": 812, "usage_cached_input": 768,
+                "usage_output": 1460, "usage_reasoning": 1408})  # fmt: skip
+    assert row["price_id"] == "o3/2025-06-10"
+    expected = 44 * Decimal("1.00") + 768 * Decimal("0.25") + 1460 * Decimal("4.00")
+    assert row["cost_total"] == expected / M
+
+
+def test_o3_price_cut() -> None:
+    before = cost(
+        {
+            "model": "o3",
+            "created": datetime(2025, 6, 9, 23, 59, tzinfo=UTC),
+            "usage_input": 0,
+            "usage_output": 1_000_000,
+        }
+    )
+    after = cost(
+        {
+            "model": "o3",
+            "created": datetime(2025, 6, 10, 0, 0, tzinfo=UTC),
+            "usage_input": 0,
+            "usage_output": 1_000_000,
+        }
+    )
+    assert (before["cost_total"], after["cost_total"]) == (Decimal(40), Decimal(8))
+
+
+def test_openai_cached_input() -> None:
+    row = cost({"model": "o1", "created": datetime(2025, 1, 22, tzinfo=UTC), "usage_input": 1843,
+                "usage_cached_input": 1792, "usage_output": 1230, "usage_reasoning": 1216})  # fmt: skip
+    assert row["cost_cached_input"] == 1792 * Decimal("7.50") / M
+    assert row["cost_input"] == 51 * Decimal("15") / M
+
+
+def test_anthropic_cache_reads_and_writes() -> None:
+    row = cost({"model": "claude-3-7-sonnet-20250219", "created": datetime(2025, 4, 1, tzinfo=UTC),
+                "usage_input": 21 + 1200 + 3400, "usage_cached_input": 3400, "usage_cache_write": 1200,
+                "usage_output": 96})  # fmt: skip
+    assert row["cost_input"] == 21 * Decimal(3) / M
+    assert row["cost_cached_input"] == 3400 * Decimal("0.30") / M
+    assert row["cost_cache_write"] == 1200 * Decimal("3.75") / M
+    assert row["cost_output"] == 96 * Decimal(15) / M
+
+
+def test_no_timestamp_uses_at_or_latest() -> None:
+    row = {"model": "deepseek-reasoner", "usage_input": 0, "usage_output": 1_000_000}
+    dated = cost(row, at=price.parse_at("2025-03-01T12:00"))
+    assert (dated["cost_total"], dated["price_basis"]) == (Decimal("2.19"), "--at 2025-03-01 12:00")
+    night = cost(row, at=price.parse_at("2025-03-01"))  # midnight UTC is in the discount window
+    assert night["cost_total"] == Decimal("0.55")
+    latest = cost(row)
+    assert latest["price_id"] == "deepseek-reasoner/2026-04-26"
+    assert latest["price_basis"] == "latest (no timestamp)"
+
+
+def test_unknown_model_is_unpriced_not_an_error() -> None:
+    row = cost({"model": "my-local-model", "usage_input": 1, "usage_output": 1})
+    assert row["cost_total"] is None
+    assert row["price_basis"] == "no price for 'my-local-model'"
+    assert cost({"model": "deepseek-r1:8b", "usage_output": 1})["price_id"] is None
+
+
+@given(st.integers(0, 10**7), st.integers(0, 10**7))
+def test_cost_never_falls_as_tokens_rise(tokens: int, more: int) -> None:
+    at = datetime(2025, 3, 3, 10, tzinfo=UTC)
+    low = cost(r1(at, usage_input=tokens, usage_output=tokens))["cost_total"]
+    high = cost(r1(at, usage_input=tokens + more, usage_output=tokens + more))["cost_total"]
+    assert high >= low
+
+
+def test_user_catalog_overrides_and_validates(tmp_path: Path) -> None:
+    extra = tmp_path / "mine.toml"
+    extra.write_text(
+        '[[price]]\nid = "o1/2024-12-17"\nmodel = "o1"\nfrom = 2024-12-17T00:00:00Z\n'
+        "input = 10\noutput = 40\n"
+    )
+    book = price.load(extra)
+    entry = book.in_force("o1", datetime(2025, 1, 1, tzinfo=UTC))
+    assert entry is not None
+    assert entry.rate("output") == Decimal(40)
+    extra.write_text('[[price]]\nid = "bad"\nmodel = "x"\nfrom = 2025-01-01T00:00:00Z\ninput = 1\n')
+    with pytest.raises(ConfigError, match="price 'bad': 'needs input and output rates'"):
+        price.load(extra)
+
+
+def test_whatif_r1_on_o1_and_o1_on_r1() -> None:
+    from traceviz import tokens
+
+    when = datetime(2025, 3, 1, 10, tzinfo=UTC)
+    frame = traces(
+        {"trace_id": "r1", "model": "deepseek-reasoner", "created": when, "prompt": "What is 2+2?",
+         "reasoning": "Two plus two is four. " * 20, "answer": "4", "usage_input": 10,
+         "usage_cached_input": 0, "usage_output": 200, "usage_reasoning": 190},
+        {"trace_id": "o1", "model": "o1", "created": when, "prompt": "What is 2+2?", "reasoning": None,
+         "answer": "4", "usage_input": 10, "usage_cached_input": 0, "usage_output": 1010, "usage_reasoning": 1000},
+    )  # fmt: skip
+    counted = tokens.count(frame)
+    ratio = price.Ratio(1.5, 1.0, 2.0, "test")
+    o200k = tokens.Counter("o200k_base")
+    on_o1 = price.whatif(counted.filter(trace_id="r1"), "o1", ratio, CATALOG).row(0, named=True)
+    reasoning = o200k.count_batch(["Two plus two is four. " * 20])[0]
+    assert on_o1["whatif_reasoning_tokens"] == round(reasoning / 1.5)
+    prompt, answer = o200k.count_batch(["What is 2+2?", "4"])
+    expected = (prompt * Decimal(15) + (round(reasoning / 1.5) + answer) * Decimal(60)) / M
+    assert on_o1["whatif_cost_total"] == expected
+    assert (
+        on_o1["whatif_cost_low"]
+        == (prompt * Decimal(15) + (round(reasoning / 2.0) + answer) * Decimal(60)) / M
+    )
+    assert (
+        on_o1["whatif_cost_high"] == (prompt * Decimal(15) + (reasoning + answer) * Decimal(60)) / M
+    )
+    on_r1 = price.whatif(counted.filter(trace_id="o1"), "deepseek-reasoner", ratio, CATALOG).row(
+        0, named=True
+    )
+    ds = tokens.Counter("deepseek-v3")
+    prompt, answer = ds.count_batch(["What is 2+2?", "4"])
+    assert on_r1["whatif_reasoning_tokens"] == 1500
+    assert (
+        on_r1["whatif_cost_total"]
+        == (prompt * Decimal("0.55") + (1500 + answer) * Decimal("2.19")) / M
+    )
+    assert on_r1["whatif_ratio_source"] == "test"
+
+
+def test_headline_claims_from_the_catalog() -> None:
+    launch = datetime(2025, 2, 1, 10, tzinfo=UTC)
+    o1 = CATALOG.in_force("o1", launch)
+    r1_price = CATALOG.in_force("deepseek-reasoner", launch)
+    assert o1 is not None
+    assert r1_price is not None
+    per_token = o1.rate("output") / r1_price.rate("output")  # type: ignore[operator]
+    assert round(per_token, 1) == Decimal("27.4")
+    assert round(o1.rate("input") / r1_price.rate("input"), 1) == Decimal("27.3")  # type: ignore[operator]
+    off_peak = CATALOG.in_force("deepseek-reasoner", datetime(2025, 3, 3, 18, tzinfo=UTC))
+    assert round(Decimal(60) / off_peak.rate("output"), 0) == 109  # type: ignore[union-attr, operator]
+    v31 = CATALOG.in_force("deepseek-reasoner", datetime(2025, 9, 10, tzinfo=UTC))
+    v32 = CATALOG.in_force("deepseek-reasoner", datetime(2025, 10, 10, tzinfo=UTC))
+    assert round(Decimal(60) / v31.rate("output"), 1) == Decimal("35.7")  # type: ignore[union-attr, operator]
+    assert round(Decimal(60) / v32.rate("output"), 1) == Decimal("142.9")  # type: ignore[union-attr, operator]
+    assert round(round(per_token, 1) / Decimal("6.22"), 2) == Decimal("4.41")  # 27.4 / 6.22
+    # at the measured ratio (Epoch, per-benchmark output tokens): about 19x
+    epoch = [(7595, 4125), (4791, 3111), (10787, 10842)]
+    costs = [(o * 60) / (r * Decimal("2.19")) for r, o in epoch]
+    geometric = (costs[0] * costs[1] * costs[2]) ** (Decimal(1) / 3)
+    assert round(geometric) == 19
+    assert round(1 - r1_price.rate("cached_input") / r1_price.rate("input"), 3) == Decimal("0.745")  # type: ignore[operator]
+    assert o1.rate("cached_input") == Decimal("7.50")
+
+
+def test_prices_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["prices", "deepseek-reasoner"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    assert "2025-02-26" in result.stdout
+    assert "16:30-00:30" in result.stdout
+    result = runner.invoke(
+        main, ["prices", "o3", "--at", "2025-05-01", "--sources"], terminal_width=100
+    )
+    assert result.exit_code == 0, result.output
+    assert "simonw/llm-prices 20b527c" in result.stdout
+    result = runner.invoke(main, ["prices", "nope"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: no price for model 'nope'\n\nRun `traceviz prices` to list the models in the catalog.\n"
+    )

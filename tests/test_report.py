@@ -1,0 +1,157 @@
+"""The batch report: exact figures, golden Markdown and JSON of samples/, every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from traceviz import report as reports
+from traceviz.cli import main
+from traceviz.pipeline import AnalysisOptions, analyze
+
+GOLDEN = Path(__file__).parent / "golden"
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _report(by: list[str] | None = None, vs: str | None = None) -> reports.Report:
+    """The report of samples/, read by a relative path so sources and ids match any checkout."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(SAMPLES.parent)
+        analysis = analyze(["samples"], AnalysisOptions(vs=vs))
+    return reports.build(analysis.traces, analysis.steps, analysis.stats, by)
+
+
+def check_golden(name: str, text: str, update: bool) -> None:
+    path = GOLDEN / name
+    if update or not path.exists():
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_markdown_golden(update_golden: bool) -> None:
+    check_golden(
+        "samples-by-provider.md",
+        reports.markdown.render(_report(["provider"], "o1")),
+        update_golden,
+    )
+
+
+def test_json_golden(update_golden: bool) -> None:
+    document = reports.json.render(_report(["provider"], "o1")).decode()
+    document = document.replace(
+        f'"traceviz_version": "{reports.json.__version__}"', '"traceviz_version": "X"'
+    )
+    check_golden("samples-by-provider.json", document, update_golden)
+
+
+def test_figures_add_up() -> None:
+    built = _report(["model"])
+    overall = built.overall.row(0, named=True)
+    traces = analyze([SAMPLES]).traces
+    assert overall["traces"] == 36
+    assert overall["cost_total"] == traces["cost_total"].sum()
+    assert overall["tokens_reasoning_sum"] == traces["reasoning_tokens"].sum()
+    parts = [
+        overall[c]
+        for c in (
+            "cost_input",
+            "cost_cached_input",
+            "cost_cache_write",
+            "cost_reasoning",
+            "cost_answer",
+        )
+    ]
+    assert sum(parts, Decimal(0)) == overall["cost_total"]
+    assert built.groups["traces"].sum() == 36
+    o1 = built.groups.filter(model="o1-2024-12-17").row(0, named=True)
+    # two o1 calls: 51 uncached + 1792 cached prompt tokens and 1230 output, then 96 and 4000;
+    # two batch lines at batch rates: 25 in, 340 out, then 31 in, 900 out
+    chat = (
+        51 * Decimal(15)
+        + 1792 * Decimal("7.5")
+        + 1230 * Decimal(60)
+        + 96 * Decimal(15)
+        + 4000 * Decimal(60)
+    )
+    batch = (25 + 31) * Decimal("7.5") + (340 + 900) * Decimal(30)
+    expected = (chat + batch) / 1_000_000
+    assert o1["cost_total"] == expected
+    assert o1["traces_hidden_reasoning"] == 4
+    assert set(built.outliers) == {"most_expensive", "longest", "looping", "truncated"}
+    assert built.outliers["most_expensive"]["trace_id"][0] == "chatcmpl-AqZ2b1LmN0"
+
+
+def test_group_by_metadata_and_day() -> None:
+    built = _report(["team"])
+    assert "search" in built.groups["team"].to_list()
+    by_day = _report(["day"])
+    assert "2025-01-22" in by_day.groups["day"].to_list()
+
+
+def test_csv_neutralises_formulas(tmp_path: Path) -> None:
+    log = tmp_path / "evil.jsonl"
+    log.write_text(
+        '{"object": "chat.completion", "model": "=HYPERLINK(\\"http://x\\")", "choices":'
+        ' [{"message": {"content": "hi"}}]}\n'
+    )
+    result = CliRunner().invoke(
+        main, ["report", str(log), "--by", "model", "--format", "csv", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[0]["model"].startswith("'=HYPERLINK")
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "md", "html", "json", "csv", "parquet"])
+def test_every_format_writes(fmt: str, tmp_path: Path) -> None:
+    suffix = {
+        "terminal": "txt",
+        "md": "md",
+        "html": "html",
+        "json": "json",
+        "csv": "csv",
+        "parquet": "parquet",
+    }[fmt]
+    out = tmp_path / f"report.{suffix}"
+    result = CliRunner().invoke(
+        main, ["report", str(SAMPLES), "--by", "model", "-o", str(out), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size > 200
+    if fmt == "parquet":
+        assert pl.read_parquet(out).height == _report(["model"]).groups.height + 1
+    if fmt == "json":
+        assert json.loads(out.read_text())["ingest"]["records_read"] == 36
+
+
+def test_terminal_report_shows_every_section() -> None:
+    result = CliRunner().invoke(main, ["report", str(SAMPLES), "--vs", "o1"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    for title in ("Records", "Tokens", "Money", "Cost by part", "What if on o1 (estimate)",
+                  "Reasoning behaviour", "Step kinds", "Outliers: most expensive", "Estimates"):  # fmt: skip
+        assert title in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_html_escapes_log_text(tmp_path: Path) -> None:
+    log = tmp_path / "evil.jsonl"
+    log.write_text(
+        '{"id": "<img src=x onerror=alert(1)>", "object": "chat.completion", "model": "<script>alert(1)</script>",'
+        ' "choices": [{"message": {"content": "x", "reasoning_content": "y"}}]}\n'
+    )
+    page = reports.html.render(reports.build(*_analysis(log)))
+    assert "<script>" not in page
+    assert "<img" not in page
+    assert "&lt;script&gt;" in page
+
+
+def _analysis(path: Path) -> tuple[pl.DataFrame, pl.DataFrame | None, object]:
+    analysis = analyze([path])
+    return analysis.traces, analysis.steps, analysis.stats  # type: ignore[return-value]

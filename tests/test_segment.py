@@ -1,0 +1,176 @@
+"""Steps, cues, thoughts, and each behaviour metric on small traces with known values."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from traceviz import segment, tokens
+from traceviz.schema import TRACE_SCHEMA
+from traceviz.segment import answers
+from traceviz.segment.metrics import (
+    is_refusal,
+    language_mixing,
+    longest_repeat_run,
+    paragraphs,
+    reflection_words,
+    repetition,
+)
+from traceviz.segment.split import spans, steps
+
+
+def texts(text: str) -> list[str]:
+    return [text[a:b] for a, b in spans(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("First sentence here. Second sentence here.", ["First sentence here.", "Second sentence here."]),
+        ("Is it odd? Yes it is! Done now.", ["Is it odd?", "Yes it is! Done now."]),
+        ("Paragraph one has text\n\nParagraph two has text", ["Paragraph one has text", "Paragraph two has text"]),
+        ("The rate is 3.5 percent today. Then more.", ["The rate is 3.5 percent today.", "Then more."]),
+        ("Use a value, e.g. five apples. Or i.e. six.", ["Use a value, e.g. five apples.", "Or i.e. six."]),
+        ("Steps:\n1. Add the numbers\n2. Divide them all", ["Steps:\n1. Add the numbers\n2. Divide them all"]),
+        ("We get $x = 1. y$ here. And more text.", ["We get $x = 1. y$ here.", "And more text."]),
+        ("So \\[ a. b \\] holds. Next one is fine.", ["So \\[ a. b \\] holds.", "Next one is fine."]),
+        ("Then $$ x. \n\n y $$ ok. Last sentence.", ["Then $$ x. \n\n y $$ ok.", "Last sentence."]),
+        ("A long enough sentence. Hmm. Another one follows.", ["A long enough sentence. Hmm.", "Another one follows."]),
+        ("Short. A much longer sentence follows.", ["Short. A much longer sentence follows."]),
+        ("No closing boundary at the end", ["No closing boundary at the end"]),
+        ("He said \"yes.\" Then he left.", ["He said \"yes.\"", "Then he left."]),
+        ("", []),
+        ("   \n\n  ", []),
+    ],
+)  # fmt: skip
+def test_splitting(text: str, expected: list[str]) -> None:
+    assert texts(text) == expected
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab .?!\n$\\[]()1e.g")), max_size=200))
+@example("")
+@example("a. b. c. d.")
+def test_spans_cover_text_in_order(text: str) -> None:
+    result = spans(text)
+    position = 0
+    for start, end in result:
+        assert start < end
+        assert text[position:start].strip() == ""  # only white space between steps
+        assert not text[start].isspace()
+        assert not text[end - 1].isspace()
+        position = end
+    assert text[position:].strip() == ""
+
+
+def test_markers_and_thoughts() -> None:
+    text = (
+        "Okay, let me solve this carefully. Wait, that is wrong somehow. "
+        "Alternatively, we can factor the expression. Let me check the result again. "
+        "But wait, the sign flipped somewhere."
+    )
+    result = steps(text)
+    assert [s.marker for s in result] == [
+        "Okay",
+        "Wait",
+        "Alternatively",
+        "Let me check",
+        "But wait",
+    ]
+    assert [s.thought for s in result] == [0, 0, 1, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("Thus \\boxed{\\frac{1}{2}} is it.", "\\frac{1}{2}"),
+        ("The answer is 1,024.", "1024"),
+        ("So we get 7 and then 12", "12"),
+        ("Final answer: $42$", "42"),
+        ("No number here", None),
+        (None, None),
+    ],
+)
+def test_final_answer_extraction(answer: str | None, expected: str | None) -> None:
+    assert answers.extract(answer) == expected
+
+
+def test_first_position_matches_whole_numbers() -> None:
+    assert answers.first_position("try 112 then 12 works", "12") == 13
+    assert answers.first_position("x = \\frac{1}{2} so", "\\frac{1}{2}") == 4
+    assert answers.first_position("nothing", "5") is None
+
+
+def test_metric_helpers() -> None:
+    assert reflection_words("Wait, but WAIT. Let me check; butter is not but.") == 5
+    assert repetition(["a", "b", "a", "b", "a", "b"], 2) == pytest.approx(1 - 2 / 5)
+    assert repetition(["a"], 2) == 0.0
+    paras = paragraphs("one\n\ntwo\n\none\n\ntwo\n\ntwo")
+    assert longest_repeat_run(paras) == 3
+    assert language_mixing("hello 你好 world", "Say hello") == pytest.approx(1 / 3)
+    assert language_mixing("только русский", None) == 0.0
+    assert is_refusal("Sorry, that's beyond my current scope. Let's talk about something else.")
+    assert is_refusal("I am sorry, I cannot answer that question.")
+    assert not is_refusal("The answer is 4.")
+
+
+def _frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    base = dict.fromkeys(TRACE_SCHEMA)
+    full = [
+        base | {"source": "t", "line": i + 1, "format": "x", "truncated": False} | r
+        for i, r in enumerate(rows)
+    ]
+    return tokens.count(pl.DataFrame(full, schema=TRACE_SCHEMA))
+
+
+def test_stage_on_hand_made_traces() -> None:
+    reasoning = (
+        "We need 6 times 7 here.\n\nSix sevens are 42 in total. Wait, let me verify that value.\n\n"
+        "Yes, 7 times 6 is 42 again."
+    )
+    traces = _frame(
+        [
+            {"trace_id": "a", "model": "deepseek-reasoner", "prompt": "What is 6*7?", "reasoning": reasoning,
+             "answer": "The answer is \\boxed{42}.", "reference_answer": "42"},
+            {"trace_id": "b", "model": "o1", "reasoning": None, "answer": "42"},
+            {"trace_id": "c", "model": "deepseek-reasoner", "reasoning": "",
+             "answer": "Sorry, that's beyond my current scope."},
+        ]
+    )  # fmt: skip
+    table = segment.steps(traces)
+    assert table.filter(trace_id="a")["marker"].to_list() == [None, None, "Wait", None]
+    assert table.filter(trace_id="a")["thought"].to_list() == [0, 0, 0, 0]
+    counter = tokens.Counter("deepseek-v3")
+    step_texts = [
+        reasoning[s:e] for s, e in table.filter(trace_id="a").select("start", "end").rows()
+    ]
+    assert table.filter(trace_id="a")["tokens"].to_list() == counter.count_batch(step_texts)
+    assert set(table["kind"]) <= set(segment.kinds_module.KINDS)
+    out = segment.metrics(traces, table).to_dicts()
+    a, b, c = out
+    assert (a["steps"], a["thoughts"], a["reflection_words"], a["backtracks"]) == (4, 1, 2, 1)
+    assert (a["final_answer"], a["correct"]) == ("42", True)
+    before = table.filter(trace_id="a")["tokens"].to_list()
+    first = reasoning.index("42")
+    share = (
+        before[0]
+        + before[1] * (first - reasoning.index("Six")) / len("Six sevens are 42 in total.")
+    ) / sum(before)
+    assert a["first_answer_share"] == pytest.approx(share)
+    assert a["after_first_answer"] == pytest.approx(1 - share)
+    assert a["reference_first_share"] == pytest.approx(share)
+    assert (a["looping"], a["empty_reasoning"], a["refusal"]) == (False, False, False)
+    assert (b["steps"], b["looping"], b["refusal"]) == (None, None, False)
+    assert (c["empty_reasoning"], c["refusal"], c["steps"]) == (True, True, 0)
+
+
+def test_looping_needs_two_detectors() -> None:
+    loop = "\n\n".join(["Wait, maybe the answer is 5. Hmm, let me recompute the total sum."] * 12)
+    traces = _frame(
+        [{"trace_id": "l", "model": "deepseek-reasoner", "reasoning": loop, "answer": "5"}]
+    )
+    row = segment.metrics(traces, segment.steps(traces)).row(0, named=True)
+    assert row["looping"] is True
+    assert row["longest_repeat_run"] == 11
+    assert row["rep4"] > 0.9
