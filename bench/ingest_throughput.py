@@ -2,11 +2,12 @@
 
     python bench/ingest_throughput.py [--mb 100] [--dir /tmp]
 
-The log mixes every JSON Lines sample shape (Chat Completions dialects, stream chunks,
-Responses, Batch lines, Ollama, Anthropic, dataset rows, logger wrappers), with ids made
-unique and, for one record in three, a long R1-style reasoning text (2-12 kB) so record
-sizes look like real reasoning logs. It is written outside the repository and removed
-afterwards unless --keep is given. Prints MB/s of one command-line run.
+The log mixes the JSON Lines and SSE files of `samples/` and `tests/data/shapes/` (Chat
+Completions dialects, streams, Responses, Batch lines, Ollama, Anthropic, dataset rows,
+logger wrappers), with ids made unique and, for one record in three, a long R1-style
+reasoning text (2-12 kB) so record sizes look like real reasoning logs. It is written
+outside the repository and removed afterwards unless --keep is given. Prints MB/s of one
+command-line run.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import orjson
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = (ROOT / "samples", ROOT / "tests" / "data" / "shapes")
 ID = re.compile(rb'"id": ?"')
 SENTENCE = (
     "Let me check this step again: if the sum is 5050 then the pairs add to 101, wait, "
@@ -31,13 +33,15 @@ SENTENCE = (
 
 def sample_records() -> list[bytes]:
     records = []
-    for path in sorted(SAMPLES.glob("*.jsonl")):
+    jsonl = sorted(p for folder in SOURCES for p in folder.glob("*.jsonl"))
+    sse = sorted(p for folder in SOURCES for p in folder.glob("*.sse"))
+    for path in jsonl:
         lines = [line for line in path.read_bytes().splitlines() if line.strip()]
         if "stream" in path.name:
             records.append(b"\n".join(lines))  # a stream stays together, in order
         else:
             records.extend(lines)
-    for path in sorted(SAMPLES.glob("*.sse")):
+    for path in sse:
         chunks = [
             line[len(b"data: ") :]
             for line in path.read_bytes().splitlines()

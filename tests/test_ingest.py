@@ -16,7 +16,8 @@ import traceviz
 from traceviz.cli import main
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-OLLAMA = (SAMPLES / "ollama-generate.jsonl").read_bytes()
+DATA = Path(__file__).resolve().parent / "data" / "shapes"
+OLLAMA = (DATA / "ollama-generate.jsonl").read_bytes()
 CHAT = (SAMPLES / "openai-chat-o1.jsonl").read_bytes()
 
 
@@ -115,15 +116,15 @@ def test_oversize_and_undecodable_records_are_quarantined_with_their_line(tmp_pa
 
 def test_a_file_mixing_shapes(tmp_path: Path) -> None:
     lines = [
-        (SAMPLES / name).read_bytes().splitlines()[0]
-        for name in (
-            "openai-responses.jsonl",
-            "anthropic-messages.jsonl",
-            "ollama-chat.jsonl",
-            "openai-batch-output.jsonl",
-            "openthoughts-metadata.jsonl",
-            "logger-wrappers.jsonl",
-            "sglang.jsonl",
+        path.read_bytes().splitlines()[0]
+        for path in (
+            SAMPLES / "openai-responses.jsonl",
+            DATA / "anthropic-messages.jsonl",
+            SAMPLES / "ollama-chat.jsonl",
+            DATA / "openai-batch-output.jsonl",
+            DATA / "openthoughts-metadata.jsonl",
+            DATA / "logger-wrappers.jsonl",
+            SAMPLES / "groq.jsonl",
         )
     ]
     log = tmp_path / "mixed.jsonl"
@@ -133,10 +134,10 @@ def test_a_file_mixing_shapes(tmp_path: Path) -> None:
         "openai-responses",
         "anthropic",
         "ollama",
-        "openai-chat",
-        "openthoughts-metadata",
+        "openai-batch",
+        "openthoughts",
         "deepseek",
-        "sglang",
+        "groq",
     ]
     assert run.stats.quarantined == 0
 
@@ -170,11 +171,11 @@ def test_every_record_is_counted_once(records: list[bytes]) -> None:
 
 def test_failed_batch_lines_are_skipped_with_their_reason(tmp_path: Path) -> None:
     out = tmp_path / "t.parquet"
-    log = SAMPLES / "openai-batch-output.jsonl"
+    log = DATA / "openai-batch-output.jsonl"
     result = CliRunner().invoke(main, ["ingest", str(log), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[0] == (
-        "read 4 records from 1 file: 2 traces (openai-chat 1, openai-responses 1), "
-        "0 quarantined, 2 skipped (batch request failed: rate_limit_exceeded 1, "
-        "batch request failed: invalid_prompt 1)"
+        "read 4 records from 1 file: 2 traces (openai-batch 2), 0 quarantined, "
+        "2 skipped (batch request failed: invalid_prompt 1, "
+        "batch request failed: rate_limit_exceeded 1)"
     )

@@ -281,16 +281,8 @@ def merge_chunks(chunks: list[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def normalize_stream(record: RawRecord) -> list[Trace]:
-    """A reassembled stream; one with no finish reason or no usage chunk was cut off.
-
-    NOTE: OpenAI sends usage in a last chunk before `[DONE]`; "if the stream is
-    interrupted, you may not receive the final usage chunk", so a stream without
-    usage is flagged truncated (its usage stays null).
-    """
+    """A reassembled stream; a choice with no finish reason was cut off: truncated."""
     merged = merge_chunks(record.value)
     whole = RawRecord(record.source, record.line, merged, record.batch)
     traces = normalize(whole, fmt_suffix="-stream")
-    cut = "usage" not in merged
-    return [
-        t if t.finish_reason is not None and not cut else replace(t, truncated=True) for t in traces
-    ]
+    return [t if t.finish_reason is not None else replace(t, truncated=True) for t in traces]

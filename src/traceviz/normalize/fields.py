@@ -19,10 +19,6 @@ class ShapeError(ValueError):
     """A record has the right shape but a field has an impossible value."""
 
 
-class SkipRecord(Exception):  # noqa: N818 - a signal, not an error
-    """Raised by a normalizer for a record that holds no response (counted as skipped)."""
-
-
 def dig(value: Any, *path: str | int) -> Any:
     """`value[path[0]][path[1]]…`, or None where any step is missing or of another type."""
     for key in path:
