@@ -144,6 +144,21 @@ def test_bad_values_are_quarantined_with_reason(tmp_path: Path, data: bytes, rea
     assert [q.reason for q in run.quarantined] == [reason]
 
 
+def test_duplicate_ids_across_files_are_all_kept(tmp_path: Path) -> None:
+    for name in ("a.jsonl", "b.jsonl"):
+        (tmp_path / name).write_bytes(VALID_LINE + b"\n")
+    traces = traceviz.read(tmp_path)
+    assert traces["trace_id"].to_list() == ["chatcmpl-AqZ1x7Qf3s", "chatcmpl-AqZ1x7Qf3s"]
+    assert traces["source"].to_list() == [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]
+
+
+def test_several_shapes_in_one_file(tmp_path: Path) -> None:
+    lines = [VALID_LINE, (SAMPLES / "ollama-chat.jsonl").read_bytes().strip()]
+    lines += (SAMPLES / "openai-responses.jsonl").read_bytes().splitlines()[:1]
+    run = ingest_bytes(tmp_path, b"\n".join(lines) + b"\n")
+    assert run.stats.by_format == {"openai-chat": 1, "ollama": 1, "openai-responses": 1}
+
+
 def test_numbers_as_strings_and_reasoning_above_output_are_kept(tmp_path: Path) -> None:
     data = (
         b'{"choices": [{"message": {"content": "x"}, "finish_reason": "stop"}],'
@@ -261,21 +276,29 @@ def test_no_pickle_anywhere_in_the_package() -> None:
     assert not [p for p in src.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
 
 
-def test_commands_never_touch_the_network(tmp_path: Path) -> None:
-    """Every command runs with sockets blocked (see tests/offline.py): nothing tries the network."""
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ingest", "{samples}", "-o", "{tmp}/t.parquet"],
+        ["count", "{samples}", "--by", "model"],
+        ["steps", "{samples}", "-o", "{tmp}/s.parquet"],
+        ["show", "930c60df-bf64-41c9-a88e-3ec75f81e00e", "{samples}"],
+        ["prices"],
+        ["report", "{samples}", "--vs", "o1", "-o", "{tmp}/r.html"],
+        ["audit", "{samples}", "--budget", "100"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_commands_never_touch_the_network(args: list[str], tmp_path: Path) -> None:
+    """Each command runs with sockets blocked (see tests/offline.py): nothing tries the network."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    argv = [a.format(samples=SAMPLES, tmp=tmp_path) for a in args]
     script = (
-        "import offline, sys\n"
-        "from traceviz.cli import main\n"
-        "sys.argv = ['traceviz', 'ingest', sys.argv[1], '-o', sys.argv[2]]\n"
-        "main()\n"
+        "import offline, sys\nfrom traceviz.cli import main\n"
+        "sys.argv = ['traceviz', *sys.argv[1:]]\nmain()\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script, str(SAMPLES), str(tmp_path / "t.parquet")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
+        [sys.executable, "-c", script, *argv], capture_output=True, text=True, env=env, check=False
     )
     assert out.returncode == 0, out.stderr
-    assert "network" not in out.stderr
+    assert "network access attempted" not in out.stderr
