@@ -231,3 +231,123 @@ def test_reasoning_above_output_is_kept_and_flagged(tmp_path: Path) -> None:
     row = traceviz.read(path).row(0, named=True)
     assert (row["usage_output"], row["usage_reasoning"]) == (5, 9)
     assert row["usage_reasoning_exceeds_output"] is True
+
+
+# --- more cases per shape, kept out of samples/ so the report goldens stay put ---------------
+
+SHAPES_DATA = Path(__file__).resolve().parent / "data" / "shapes"
+MORE_FIELDS = (
+    "format", "model", "created", "reasoning", "answer", "usage_input", "usage_cached_input",
+    "usage_cache_write", "usage_output", "usage_reasoning", "finish_reason", "truncated",
+    "custom_id", "reasoning_summary", "metadata", "prompt", "reference_answer",
+)  # fmt: skip
+
+
+def m(*values: Any) -> dict[str, Any]:
+    return dict(zip(MORE_FIELDS, values, strict=True))
+
+
+def at_us(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+MORE: dict[str, list[dict[str, Any]]] = {
+    # thinking + disjoint cache counts; only redacted thinking (hidden); two blocks cut at max_tokens
+    "anthropic-messages.jsonl": [
+        m("anthropic", "claude-3-7-sonnet-20250219", None, "Let me factor 391. Try 17: 17 × 23 = 391.",
+          "391 = 17 × 23.", 24 + 1500 + 3000, 3000, 1500, 180, None, "end_turn", False,
+          None, None, None, None, None),
+        m("anthropic", "claude-sonnet-4-20250514", None, None,
+          "I can't share that reasoning, but the answer is 12.", 50, 0, 0, 300, None, "end_turn",
+          False, None, None, '{"redacted_thinking_blocks":1}', None, None),
+        m("anthropic", "claude-opus-4-1-20250805", None,
+          "Step one: list the cases.\n\nStep two: count each.", "", 100, None, None, 2048, None,
+          "max_tokens", True, None, None, None, None, None),
+    ],
+    # request/response with extras; input/output around Ollama; {body} with the time on the wrapper
+    "logger-wrappers.jsonl": [
+        m("deepseek", "deepseek-reasoner", at_us(2025, 11, 3, 14, 22, 5), "6 × 7 = 42.", "42",
+          15, 0, None, 20, 12, "stop", False, None, None,
+          '{"team":"search","user":"alice","tags":["eval","math"]}', "Be brief.\n\nWhat is 6 × 7?",
+          None),
+        m("ollama", "qwen3:8b", at_us(2025, 11, 3, 14, 26, 40, 500000),
+          "11 is the first prime after 10.", "11", 10, None, None, 15, None, "stop", False,
+          None, None, '{"user_id":"bob"}', "Name a prime above 10.", None),
+        m("chat-compatible", None, at_us(2026, 1, 15, 8, 0), "Short.", "OK", 5, None, None, 9, None,
+          "stop", False, None, None, '{"session_id":"s-77"}', None, None),
+    ],
+    "ollama-chat-stream.jsonl": [
+        m("ollama-stream", "qwen3:8b", at_us(2025, 9, 3, 11, 2, 0, 100000), "Two plus two is four.",
+          "4", 14, None, None, 9, None, "stop", False, None, None, None, None, None),
+    ],
+    # /api/generate, not streamed: top-level thinking and response, nanosecond created_at
+    "ollama-generate.jsonl": [
+        m("ollama", "deepseek-r1:14b", at_us(2025, 7, 1, 16, 40, 11, 903512),
+          "17 × 20 = 340, 17 × 3 = 51, 340 + 51 = 391.", "17 × 23 = 391.", 12, None, None, 48,
+          None, "stop", False, None, None, None, None, None),
+    ],
+    # a Chat Completion body, a failed line, a Response body, an HTTP 400 line
+    "openai-batch-output.jsonl": [
+        m("openai-batch", "o4-mini-2025-04-16", at_us(2025, 5, 1, 0, 0), None, "Paris.",
+          25, 0, None, 140, 128, "stop", False, "q-0001", None, None, None, None),
+        m("openai-batch", "o3-2025-04-16", at_us(2025, 5, 1, 0, 1), None, "42",
+          30, 0, None, 200, 192, "completed", False, "q-0003", None, None, None, None),
+    ],
+    # SSE with the `choices: []` usage chunk and `obfuscation` padding
+    "openai-chat-stream.sse": [
+        m("openai-chat-stream", "gpt-5-mini-2025-08-07", at_us(2025, 10, 9, 8, 53, 20), None,
+          "Hello world.", 8, 0, None, 70, 64, "stop", False, None, None, None, None, None),
+    ],
+    # reasoning.text details; summary + encrypted details only (hidden), reasoning above output
+    "openrouter.jsonl.gz": [
+        m("openrouter", "deepseek/deepseek-r1", at_us(2025, 5, 13, 12, 23, 20), "3 squared is 9.",
+          "The answer is 9.", 14, 0, None, 40, 30, "stop", False, None, None,
+          '{"upstream_provider":"DeepInfra"}', None, None),
+        m("openrouter", "openai/o3-mini", at_us(2025, 5, 13, 12, 25), None, "Blue.",
+          10, None, None, 300, 320, "stop", False, None, "Considered Rayleigh scattering.",
+          '{"upstream_provider":"OpenAI"}', None, None),
+    ],
+    "openthoughts-metadata.jsonl": [
+        m("openthoughts", "deepseek-r1", None, "Check primes up to 9: 2, 3, 5, 7 do not divide 97.",
+          "Yes, 97 is prime.", None, None, None, None, None, None, False, None, None, None,
+          "Is 97 prime?", "97 is prime."),
+    ],
+    "vllm.jsonl.zst": [
+        m("vllm", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", at_us(2025, 2, 19, 21, 20),
+          "2x + 3 = 11, so 2x = 8.", "x = 4", 20, None, None, 35, None, "stop", False,
+          None, None, None, None, None),
+        m("vllm", "Qwen/Qwen3-32B", at_us(2025, 12, 6, 5, 46, 40),
+          "Every even number greater than 2 is not prime; 2 is prime.", "Yes.",
+          16, None, None, 28, None, "stop", False, None, None, None, None, None),
+    ],
+}  # fmt: skip
+
+
+def test_every_extra_case_file_has_expectations() -> None:
+    assert {p.name for p in SHAPES_DATA.iterdir()} == set(MORE)
+
+
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_shape_values(name: str) -> None:
+    run = traceviz.Ingest()
+    traces = traceviz.read(SHAPES_DATA / name, ingest=run)
+    assert run.stats.quarantined == 0, run.quarantined
+    assert traces.select(MORE_FIELDS).to_dicts() == MORE[name]
+    assert traces["reasoning_visible"].to_list() == traces["reasoning"].is_not_null().to_list()
+
+
+def test_failed_batch_lines_skip_with_error_code_or_status() -> None:
+    run = traceviz.Ingest()
+    traces = traceviz.read(SHAPES_DATA / "openai-batch-output.jsonl", ingest=run)
+    assert traces["batch"].to_list() == [True, True]
+    assert (run.stats.read, run.stats.parsed, run.stats.skipped) == (4, 2, 2)
+    assert run.stats.skip_reasons == {
+        "batch request failed: rate_limit_exceeded": 1,
+        "batch request failed: invalid_prompt": 1,
+    }
+
+
+def test_reasoning_above_output_from_openrouter_is_flagged() -> None:
+    traces = traceviz.read(SHAPES_DATA / "openrouter.jsonl.gz")
+    assert traces["usage_reasoning_exceeds_output"].to_list() == [False, True]
+    assert traces["cost_logged"].to_list() == [0.0000952, 0.00133]

@@ -276,7 +276,7 @@ def read_file(
     try:
         container = sniff_container(source, stream)
         if container == "parquet":
-            plain = source != STDIN and stream.peek(4)[:4] == b"PAR1"
+            plain = source != STDIN and _peek(stream, 4) == b"PAR1"
             yield from _read_parquet(name, source if plain else stream, batch)
             return
         reader = {"jsonl": _read_lines, "json": _read_json_document, "text": _read_text}[container]

@@ -208,10 +208,13 @@ class Trace:
 
     def row(self) -> dict[str, Any]:
         """The trace as a dict keyed by the canonical column names."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values = {name: getattr(self, name) for name in _TRACE_FIELDS}
         values[REASONING_VISIBLE] = self.reasoning_visible
         values[USAGE_REASONING_EXCEEDS_OUTPUT] = self.usage_reasoning_exceeds_output
         return values
+
+
+_TRACE_FIELDS = tuple(f.name for f in fields(Trace))
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,8 @@ def shape_names() -> list[str]:
 
 
 def find_shape(name: str) -> Shape | StreamShape:
-    for shape in (*STREAMS, *SHAPES):
+    every: tuple[Shape | StreamShape, ...] = (*STREAMS, *SHAPES)
+    for shape in every:
         if shape.name == name:
             return shape
     msg = f"unknown shape {name!r}"

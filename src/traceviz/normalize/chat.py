@@ -35,30 +35,30 @@ FORMATS = (
 
 
 def detect(value: Any) -> bool:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict:
         return False
-    choices = value.get("choices")
     if value.get("object") == "chat.completion":
         return True
+    choices = value.get("choices")
     return (
-        isinstance(choices, list)
+        type(choices) is list
         and bool(choices)
-        and isinstance(choices[0], Mapping)
+        and type(choices[0]) is dict
         and "message" in choices[0]
     )
 
 
 def is_chunk(value: Any) -> bool:
     """A streamed delta: `chat.completion.chunk`, or choices carrying `delta`."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict:
         return False
     if value.get("object") == "chat.completion.chunk":
         return True
     choices = value.get("choices")
     return (
-        isinstance(choices, list)
+        type(choices) is list
         and bool(choices)
-        and isinstance(choices[0], Mapping)
+        and type(choices[0]) is dict
         and "delta" in choices[0]
     )
 
@@ -72,7 +72,8 @@ def chunk_key(value: Any) -> str | None:
 
 def dialect(value: Mapping[str, Any]) -> tuple[str, str | None]:
     """(format, provider) from the marks each vendor leaves on its responses."""
-    usage = value.get("usage") if isinstance(value.get("usage"), Mapping) else {}
+    raw_usage = value.get("usage")
+    usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
     model = str(value.get("model") or "").lower()
     fingerprint = str(value.get("system_fingerprint") or "").lower()
     first = dig(value, "choices", 0) or {}

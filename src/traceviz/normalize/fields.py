@@ -27,7 +27,8 @@ def dig(value: Any, *path: str | int) -> Any:
                 return None
             value = value[key]
         else:
-            if not isinstance(value, Mapping):
+            # NOTE: parsed JSON is always a dict; `Mapping` checks cost a lot per record
+            if not isinstance(value, dict):
                 return None
             value = value.get(key)
     return value
@@ -41,6 +42,8 @@ def tokens(value: Any, name: str) -> int | None:
     """
     if value is None:
         return None
+    if type(value) is int and 0 <= value <= MAX_TOKENS:  # the common case, checked fast
+        return value
     if isinstance(value, bool):
         msg = f"{name} is a boolean, not a token count"
         raise ShapeError(msg)
