@@ -190,6 +190,6 @@ def audit(
         click.echo(f"FAIL {v.rule} [{v.group}]: {v.value} > {v.limit}{worst}")
     if found:
         ctx.exit(EXIT_AUDIT)
-    click.echo(f"ok: {len(rules)} rule{'s' if len(rules) != 1 else ''} hold")
+    click.echo(f"ok: {len(rules)} rule{' holds' if len(rules) == 1 else 's hold'}")
     if stats.file_errors:
         ctx.exit(EXIT_FAILED)

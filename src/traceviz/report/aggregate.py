@@ -101,8 +101,8 @@ def figures(traces: pl.DataFrame) -> list[pl.Expr]:
             _sum("cost_cache_saved").alias("cost_cache_saved"),
             (_sum("cached_input_tokens") / _sum("input_tokens")).alias("cache_hit_ratio"),
             pl.col("cost_total").is_null().sum().alias("traces_unpriced"),
-            pl.col("cost_logged").sum().alias("cost_logged"),
-            pl.col("cost_logged_diff").sum().alias("cost_logged_diff"),
+            _sum("cost_logged").alias("cost_logged"),
+            _sum("cost_logged_diff").alias("cost_logged_diff"),
         ]
     if _has(traces, "whatif_cost_total"):
         exprs += [

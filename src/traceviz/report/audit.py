@@ -66,6 +66,11 @@ def evaluate(
     return found
 
 
+def _usd(amount: Any) -> str:
+    """An exact amount of dollars without trailing zeros: `0.24144`, not `0.241440000000`."""
+    return format(Decimal(str(amount)).normalize(), "f")
+
+
 def _worst(frame: pl.DataFrame, column: str) -> list[str]:
     return frame.drop_nulls(column).sort(column, descending=True).head(WORST)["trace_id"].to_list()
 
@@ -74,8 +79,8 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
     found = []
     limit = rules.get("max_reasoning_tokens")
     if limit is not None and "reasoning_tokens" in frame.columns:
-        top = frame["reasoning_tokens"].max()
-        if top is not None and top > limit:  # type: ignore[operator]
+        top = frame["reasoning_tokens"].cast(pl.Int64).max()
+        if isinstance(top, int) and top > limit:
             found.append(
                 Violation(
                     "max_reasoning_tokens",
@@ -93,7 +98,7 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
                 Violation(
                     "max_cost_per_response",
                     group,
-                    f"{top}",
+                    _usd(top),
                     f"{limit:g}",
                     _worst(frame, "cost_total"),
                 )
@@ -103,16 +108,16 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
         spent: Any = frame["cost_total"].sum()
         if spent is not None and Decimal(str(spent)) > Decimal(str(limit)):
             found.append(
-                Violation("budget", group, f"{spent}", f"{limit:g}", _worst(frame, "cost_total"))
+                Violation("budget", group, _usd(spent), f"{limit:g}", _worst(frame, "cost_total"))
             )
     limit = rules.get("max_looping_share")
     if limit is not None and "looping" in frame.columns:
-        share = frame["looping"].mean()
-        if share is not None and float(share) > limit:  # type: ignore[arg-type]
+        share = frame["looping"].cast(pl.Float64).mean()
+        if isinstance(share, float) and share > limit:
             looping = (
                 frame.filter(pl.col("looping").fill_null(False))["trace_id"].head(WORST).to_list()
             )
             found.append(
-                Violation("max_looping_share", group, f"{float(share):.3f}", f"{limit:g}", looping)
-            )  # type: ignore[arg-type]
+                Violation("max_looping_share", group, f"{share:.3f}", f"{limit:g}", looping)
+            )
     return found
