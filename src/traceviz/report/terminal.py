@@ -15,7 +15,7 @@ from traceviz.report.text import visible
 
 
 def renderable(report: Report) -> Group:
-    parts = []
+    parts: list[Text | Table] = []
     for section in sections(report):
         if not section.header:
             parts.append(Text(section.title, style="bold"))

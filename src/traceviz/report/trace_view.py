@@ -34,8 +34,8 @@ def terminal(trace: dict[str, Any], steps: pl.DataFrame) -> Group:
         if trace.get(key) is not None:
             head.add_row(Text(key, style="dim"), Text(visible(str(trace[key]))))
     parts.append(head)
-    reasoning = trace.get("reasoning")
-    if reasoning is None:
+    reasoning: str = trace.get("reasoning") or ""
+    if trace.get("reasoning") is None:
         parts.append(Text("reasoning hidden (billed, not shown)", style="dim italic"))
     thought = -1
     for step in steps.iter_rows(named=True):
