@@ -25,8 +25,21 @@ from traceviz.ingest import RawRecord, read_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 HOSTILE_VALUES: list[object] = [
-    None, True, -1, 1e308, "12", "", "<script>alert(1)</script>", "\x00\x1b[2J", [], {},
-    "\u202e", 2**63 - 1, 0.5, "</think><think>", {"$": "r:1"},
+    None,
+    True,
+    -1,
+    1e308,
+    "12",
+    "",
+    "<script>alert(1)</script>",
+    "\x00\x1b[2J",
+    [],
+    {},
+    "\u202e",
+    2**63 - 1,
+    0.5,
+    "</think><think>",
+    {"$": "r:1"},
 ]
 
 

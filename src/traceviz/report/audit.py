@@ -79,8 +79,8 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
     found = []
     limit = rules.get("max_reasoning_tokens")
     if limit is not None and "reasoning_tokens" in frame.columns:
-        top = frame["reasoning_tokens"].cast(pl.Int64).max()
-        if isinstance(top, int) and top > limit:
+        top: Any = frame["reasoning_tokens"].max()
+        if top is not None and top > limit:
             found.append(
                 Violation(
                     "max_reasoning_tokens",
@@ -92,13 +92,13 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
             )
     limit = rules.get("max_cost_per_response")
     if limit is not None and "cost_total" in frame.columns:
-        top = frame["cost_total"].max()
-        if top is not None and Decimal(str(top)) > Decimal(str(limit)):
+        top_cost: Any = frame["cost_total"].max()
+        if top_cost is not None and Decimal(str(top_cost)) > Decimal(str(limit)):
             found.append(
                 Violation(
                     "max_cost_per_response",
                     group,
-                    _usd(top),
+                    _usd(top_cost),
                     f"{limit:g}",
                     _worst(frame, "cost_total"),
                 )
@@ -112,12 +112,12 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
             )
     limit = rules.get("max_looping_share")
     if limit is not None and "looping" in frame.columns:
-        share = frame["looping"].cast(pl.Float64).mean()
-        if isinstance(share, float) and share > limit:
+        share: Any = frame["looping"].mean()
+        if share is not None and float(share) > limit:
             looping = (
                 frame.filter(pl.col("looping").fill_null(False))["trace_id"].head(WORST).to_list()
             )
             found.append(
-                Violation("max_looping_share", group, f"{share:.3f}", f"{limit:g}", looping)
+                Violation("max_looping_share", group, f"{float(share):.3f}", f"{limit:g}", looping)
             )
     return found

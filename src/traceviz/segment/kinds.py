@@ -90,7 +90,9 @@ class KindModel:
     def features(self, traces: Sequence[Sequence[str]]) -> sparse.csr_matrix:
         """One row per step of each trace: TF-IDF (sublinear tf, l2-normalised) of its
         terms with context, then the extra features."""
-        rows, cols, vals = [], [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
         dense = []
         row = -1
         for trace in traces:

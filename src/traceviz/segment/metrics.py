@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from traceviz.segment import answers
 
