@@ -121,7 +121,7 @@ def band_bars(rows: Sequence[tuple[str, float, float, float, float]], label: str
     body = []
 
     def x(v: float) -> float:
-        return left + (W - left - 90) * v / scale_max
+        return left + (W - left - 230) * v / scale_max  # room for the label
 
     for i, (name, actual, what, low, high) in enumerate(rows):
         y = top + i * (2 * bar + 14)
@@ -189,7 +189,7 @@ def charts(report: Report) -> list[tuple[str, str]]:
     if points.height and "model" in points.columns:
         groups: dict[str, list[float]] = {}
         for model, tokens in points.select("model", "reasoning_tokens").iter_rows():
-            groups.setdefault(str(model), []).append(float(tokens))
+            groups.setdefault("(none)" if model is None else str(model), []).append(float(tokens))
         out.append(
             (
                 "Reasoning tokens per model (log scale)",
