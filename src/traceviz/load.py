@@ -19,7 +19,7 @@ from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES, expand_paths, read_file
 from traceviz.normalize import Normalizer
 from traceviz.schema import TRACE_SCHEMA, IngestStats, Quarantined, Trace
 
-DEFAULT_BATCH_ROWS = 20_000
+DEFAULT_BATCH_ROWS = 5_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ CL100K = "cl100k_base"
 DEEPSEEK = "deepseek-v3"
 TOKENIZERS = (O200K, CL100K, DEEPSEEK)
 THREADS = 2
+COUNT_CHUNK = 256
 
 # Published SHA-256 of OpenAI's rank files (tiktoken_ext/openai_public.py, expected_hash).
 _SHA256 = {
@@ -173,14 +174,22 @@ class Counter:
     def count_batch(self, texts: Sequence[str | None]) -> list[int | None]: ...
 
     def count_batch(self, texts: Sequence[str | None]) -> list[int] | list[int | None]:
-        """Token counts of each text (None stays None), encoded on both cores."""
+        """Token counts of each text (None stays None), encoded on both cores.
+
+        Texts are encoded COUNT_CHUNK at a time and only their lengths kept, so the
+        token ids of a whole batch never sit in memory together.
+        """
         present = [t for t in texts if t is not None]
         enc = encoding(self.name)
-        if self.name == DEEPSEEK:
-            encoded = enc.encode_batch(present, num_threads=THREADS, allowed_special="all")
-        else:
-            encoded = enc.encode_ordinary_batch(present, num_threads=THREADS)
-        lengths = iter([len(ids) for ids in encoded])
+        found: list[int] = []
+        for start in range(0, len(present), COUNT_CHUNK):
+            chunk = present[start : start + COUNT_CHUNK]
+            if self.name == DEEPSEEK:
+                encoded = enc.encode_batch(chunk, num_threads=THREADS, allowed_special="all")
+            else:
+                encoded = enc.encode_ordinary_batch(chunk, num_threads=THREADS)
+            found.extend(len(ids) for ids in encoded)
+        lengths = iter(found)
         return [None if t is None else next(lengths) for t in texts]
 
 

@@ -34,33 +34,29 @@ FORMATS = (
 )
 
 
-def detect(value: Any) -> bool:
+def _marked(value: Any, obj: str, choice_key: str) -> bool:
+    """An object whose `object` is `obj`, or whose first choice carries `choice_key`."""
     if type(value) is not dict:
         return False
-    if value.get("object") == "chat.completion":
+    if value.get("object") == obj:
         return True
     choices = value.get("choices")
     return (
         type(choices) is list
         and bool(choices)
         and type(choices[0]) is dict
-        and "message" in choices[0]
+        and choice_key in choices[0]
     )
+
+
+def detect(value: Any) -> bool:
+    """A whole response: `chat.completion`, or choices carrying `message`."""
+    return _marked(value, "chat.completion", "message")
 
 
 def is_chunk(value: Any) -> bool:
     """A streamed delta: `chat.completion.chunk`, or choices carrying `delta`."""
-    if type(value) is not dict:
-        return False
-    if value.get("object") == "chat.completion.chunk":
-        return True
-    choices = value.get("choices")
-    return (
-        type(choices) is list
-        and bool(choices)
-        and type(choices[0]) is dict
-        and "delta" in choices[0]
-    )
+    return _marked(value, "chat.completion.chunk", "delta")
 
 
 def chunk_key(value: Any) -> str | None:

@@ -32,6 +32,8 @@ from traceviz.segment.split import steps as split_steps
 
 __all__ = ["KindModel", "metrics", "steps"]
 
+PREDICT_TRACES = 256
+
 
 def _tokenizers(traces: pl.DataFrame) -> list[str]:
     if TOKENIZER in traces.columns:
@@ -54,7 +56,14 @@ def steps(traces: pl.DataFrame, model: KindModel | None = None) -> pl.DataFrame:
         split.append(cut)
         texts.append([reasoning[s.start : s.end] for s in cut])
         tokenizer_of.append(tokenizer)
-    kinds = iter(model.predict(texts))
+    # predict a few hundred traces at a time: the feature matrix of a whole batch is large
+    kinds = iter(
+        [
+            kind
+            for start in range(0, len(texts), PREDICT_TRACES)
+            for kind in model.predict(texts[start : start + PREDICT_TRACES])
+        ]
+    )
     counts = _count_steps(texts, tokenizer_of)
     rows = []
     for trace_id, cut, n_tokens in zip(ids, split, counts, strict=True):
