@@ -105,11 +105,19 @@ def figures(traces: pl.DataFrame) -> list[pl.Expr]:
             _sum("cost_logged_diff").alias("cost_logged_diff"),
         ]
     if _has(traces, "whatif_cost_total"):
+        # compare like with like: only traces priced both as they ran and on the target
+        both = pl.col("cost_total").is_not_null() & pl.col("whatif_cost_total").is_not_null()
+
+        def paired(column: str) -> pl.Expr:
+            return pl.when(both.any()).then(pl.col(column).filter(both).sum())
+
         exprs += [
             pl.col("whatif_model").first().alias("whatif_model"),
-            _sum("whatif_cost_total").alias("whatif_cost_total"),
-            _sum("whatif_cost_low").alias("whatif_cost_low"),
-            _sum("whatif_cost_high").alias("whatif_cost_high"),
+            both.sum().alias("whatif_traces"),
+            paired("cost_total").alias("whatif_actual"),
+            paired("whatif_cost_total").alias("whatif_cost_total"),
+            paired("whatif_cost_low").alias("whatif_cost_low"),
+            paired("whatif_cost_high").alias("whatif_cost_high"),
             _sum("whatif_reasoning_tokens").alias("whatif_reasoning_tokens"),
             pl.col("whatif_ratio").drop_nulls().first().alias("whatif_ratio"),
             pl.col("whatif_ratio_source").drop_nulls().first().alias("whatif_ratio_source"),

@@ -211,7 +211,7 @@ def charts(report: Report) -> list[tuple[str, str]]:
         band = [
             (
                 name,
-                float(r["cost_total"] or 0),
+                float(r["whatif_actual"] or 0),
                 float(r["whatif_cost_total"] or 0),
                 float(r["whatif_cost_low"] or 0),
                 float(r["whatif_cost_high"] or 0),

@@ -96,14 +96,17 @@ def sections(report: Report) -> Iterator[Section]:
         body = [
             [
                 label,
-                money(r["cost_total"]),
+                money(r["whatif_actual"]),
                 money(r["whatif_cost_total"]),
                 money(r["whatif_cost_low"]),
                 money(r["whatif_cost_high"]),
             ]
             for label, r in zip(labels, rows, strict=True)
         ]
-        notes = [f"estimate: ratio {overall['whatif_ratio']} from {overall['whatif_ratio_source']}"]
+        notes = [
+            f"over the {overall['whatif_traces']:,} traces priced both ways",
+            f"estimate: ratio {overall['whatif_ratio']} from {overall['whatif_ratio_source']}",
+        ]
         yield Section(
             f"What if on {overall['whatif_model']} (estimate)",
             [group, "actual", "what-if", "low", "high"],
