@@ -63,11 +63,14 @@ def analyze_batches(
     """Every batch of traces through every stage, in input order."""
     options = options or AnalysisOptions()
     for traces in read_batches(paths, options.read, ingest):
-        traces = tokens.count(traces, options.tokenizer)
         steps = None
         if options.steps:
-            steps = segment.steps(traces, options.kinds_model)
-            traces = segment.metrics(traces, steps)
+            cuts = segment.cut(traces)
+            traces = tokens.count(traces, options.tokenizer, segment.part_starts(cuts))
+            steps = segment.steps(traces, options.kinds_model, cuts)
+            traces = segment.metrics(traces.drop(tokens.REASONING_PART_TOKENS), steps)
+        else:
+            traces = tokens.count(traces, options.tokenizer)
         catalog = options.catalog or _shipped_catalog()
         traces = price.apply(traces, catalog, options.at, options.tier)
         if options.vs:
