@@ -27,7 +27,7 @@ from traceviz.schema import (
 )
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment.kinds import KindModel
-from traceviz.segment.metrics import StepView, is_refusal, trace_metrics
+from traceviz.segment.metrics import StepView, is_refusal, text_metrics, trace_metrics
 from traceviz.segment.split import Step
 from traceviz.segment.split import steps as split_steps
 
@@ -125,21 +125,22 @@ def metrics(traces: pl.DataFrame, step_table: pl.DataFrame) -> pl.DataFrame:
     trace order), so traces that share an id keep their own steps.
     """
     views = _step_views(traces, step_table)
+    text = text_metrics(traces[REASONING], traces[PROMPT]).iter_rows(named=True)
     rows = []
     kind_rows: list[list[int | None]] = []
-    for reasoning, answer, prompt, reference, own in zip(
+    for reasoning, answer, reference, own, measured in zip(
         traces[REASONING].to_list(),
         traces[ANSWER].to_list(),
-        traces[PROMPT].to_list(),
         traces[REFERENCE_ANSWER].to_list(),
         views,
+        text,
         strict=True,
     ):
         if reasoning is None:
             rows.append(dict.fromkeys(METRICS_SCHEMA) | {REFUSAL: is_refusal(answer)})
             kind_rows.append([None] * len(KIND_STEPS))
         else:
-            rows.append(trace_metrics(reasoning, answer, prompt, reference, own))
+            rows.append(trace_metrics(reasoning, answer, reference, own, measured))
             kinds_seen = [step.kind for step in own]
             kind_rows.append([kinds_seen.count(kind) for kind in kinds_module.KINDS])
     kind_table = pl.DataFrame(kind_rows, schema=dict.fromkeys(KIND_STEPS, pl.Int64()), orient="row")
