@@ -174,3 +174,14 @@ def test_looping_needs_two_detectors() -> None:
     assert row["looping"] is True
     assert row["longest_repeat_run"] == 11
     assert row["rep4"] > 0.9
+
+
+def test_step_tokens_add_up_to_the_reasoning_tokens() -> None:
+    from traceviz.pipeline import analyze
+
+    analysis = analyze(["samples"])
+    assert analysis.steps is not None
+    per_trace = analysis.steps.group_by("trace_id").agg(pl.col("tokens").sum())
+    joined = per_trace.join(analysis.traces.select("trace_id", "tokens_reasoning"), on="trace_id")
+    assert joined.height > 10
+    assert (joined["tokens"] == joined["tokens_reasoning"]).all()

@@ -253,6 +253,23 @@ def sniff_container(source: str, stream: IO[bytes]) -> Container:
     return "text"
 
 
+def splittable(source: str) -> bool:
+    """Whether a file is plain (uncompressed) JSON Lines or SSE, whose records are lines,
+    so that byte ranges of it can be read apart (see `read_range`)."""
+    try:
+        with Path(source).open("rb") as file:
+            magic = file.read(4)
+        if magic[:2] == b"\x1f\x8b" or magic == b"\x28\xb5\x2f\xfd":
+            return False
+        stream = open_binary(source)
+    except (OSError, InputError):
+        return False
+    try:
+        return sniff_container(source, stream) == "jsonl"
+    finally:
+        stream.close()
+
+
 def _peek(stream: IO[bytes], n: int) -> bytes:
     peek = getattr(stream, "peek", None)
     if peek is not None:
@@ -307,6 +324,58 @@ def read_file(
         stream.close()
 
 
+def read_range(
+    source: str,
+    start: int,
+    end: int,
+    first_line: int,
+    *,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    batch: bool = False,
+) -> Iterator[Item]:
+    """The records of bytes `start` to `end` of a plain JSON Lines file (a shard of it),
+    numbered as in the whole file: `first_line` lines come before `start`."""
+    try:
+        raw = Path(source).open("rb", buffering=0)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        msg = f"{source}: cannot open: {exc.strerror or exc}"
+        raise InputError(msg, hint="Check that the file exists and is readable.") from exc
+    raw.seek(start)
+    stream = io.BufferedReader(_RangeReader(raw, end - start), buffer_size=_READ_CHUNK)
+    line = first_line
+    try:
+        for item in _read_lines(source, stream, max_record_bytes, batch, first_line):
+            line = item.line
+            yield item
+    except OSError as exc:
+        yield Quarantined(source, line + 1, f"unreadable data: {_describe(exc)}")
+    finally:
+        stream.close()
+
+
+class _RangeReader(io.RawIOBase):
+    """At most `size` bytes of a raw file, from where it stands."""
+
+    def __init__(self, raw: IO[bytes], size: int) -> None:
+        self._raw = raw
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: self._left]
+        n = self._raw.readinto(view) or 0  # type: ignore[attr-defined]
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
@@ -334,9 +403,11 @@ def _json_reason(exc: orjson.JSONDecodeError, data: bytes) -> str:
     return f"invalid JSON: {message}"
 
 
-def _read_lines(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterator[Item]:
+def _read_lines(
+    source: str, stream: IO[bytes], limit: int, batch: bool, first_line: int = 0
+) -> Iterator[Item]:
     """JSON Lines, and SSE captures (`data: {...}` lines, `data: [DONE]`)."""
-    line = 0
+    line = first_line
     while True:
         data, oversize = _read_line(stream, limit)
         if not data:

@@ -217,6 +217,14 @@ class Trace:
             and self.usage_reasoning > self.usage_output
         )
 
+    def text_size(self) -> int:
+        """Characters of text the trace carries (what a batch of traces weighs)."""
+        return sum(
+            len(t)
+            for t in (self.prompt, self.reasoning, self.reasoning_summary, self.answer)
+            if t is not None
+        )
+
     def row(self) -> dict[str, Any]:
         """The trace as a dict keyed by the canonical column names."""
         values = {name: getattr(self, name) for name in _TRACE_FIELDS}

@@ -81,7 +81,9 @@ def count(
 
         run = Ingest(on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(f"Error: {e}"))
         analysis = analyze(
-            paths, AnalysisOptions(read=read_options_from(options), tokenizer=tokenizer), run
+            paths,
+            AnalysisOptions(read=read_options_from(options), tokenizer=tokenizer, steps=False),
+            run,
         )
     echo_err(summary_line(run.stats))
     if quarantine.count:

@@ -11,7 +11,7 @@ import orjson
 from rich.console import Console
 
 from traceviz import report as reports
-from traceviz.cli.analysis import analysis_from, analysis_options
+from traceviz.cli.analysis import analysis_from, analysis_options, run_from, run_options
 from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err, summary_line
 from traceviz.cli.inputs import QuarantineFile, input_options, input_paths, llm_option
 from traceviz.load import Ingest
@@ -27,12 +27,12 @@ def _run(
 ) -> tuple[Analysis, QuarantineFile]:
     analysis_options_ = analysis_from(options)
     quarantine = QuarantineFile(str(options["quarantine"] or "traceviz.quarantine.jsonl"))
-    with quarantine:
+    with quarantine, run_from(options) as how:
         run = Ingest(
             on_quarantine=quarantine.write, on_file_error=lambda e: echo_err(f"Error: {e}")
         )
         if quiet or not sys.stderr.isatty():
-            analysis = analyze(paths, analysis_options_, run)
+            analysis = analyze(paths, analysis_options_, run, how)
         else:
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
@@ -43,7 +43,7 @@ def _run(
                 console=Console(stderr=True),
             ) as bar:
                 task = bar.add_task("reading", total=None)
-                analysis = analyze(paths, analysis_options_, run)
+                analysis = analyze(paths, analysis_options_, run, how)
                 bar.update(task, description="done")
     if not quiet:
         echo_err(summary_line(run.stats))
@@ -69,6 +69,7 @@ def _run(
 @click.option("--by", multiple=True, help=BY_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
 @analysis_options
+@run_options
 @input_options
 @llm_option
 @click.pass_context
@@ -97,7 +98,7 @@ def report(
         msg = "Parquet is not for a terminal."
         raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
     analysis, _ = _run(paths, options, quiet)
-    built = reports.build(analysis.traces, analysis.steps, analysis.stats, list(by))
+    built = reports.build(analysis.traces, analysis.kind_counts, analysis.stats, list(by))
     if fmt == "terminal" and not output:
         Console(highlight=False).print(terminal.renderable(built))
     else:
@@ -155,6 +156,7 @@ def report(
     help="Write the violations as JSON here.",
 )
 @analysis_options
+@run_options
 @input_options
 @llm_option
 @click.pass_context

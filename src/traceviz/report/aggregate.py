@@ -190,7 +190,8 @@ def _points(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
 
 
 def _kinds(traces: pl.DataFrame, steps: pl.DataFrame | None, by: list[str]) -> pl.DataFrame:
-    """The share of steps of each kind, per group."""
+    """The share of steps of each kind, per group (`steps`: the steps table, or each
+    trace's steps per kind)."""
     if steps is None or not steps.height:
         return pl.DataFrame(
             schema={
@@ -201,7 +202,9 @@ def _kinds(traces: pl.DataFrame, steps: pl.DataFrame | None, by: list[str]) -> p
             }
         )
     joined = steps.join(traces.select("trace_id", *by), on="trace_id", how="left")
-    counts = joined.group_by([*by, "kind"]).agg(pl.len().alias("steps"))
+    # a steps table, or each trace's steps per kind (`pipeline.Analysis.kind_counts`)
+    weight = pl.col("steps").sum() if "steps" in steps.columns else pl.len()
+    counts = joined.group_by([*by, "kind"]).agg(weight.cast(pl.UInt32).alias("steps"))
     total = pl.col("steps").sum().over(by) if by else pl.col("steps").sum()
     return counts.with_columns((pl.col("steps") / total).alias("share")).sort(
         [*by, "kind"], nulls_last=True
