@@ -7,6 +7,7 @@ its log writer): see `tests/llm_dbs.py`.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from datetime import UTC, datetime
@@ -21,7 +22,8 @@ from click.testing import CliRunner
 import traceviz
 from traceviz.cli import main
 from traceviz.errors import InputError
-from traceviz.stores import llm_db
+from traceviz.normalize.fields import ShapeError
+from traceviz.stores import llm_db, llm_row
 from traceviz.stores.condensed import expand
 
 R1_REASONING = (
@@ -134,6 +136,28 @@ def test_alpha_reasoning_column(tmp_path: Path) -> None:
     assert traces.select("format", "reasoning", "reasoning_summary", "reasoning_missing_reason").rows() == [
         ("llm-logsdb (0.32a)", "Check 7: 91 = 7 × 13.", None, None),
         ("llm-logsdb (0.32a)", None, "**Hash map**", "hidden by provider"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("until", ["m012_attachments_tables", "m013_usage"])
+def test_old_schema_and_think_tags_in_the_answer(tmp_path: Path, until: str) -> None:
+    """llm-ollama stores an R1 distill's `<think>` in the answer, and no token_details;
+    llm before 0.19 had no token columns at all."""
+    db = sqlite_utils.Database(tmp_path / "logs.db")
+    llm_dbs.migrate(db, until=until)
+    row = {"id": "01hq0000000000000000000000", "model": "deepseek-r1:7b", "prompt": "2+2?",
+           "response": "<think>2 plus 2 is 4.</think>The answer is 4.", "options_json": "{}",
+           "datetime_utc": "2024-06-01T08:00:00.123456+00:00"}  # fmt: skip
+    if until == "m013_usage":
+        row |= {"input_tokens": 9, "output_tokens": 17}
+    db["responses"].insert(row)
+    traces = traceviz.read(tmp_path / "logs.db")
+    usage = (9, None, 17, None) if until == "m013_usage" else (None, None, None, None)
+    assert traces.select("format", "model", "created", "reasoning", "answer", "usage_input",
+                         "usage_cached_input", "usage_output", "usage_reasoning",
+                         "reasoning_missing_reason").rows() == [
+        ("llm-logsdb (legacy)", "deepseek-r1:7b", datetime(2024, 6, 1, 8, 0, 0, 123456, tzinfo=UTC),
+         "2 plus 2 is 4.", "The answer is 4.", *usage, None),
     ]  # fmt: skip
 
 
@@ -300,3 +324,37 @@ def test_expand_condensed_json() -> None:
         "gone": None,
         "escaped": {"$": "literal"},
     }
+
+
+@pytest.mark.parametrize(
+    ("details", "expected"),
+    [
+        # Chat Completions path: llm dropped the zeros, so what is missing is 0
+        ('{"prompt_cache_miss_tokens": 21}', (30, 0, None, 50, 0, None)),
+        ('{"prompt_cache_hit_tokens": 16, "prompt_cache_miss_tokens": 14}', (30, 16, None, 50, 0, None)),
+        ('{"completion_tokens_details": {"reasoning_tokens": 40}, "cost": 0.00042, "is_byok": true}',
+         (30, 0, None, 50, 40, 0.00042)),
+        # Responses path: copied verbatim, zeros kept, nothing assumed
+        ('{"input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}}',
+         (30, 0, None, 50, 0, None)),
+        ('{"output_tokens_details": {"reasoning_tokens": 12}}', (30, None, None, 50, 12, None)),
+        # no details (llm-ollama, or nothing reported): unknown, not 0
+        (None, (30, None, None, 50, None, None)),
+    ],
+)  # fmt: skip
+def test_token_details(details: str | None, expected: tuple[Any, ...]) -> None:
+    usage = llm_row.read_usage(30, 50, details)
+    assert tuple(usage.values()) == expected
+
+
+@pytest.mark.parametrize(
+    ("details", "reason"),
+    [
+        ("[1, 2]", "token_details is not a JSON object (list)"),
+        ('{"completion_tokens_details": {"reasoning_tokens": 1.5}}', "reasoning_tokens is not a whole number: 1.5"),
+        ('{"prompt_cache_hit_tokens": 31}', "impossible counts: 31 cached of 30 input tokens"),
+    ],
+)  # fmt: skip
+def test_impossible_token_details(details: str, reason: str) -> None:
+    with pytest.raises(ShapeError, match=re.escape(reason)):
+        llm_row.read_usage(30, 50, details)
