@@ -28,13 +28,16 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response as ResponsesResponse
 
 DATA = Path(__file__).resolve().parent / "data"
-EQUIVALENT = DATA / "llm-equivalent.jsonl"
+EQUIVALENT = DATA / "llm-equivalent.jsonl"  # the calls of `current_db`
+EXTRA = DATA / "llm-extra.jsonl"  # other recorded calls, for single tests
 LAST_LEGACY_MIGRATION = "m021_tool_results_exception"  # llm 0.31's last
 SYSTEM = "You are a careful mathematician."
 
 # Raw responses by name (one JSON line each): what the provider returned for each call.
 RAW: dict[str, Any] = {
-    line["name"]: line for line in map(json.loads, EQUIVALENT.read_text().splitlines())
+    line["name"]: line
+    for path in (EQUIVALENT, EXTRA)
+    for line in map(json.loads, path.read_text().splitlines())
 }
 
 
@@ -91,7 +94,7 @@ def _llm_home() -> Iterator[None]:
                 os.environ["LLM_USER_PATH"] = before
 
 
-def call(name: str) -> llm.Response:
+def call(name: str, fragments: tuple[str, ...] = ()) -> llm.Response:
     """A completed llm Response for the recorded call `name`, made through llm's model class."""
     raw = RAW[name]
     body = raw["response"]
@@ -103,16 +106,18 @@ def call(name: str) -> llm.Response:
             else Chat(raw["model"], model_name=raw["model"])
         )
         model.get_client = lambda *_, **__: _Fake(body, stream)
-        response = model.prompt(raw["prompt"], system=SYSTEM, stream=stream, key="sk-test")
+        response = model.prompt(
+            raw["prompt"], system=SYSTEM, fragments=list(fragments), stream=stream, key="sk-test"
+        )
         response.text()
     response.id = raw["id"]
     response._start_utcnow = dt.datetime.fromisoformat(raw["created"])
     return response
 
 
-def log_turn(db: sqlite_utils.Database, name: str) -> None:
+def log_turn(db: sqlite_utils.Database, name: str, fragments: tuple[str, ...] = ()) -> None:
     """Log a call the way llm >= 0.32 does: threads, turns, messages, parts."""
-    call(name).log_to_db(db)
+    call(name, fragments).log_to_db(db)
 
 
 def log_legacy(db: sqlite_utils.Database, name: str, response_id: str | None = None) -> None:

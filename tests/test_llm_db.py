@@ -161,6 +161,33 @@ def test_old_schema_and_think_tags_in_the_answer(tmp_path: Path, until: str) -> 
     ]  # fmt: skip
 
 
+def test_reasoning_summary_and_fragments(tmp_path: Path) -> None:
+    """o3's summary is kept apart from reasoning; a prompt that borrows a fragment reads whole."""
+    db = sqlite_utils.Database(tmp_path / "logs.db")
+    llm_dbs.migrate(db)
+    context = "Mersenne numbers have the form 2^p - 1 for a prime p. " * 3
+    llm_dbs.log_turn(db, "o3-summary-turn", fragments=(context,))
+    assert db.execute("select count(*) from parts where payload like '%text_ref%'").fetchone() == (
+        1,
+    )
+    trace = traceviz.read(tmp_path / "logs.db").row(0, named=True)
+    assert trace["prompt"] == f"You are a careful mathematician.\n\n{context}\nIs 2^31 - 1 prime?"
+    assert (trace["model"], trace["reasoning"], trace["reasoning_missing_reason"]) == (
+        "o3",
+        None,
+        "hidden by provider",
+    )
+    assert trace["reasoning_summary"] == (
+        "**Recognising a Mersenne prime**\n\n2^31 - 1 = 2147483647 is a known Mersenne prime"
+        " (Euler, 1772)."
+    )
+    assert (trace["usage_output"], trace["usage_reasoning"], trace["usage_cached_input"]) == (
+        420,
+        384,
+        0,
+    )
+
+
 def test_era_from_migration_names() -> None:
     assert llm_db.era(["m001_initial", "m013_usage", "m021_tool_results_exception"]) == "legacy"
     assert llm_db.era(["m021_tool_results_exception", "m022_response_reasoning"]) == "0.32a"

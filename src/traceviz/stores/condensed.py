@@ -59,3 +59,25 @@ def _merge(ref: dict[str, Any], lookup: Lookup) -> dict[str, Any]:
     if isinstance(updates, dict):
         merged.update(expand(updates, lookup))
     return merged
+
+
+def pick(value: Any, lookup: Lookup, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """The named top-level keys of a condensed object, expanded; the rest is never walked.
+
+    A raw provider response is mostly envelope traceviz does not read (logprobs, tool
+    echoes, usage it takes from `token_details`), so only what is read is expanded.
+    """
+    top = value
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get("$"), dict):
+        ref = value["$"]
+        base = lookup(ref["m"]) if isinstance(ref.get("m"), str) else None
+        top = dict(base) if isinstance(base, dict) else {}
+        for key in ref.get("d") or []:
+            top.pop(key, None)
+        if isinstance(ref.get("u"), dict):
+            top.update(ref["u"])
+    elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("$", "$r", "$raw"):
+        top = expand(value, lookup)
+    if not isinstance(top, dict):
+        return None
+    return {key: expand(top[key], lookup) for key in keys if key in top}

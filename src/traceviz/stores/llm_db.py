@@ -29,7 +29,7 @@ import orjson
 
 from traceviz.errors import InputError
 from traceviz.ingest import RawRecord
-from traceviz.stores.condensed import expand
+from traceviz.stores.condensed import pick
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 MARK = "llm_logsdb"
@@ -43,6 +43,18 @@ CURRENT = "0.32"
 # The first migration of each generation (llm/migrations.py)
 _REASONING_COLUMN = "m022_response_reasoning"
 _MESSAGE_STORE = "m023_message_store"
+
+# What `llm_row` reads of a raw provider response (Chat Completions, whole or streamed,
+# and Responses); the rest of the payload is left condensed.
+PAYLOAD_KEYS = (
+    "id",
+    "object",
+    "status",
+    "finish_reason",
+    "incomplete_details",
+    "content",
+    "choices",
+)
 
 _LEGACY_COLUMNS = (
     "id",
@@ -256,7 +268,9 @@ class _LegacyReader:
         }
         try:
             condensed = _json(row["response_json"], "response_json")
-            value["response_json"] = expand(condensed, lambda key: self._lookup(key, row))
+            value["response_json"] = pick(
+                condensed, lambda key: self._lookup(key, row), PAYLOAD_KEYS
+            )
         except RowError as exc:
             value["error"] = str(exc)
         return value
@@ -349,8 +363,10 @@ class _TurnReader:
             "answer": _texts(out_parts, "text"),
             "reasoning": _texts(reasoning_parts, "reasoning") or None,
             "reasoning_redacted": any(p.get("redacted") for p in reasoning_parts),
-            "reasoning_encrypted": any(_opaque(p) for p in reasoning_parts),
-            "response_json": expand(condensed, lambda key: _segment_value(segment, key)),
+            "reasoning_summarised": any(_summarised(p) for p in reasoning_parts),
+            "response_json": pick(
+                condensed, lambda key: _segment_value(segment, key), PAYLOAD_KEYS
+            ),
         }
 
     def _message(self, digest: str) -> tuple[str | None, str | None]:
@@ -435,15 +451,12 @@ def _texts(parts: list[dict[str, Any]], kind: str) -> str:
     )
 
 
-def _opaque(part: dict[str, Any]) -> bool:
-    """A reasoning part that carries the provider's encrypted reasoning or summary."""
+def _summarised(part: dict[str, Any]) -> bool:
+    """A reasoning part whose text llm took from the provider's summary (OpenAI Responses)."""
     metadata = part.get("provider_metadata")
     if not isinstance(metadata, dict):
         return False
-    return any(
-        isinstance(inner, dict) and ("encrypted_content" in inner or "summary" in inner)
-        for inner in metadata.values()
-    )
+    return any(isinstance(inner, dict) and inner.get("summary") for inner in metadata.values())
 
 
 def _segment_value(segment: list[list[dict[str, Any]]], key: str) -> Any:

@@ -71,7 +71,7 @@ def _trace(record: RawRecord, row: dict[str, Any], info: dict[str, Any]) -> Trac
     hidden = hides_reasoning(model)
     explicit = text(row.get("reasoning"), "reasoning")
     summary = None
-    if hidden or row.get("reasoning_encrypted"):
+    if hidden or row.get("reasoning_summarised"):
         summary, explicit = explicit, None
     message = {
         "content": text(row.get("answer"), "response") or "",
@@ -94,7 +94,7 @@ def _trace(record: RawRecord, row: dict[str, Any], info: dict[str, Any]) -> Trac
         reasoning_summary=summary,
         answer=answer,
         finish_reason=finish_reason,
-        truncated=cut or finish_reason in _TRUNCATING,
+        truncated=cut or finish_reason in _TRUNCATING or dig(payload, "status") == "incomplete",
         response_id=_text_or_none(dig(payload, "id")),
         batch=record.batch,
         metadata=_metadata(row, info, llm_model, model),
