@@ -18,6 +18,7 @@ import llm_dbs
 import pytest
 import sqlite_utils
 from click.testing import CliRunner
+from condense_json import condense_json
 
 import traceviz
 from traceviz.cli import main
@@ -159,6 +160,38 @@ def test_old_schema_and_think_tags_in_the_answer(tmp_path: Path, until: str) -> 
         ("llm-logsdb (legacy)", "deepseek-r1:7b", datetime(2024, 6, 1, 8, 0, 0, 123456, tzinfo=UTC),
          "2 plus 2 is 4.", "The answer is 4.", *usage, None),
     ]  # fmt: skip
+
+
+def test_ollama_thinking_from_the_raw_response(tmp_path: Path) -> None:
+    """llm-ollama, not streamed: `message.thinking` survives only in response_json."""
+    db = sqlite_utils.Database(tmp_path / "logs.db")
+    llm_dbs.migrate(db, until=llm_dbs.LAST_LEGACY_MIGRATION)
+    rid = "01jq0000000000000000000000"
+    answer = "The answer is 4."
+    raw = {"model": "deepseek-r1:8b", "created_at": "2025-04-01T10:00:00Z", "done": True,
+           "message": {"role": "assistant", "content": answer, "thinking": "2 plus 2 makes 4."},
+           "done_reason": "length", "prompt_eval_count": 12, "eval_count": 40}  # fmt: skip
+    db["responses"].insert(
+        {"id": rid, "model": "deepseek-r1:8b", "prompt": "2+2?", "response": answer,
+         "response_json": condense_json(raw, {f"r:{rid}": answer}), "options_json": "{}",
+         "datetime_utc": "2025-04-01T10:00:00+00:00", "input_tokens": 12, "output_tokens": 40}
+    )  # fmt: skip
+    assert json.loads(db["responses"].get(rid)["response_json"])["message"]["content"] == {
+        "$": f"r:{rid}"
+    }
+    trace = traceviz.read(tmp_path / "logs.db").row(0, named=True)
+    assert (trace["reasoning"], trace["answer"], trace["finish_reason"], trace["truncated"]) == (
+        "2 plus 2 makes 4.",
+        answer,
+        "length",
+        True,
+    )
+    assert (
+        trace["provider"],
+        trace["usage_input"],
+        trace["usage_output"],
+        trace["usage_reasoning"],
+    ) == ("ollama", 12, 40, None)
 
 
 def test_reasoning_summary_and_fragments(tmp_path: Path) -> None:

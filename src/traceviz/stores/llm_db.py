@@ -45,7 +45,7 @@ _REASONING_COLUMN = "m022_response_reasoning"
 _MESSAGE_STORE = "m023_message_store"
 
 # What `llm_row` reads of a raw provider response (Chat Completions, whole or streamed,
-# and Responses); the rest of the payload is left condensed.
+# Responses, Ollama); the rest of the payload is left condensed.
 PAYLOAD_KEYS = (
     "id",
     "object",
@@ -54,6 +54,9 @@ PAYLOAD_KEYS = (
     "incomplete_details",
     "content",
     "choices",
+    "message",
+    "thinking",
+    "done_reason",
 )
 
 _LEGACY_COLUMNS = (

@@ -169,21 +169,29 @@ def hides_reasoning(model: str | None) -> bool:
 
 
 def _payload_reasoning(payload: dict[str, Any] | None) -> str | None:
-    """`reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter) of a raw Chat response."""
-    message = dig(payload, "choices", 0, "message")
-    if not isinstance(message, dict):
-        return None
-    for key in ("reasoning_content", "reasoning"):
-        if isinstance(message.get(key), str):
-            return str(message[key])
+    """`reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter) of a raw Chat
+    response, or `thinking` of a raw Ollama one (llm-ollama, not streamed)."""
+    for found in (
+        dig(payload, "choices", 0, "message", "reasoning_content"),
+        dig(payload, "choices", 0, "message", "reasoning"),
+        dig(payload, "message", "thinking"),
+        dig(payload, "thinking"),
+    ):
+        if isinstance(found, str):
+            return found
     return None
 
 
 def _finish_reason(payload: dict[str, Any] | None) -> str | None:
-    """Chat `finish_reason` (whole or streamed), or why a Responses call stopped."""
+    """Chat `finish_reason` (whole or streamed), Ollama `done_reason`, or why a Responses
+    call stopped."""
     if payload is None:
         return None
-    found = dig(payload, "choices", 0, "finish_reason") or payload.get("finish_reason")
+    found = (
+        dig(payload, "choices", 0, "finish_reason")
+        or payload.get("finish_reason")
+        or payload.get("done_reason")
+    )
     if found is None and payload.get("status") == "incomplete":
         found = dig(payload, "incomplete_details", "reason") or "incomplete"
     elif found is None and isinstance(payload.get("status"), str):
@@ -202,6 +210,8 @@ def _provider(model: str | None, token_details: Any) -> str | None:
     name = (model or "").lower()
     if name.startswith("openrouter/") or '"is_byok"' in str(token_details or ""):
         return "openrouter"
+    if ":" in name:  # an Ollama tag (`deepseek-r1:8b`): run locally, whatever the model
+        return "ollama"
     if "deepseek" in name and "/" not in name:
         return "deepseek"
     if hides_reasoning(name) or name.startswith(("gpt-", "chatgpt")):
