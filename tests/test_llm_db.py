@@ -278,6 +278,25 @@ def test_bad_rows_are_quarantined_with_table_and_row(current: Path, tmp_path: Pa
     assert stats.read == stats.parsed + stats.quarantined + stats.skipped == 7
 
 
+def test_values_of_the_wrong_type_are_quarantined(current: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "logs.db"
+    shutil.copy2(current, copy)
+    db = sqlite3.connect(copy)
+    db.execute("update responses set system = x'00ff' where rowid = 1")
+    db.execute("update responses set response_json = x'7b7d' where rowid = 2")
+    db.execute("update parts set text = x'c3' where type = 'text' and text = '23'")
+    db.commit()
+    db.close()
+    run = traceviz.Ingest()
+    traces = traceviz.read(copy, ingest=run)
+    assert traces.height == 3
+    assert [(q.line, q.reason) for q in run.quarantined] == [
+        (1, "llm-logsdb: unreadable row (TypeError: sequence item 0: expected str instance, bytes found) (responses row 1)"),
+        (2, "llm-logsdb: response_json is not text (bytes) (responses row 2)"),
+        (2, "llm-logsdb: parts.text is not text (bytes) (turns row 2)"),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("name", ["logs", "history.sqlite", "export.json"])
 def test_sqlite_known_by_its_header_whatever_its_name(
     current: Path, tmp_path: Path, name: str

@@ -21,7 +21,7 @@ Each record is a plain dict that `traceviz.stores.llm_row` turns into a trace.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,10 @@ _TURN_COLUMNS = (
     "datetime_utc",
     "response_json",
 )
+
+
+# A table's records after a rowid: (rowid, record) pairs, at most PAGE_ROWS of them.
+Page = Callable[[int], list[tuple[int, dict[str, Any]]]]
 
 
 class RowError(Exception):
@@ -173,10 +177,10 @@ def _read(connection: sqlite3.Connection, source: str, batch: bool) -> Iterator[
     if "responses" in tables:
         legacy_era = ALPHA if info["era"] == ALPHA else LEGACY
         reader = _LegacyReader(connection, tables, info | {"era": legacy_era})
-        yield from _pages(connection, "responses", reader.records, source, batch)
+        yield from _pages(reader.records, source, batch)
     if "turns" in tables and "messages" in tables and "parts" in tables:
         turns = _TurnReader(connection, tables, info | {"era": CURRENT})
-        yield from _pages(connection, "turns", turns.records, source, batch)
+        yield from _pages(turns.records, source, batch)
 
 
 def _tables(connection: sqlite3.Connection) -> set[str]:
@@ -188,14 +192,10 @@ def _columns(connection: sqlite3.Connection, table: str) -> set[str]:
     return {str(row[1]) for row in connection.execute(f"pragma table_info({table})")}
 
 
-def _pages(
-    connection: sqlite3.Connection,
-    table: str,
-    records: Any,
-    source: str,
-    batch: bool,
-) -> Iterator[RawRecord]:
-    """The records of `table`, fetched PAGE_ROWS rows at a time in rowid order."""
+def _pages(records: Page, source: str, batch: bool) -> Iterator[RawRecord]:
+    """The records of a table, fetched PAGE_ROWS rows at a time in rowid order: each
+    page is read whole before any of it is yielded, so no statement stays open (and no
+    lock is held) while the caller works."""
     after = 0
     while True:
         rows = records(after)
@@ -206,9 +206,12 @@ def _pages(
         after = rows[-1][0]
 
 
-def _json(value: str | None, name: str) -> Any:
+def _json(value: Any, name: str) -> Any:
     if value is None or value == "":
         return None
+    if not isinstance(value, str):
+        msg = f"{name} is not text ({type(value).__name__})"
+        raise RowError(msg)
     try:
         return orjson.loads(value)
     except orjson.JSONDecodeError as exc:
@@ -249,7 +252,7 @@ class _LegacyReader:
 
     def records(self, after: int) -> list[tuple[int, dict[str, Any]]]:
         rows = self.connection.execute(self.sql, [after]).fetchall()
-        return [(row["_rowid"], self._record(row)) for row in rows]
+        return [(row["_rowid"], _guarded(self._record, row, self.info)) for row in rows]
 
     def _record(self, row: sqlite3.Row) -> dict[str, Any]:
         value = {
@@ -318,7 +321,7 @@ class _TurnReader:
         rows = self.connection.execute(self.sql, [after]).fetchall()
         if len(self.messages) > MESSAGE_CACHE_ROWS:
             self.messages.clear()
-        return [(row["_rowid"], self._record(row)) for row in rows]
+        return [(row["_rowid"], _guarded(self._record, row, self.info)) for row in rows]
 
     def _record(self, row: sqlite3.Row) -> dict[str, Any]:
         value: dict[str, Any] = {
@@ -427,8 +430,11 @@ class _TurnReader:
             payload = _json(row["payload"], "parts.payload")
             part: dict[str, Any] = payload if isinstance(payload, dict) else {}
             part["type"] = row["type"]
-            if row["text"] is not None:
+            if isinstance(row["text"], str):
                 part["text"] = row["text"]
+            elif row["text"] is not None:
+                msg = f"parts.text is not text ({type(row['text']).__name__})"
+                raise RowError(msg)
             elif isinstance(part.get("text_ref"), list):
                 part["text"] = self._resolve_refs(part.pop("text_ref"))
             out.setdefault(row["message_hash"], []).append(part)
@@ -445,6 +451,17 @@ class _TurnReader:
                 ).fetchone()
                 text.append(found[0] if found and isinstance(found[0], str) else "")
         return "".join(text)
+
+
+def _guarded(
+    record: Callable[[sqlite3.Row], dict[str, Any]], row: sqlite3.Row, info: dict[str, Any]
+) -> dict[str, Any]:
+    """A row's record; a row whose values are of types llm never writes (a BLOB where text
+    belongs) becomes a record that says so, to be quarantined."""
+    try:
+        return record(row)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        return {MARK: info, "id": None, "error": f"unreadable row ({type(exc).__name__}: {exc})"}
 
 
 def _texts(parts: list[dict[str, Any]], kind: str) -> str:
