@@ -437,3 +437,43 @@ def test_token_details(details: str | None, expected: tuple[Any, ...]) -> None:
 def test_impossible_token_details(details: str, reason: str) -> None:
     with pytest.raises(ShapeError, match=re.escape(reason)):
         llm_row.read_usage(30, 50, details)
+
+
+GARBAGE = (
+    "x'00ff'",
+    "-1",
+    "1e300",
+    "'garbage'",
+    """'{"$": "r:nope"}'""",
+    "'[]'",
+    """'{"$r": [1]}'""",
+)
+COLUMNS = {
+    "responses": ("model", "resolved_model", "prompt", "system", "response", "response_json",
+                  "datetime_utc", "input_tokens", "output_tokens", "token_details", "duration_ms"),
+    "turns": ("model", "input_tokens", "output_tokens", "token_details", "datetime_utc",
+              "response_json", "parent_message_hash", "tip_message_hash", "thread_id"),
+    "parts": ("type", "text", "payload"),
+    "messages": ("parent_hash", "role"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "column"), [(t, c) for t, columns in COLUMNS.items() for c in columns]
+)
+def test_garbage_in_any_column_never_stops_the_read(
+    current: Path, tmp_path: Path, table: str, column: str
+) -> None:
+    for n, value in enumerate(GARBAGE):
+        copy = tmp_path / f"{n}.db"
+        shutil.copy2(current, copy)
+        db = sqlite3.connect(copy)
+        db.execute(f"update {table} set {column} = {value}")
+        db.commit()
+        db.close()
+        run = traceviz.Ingest()
+        traces = traceviz.read(copy, ingest=run)
+        stats = run.stats
+        assert stats.file_errors == []
+        assert stats.read == stats.parsed + stats.quarantined + stats.skipped == 7, value
+        assert traces.height == stats.traces
