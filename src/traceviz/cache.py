@@ -25,7 +25,7 @@ from traceviz import __version__
 from traceviz.schema import IngestStats, Quarantined
 
 _HASH_CHUNK = 8 * 1024 * 1024
-_TABLES = ("traces", "kinds")
+_TABLES = ("traces",)
 
 
 def default_dir() -> Path:

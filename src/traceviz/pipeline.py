@@ -29,22 +29,15 @@ from traceviz.ingest import STDIN
 from traceviz.load import Ingest, ReadOptions, batches, read_batches, shard_traces, sources
 from traceviz.schema import (
     ANSWER,
-    KIND,
     PROMPT,
     REASONING,
     REASONING_SUMMARY,
-    TRACE_ID,
     IngestStats,
     Quarantined,
 )
-from traceviz.shards import DEFAULT_SHARD_BYTES, Shard, file_shards
+from traceviz.shards import DEFAULT_SHARD_BYTES, MIN_SHARD_BYTES, Shard, file_shards
 
 TEXT_COLUMNS = (PROMPT, REASONING, REASONING_SUMMARY, ANSWER)
-KIND_COUNTS_SCHEMA: dict[str, pl.DataType] = {
-    TRACE_ID: pl.String(),
-    KIND: pl.String(),
-    "steps": pl.UInt32(),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +76,12 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """A whole run: every trace, every step (if kept), each trace's steps per kind, and
-    the ingest totals."""
+    """A whole run: every trace (with its steps per kind), every step (if kept), and the
+    ingest totals."""
 
     traces: pl.DataFrame
     steps: pl.DataFrame | None
     stats: IngestStats
-    kind_counts: pl.DataFrame | None = None
 
 
 def measure(traces: pl.DataFrame, options: AnalysisOptions) -> Batch:
@@ -140,11 +132,10 @@ def _shipped_catalog() -> price.Catalog:
 
 @dataclass(slots=True)
 class ShardResult:
-    """What a worker sends back for one shard: measured traces, steps per kind (and the
-    steps themselves if kept), the shard's totals and its quarantined records."""
+    """What a worker sends back for one shard: measured traces (the steps themselves
+    only if kept), the shard's totals and its quarantined records."""
 
     traces: pl.DataFrame
-    kind_counts: pl.DataFrame
     steps: pl.DataFrame | None
     stats: IngestStats
     quarantined: list[Quarantined]
@@ -154,30 +145,17 @@ def measure_shard(shard: Shard, options: AnalysisOptions) -> ShardResult:
     """Read and measure one shard (runs in a worker; must not need the driver)."""
     ingest = Ingest()
     traces: list[pl.DataFrame] = []
-    kinds: list[pl.DataFrame] = []
     steps: list[pl.DataFrame] = []
     for frame in batches(shard_traces(shard, options.read, ingest), options.read):
         batch = measure(frame, options)
         traces.append(batch.traces if options.keep_text else batch.traces.drop(TEXT_COLUMNS))
-        if batch.steps is not None:
-            kinds.append(_kind_counts(batch.steps))
-            if options.keep_steps:
-                steps.append(batch.steps)
+        if batch.steps is not None and options.keep_steps:
+            steps.append(batch.steps)
     return ShardResult(
         traces=pl.concat(traces, how="vertical") if traces else pl.DataFrame(),
-        kind_counts=pl.concat(kinds) if kinds else pl.DataFrame(schema=KIND_COUNTS_SCHEMA),
         steps=pl.concat(steps) if steps else None,
         stats=ingest.stats,
         quarantined=ingest.quarantined,
-    )
-
-
-def _kind_counts(steps: pl.DataFrame) -> pl.DataFrame:
-    """Each trace's steps per kind: what reports need of the steps, in a few rows a trace."""
-    return (
-        steps.group_by(TRACE_ID, KIND, maintain_order=True)
-        .agg(pl.len().cast(pl.UInt32).alias("steps"))
-        .cast(KIND_COUNTS_SCHEMA)  # type: ignore[arg-type]
     )
 
 
@@ -202,7 +180,8 @@ def analyze(
     files = list(sources(paths, ingest))
     keys = {f: k for f in files if cache and (k := _cache_key(cache, f, settings))}
     cached = {f: hit for f, k in keys.items() if cache and (hit := cache.get(k)) is not None}
-    plan = {f: file_shards(f, run.shard_bytes) for f in files if f not in cached and f != STDIN}
+    pending = [f for f in files if f not in cached and f != STDIN]
+    plan = {f: file_shards(f, _shard_bytes(pending, run)) for f in pending}
     remote = (shard for shards in plan.values() for shard in shards)
     engine = run.engine
     if sum(_size(s) for shards in plan.values() for s in shards) < engine.min_bytes:
@@ -212,14 +191,14 @@ def analyze(
     for source in files:
         if source in cached:
             tables, stats, quarantined = cached[source]
-            found = [ShardResult(tables["traces"], tables["kinds"], None, stats, quarantined)]
+            found = [ShardResult(tables["traces"], None, stats, quarantined)]
         elif source == STDIN:
             found = [measure_shard(Shard(STDIN), options)]
         else:
             found = [next(results) for _ in plan[source]]
             if cache and source in keys:
                 one = _merge(found)
-                tables = {"traces": one.traces, "kinds": one.kind_counts}
+                tables = {"traces": one.traces}
                 cache.put(keys[source], tables, one.stats, one.quarantined)
         for part in found:
             ingest.stats.merge(part.stats)
@@ -235,8 +214,13 @@ def analyze(
         traces=traces,
         steps=whole.steps if options.keep_steps else None,
         stats=ingest.stats,
-        kind_counts=whole.kind_counts if options.steps else None,
     )
+
+
+def _shard_bytes(files: list[str], run: RunOptions) -> int:
+    """Shards small enough to keep every worker busy (four each), at most `run.shard_bytes`."""
+    total = sum(_size(Shard(f)) for f in files)
+    return min(run.shard_bytes, max(MIN_SHARD_BYTES, total // (4 * run.engine.workers) + 1))
 
 
 def _size(shard: Shard) -> int:
@@ -263,9 +247,6 @@ def _merge(parts: list[ShardResult]) -> ShardResult:
     steps = [p.steps for p in parts if p.steps is not None]
     return ShardResult(
         traces=pl.concat(traces, how="vertical") if traces else pl.DataFrame(),
-        kind_counts=pl.concat([p.kind_counts for p in parts])
-        if parts
-        else pl.DataFrame(schema=KIND_COUNTS_SCHEMA),
         steps=pl.concat(steps) if steps else None,
         stats=stats,
         quarantined=[q for p in parts for q in p.quarantined],

@@ -20,6 +20,7 @@ from traceviz import ingest
 from traceviz.normalize import STREAMS
 
 DEFAULT_SHARD_BYTES = 64 * 1024 * 1024
+MIN_SHARD_BYTES = 4 * 1024 * 1024
 _COUNT_CHUNK = 8 * 1024 * 1024
 _PROBE_BYTES = 1 << 20  # a line longer than this is never a stream chunk worth keeping whole
 
@@ -58,32 +59,44 @@ def file_shards(source: str, shard_bytes: int = DEFAULT_SHARD_BYTES) -> list[Sha
 
 
 def _cut_after(file: IO[bytes], target: int, size: int) -> int:
-    """The first line start at or after `target` that does not split a streamed response."""
+    """The first line start at or after `target` that does not split a streamed response
+    (SSE blank lines and `event:` lines between two of its chunks included)."""
     if target >= size:
         return size
     file.seek(target - 1)
     file.readline()  # to the end of the line `target - 1` is in
     cut = file.tell()
-    previous = _line_before(file, cut)
-    while cut < size:
-        following = file.readline(_PROBE_BYTES)
-        key = _stream_key(following)
-        if key is None or key != _stream_key(previous):
+    key = _last_key_before(file, cut)
+    while key is not None and cut < size:
+        line = file.readline(_PROBE_BYTES)
+        if not line:
             break
-        if not following.endswith(b"\n"):
+        if not line.endswith(b"\n"):
             file.readline()
-        previous = following
+        if _is_filler(line):
+            continue
+        if _stream_key(line) != key:
+            break
         cut = file.tell()
     return min(cut, size)
 
 
-def _line_before(file: IO[bytes], cut: int) -> bytes:
-    """The line that ends just before `cut` (its last `_PROBE_BYTES` at most)."""
+def _is_filler(line: bytes) -> bool:
+    """A line that holds no record: blank, an SSE comment, or an SSE field other than data."""
+    data = line.strip()
+    return not data or data.startswith((b":", b"event:", b"id:", b"retry:"))
+
+
+def _last_key_before(file: IO[bytes], cut: int) -> str | None:
+    """The stream key of the last record line before `cut` (None if it is no chunk)."""
     begin = max(0, cut - _PROBE_BYTES)
     file.seek(begin)
-    data = file.read(cut - begin)
+    lines = file.read(cut - begin).split(b"\n")
     file.seek(cut)
-    return data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
+    for line in reversed(lines[1:] if begin else lines):
+        if not _is_filler(line):
+            return _stream_key(line)
+    return None
 
 
 def _stream_key(line: bytes) -> str | None:

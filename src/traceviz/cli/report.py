@@ -98,7 +98,7 @@ def report(
         msg = "Parquet is not for a terminal."
         raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
     analysis, _ = _run(paths, options, quiet)
-    built = reports.build(analysis.traces, analysis.kind_counts, analysis.stats, list(by))
+    built = reports.build(analysis.traces, analysis.steps, analysis.stats, list(by))
     if fmt == "terminal" and not output:
         Console(highlight=False).print(terminal.renderable(built))
     else:

@@ -31,7 +31,7 @@ from traceviz.segment.metrics import StepView, is_refusal, trace_metrics
 from traceviz.segment.split import Step
 from traceviz.segment.split import steps as split_steps
 
-__all__ = ["KindModel", "cut", "metrics", "part_starts", "steps"]
+__all__ = ["KIND_STEPS", "KindModel", "cut", "metrics", "part_starts", "steps"]
 
 PREDICT_TRACES = 256
 
@@ -114,30 +114,56 @@ def default_model() -> KindModel:
     return _DEFAULT[0]
 
 
+KIND_STEPS = tuple(f"steps_{kind}" for kind in kinds_module.KINDS)
+
+
 def metrics(traces: pl.DataFrame, step_table: pl.DataFrame) -> pl.DataFrame:
-    """The traces with a column per behaviour metric (null where reasoning is hidden)."""
-    by_trace: dict[str, list[StepView]] = {}
-    for row in step_table.iter_rows(named=True):
-        by_trace.setdefault(row[TRACE_ID], []).append(
-            StepView(
-                row["start"], row["end"], row["tokens"], row["kind"], row["marker"], row["thought"]
-            )
-        )
+    """The traces with a column per behaviour metric (null where reasoning is hidden),
+    and each trace's steps of every kind (`steps_<kind>`, what reports sum).
+
+    Steps are matched to traces by position (each trace's steps are consecutive, in
+    trace order), so traces that share an id keep their own steps.
+    """
+    views = _step_views(traces, step_table)
     rows = []
-    for trace_id, reasoning, answer, prompt, reference in zip(
-        traces[TRACE_ID].to_list(),
+    kind_rows: list[list[int | None]] = []
+    for reasoning, answer, prompt, reference, own in zip(
         traces[REASONING].to_list(),
         traces[ANSWER].to_list(),
         traces[PROMPT].to_list(),
         traces[REFERENCE_ANSWER].to_list(),
+        views,
         strict=True,
     ):
         if reasoning is None:
             rows.append(dict.fromkeys(METRICS_SCHEMA) | {REFUSAL: is_refusal(answer)})
+            kind_rows.append([None] * len(KIND_STEPS))
         else:
-            rows.append(
-                trace_metrics(reasoning, answer, prompt, reference, by_trace.get(trace_id, []))
-            )
+            rows.append(trace_metrics(reasoning, answer, prompt, reference, own))
+            kinds_seen = [step.kind for step in own]
+            kind_rows.append([kinds_seen.count(kind) for kind in kinds_module.KINDS])
+    kind_table = pl.DataFrame(kind_rows, schema=dict.fromkeys(KIND_STEPS, pl.Int64()), orient="row")
     table = pl.DataFrame(rows, schema=METRICS_SCHEMA, orient="row")
     cut = pl.col(TRUNCATED).fill_null(False) | (pl.col(FINISH_REASON) == "length").fill_null(False)
-    return pl.concat([traces, table], how="horizontal").with_columns(cut.alias(TRUNCATED))
+    return pl.concat([traces, table, kind_table], how="horizontal").with_columns(
+        cut.alias(TRUNCATED)
+    )
+
+
+def _step_views(traces: pl.DataFrame, step_table: pl.DataFrame) -> list[list[StepView]]:
+    """The steps of each trace, in trace order: a trace with any non-blank reasoning has
+    at least one step, and its steps follow those of the trace before."""
+    views: list[list[StepView]] = [[] for _ in range(traces.height)]
+    with_steps = (
+        i for i, r in enumerate(traces[REASONING].to_list()) if r is not None and r.strip()
+    )
+    current = -1
+    for row in step_table.iter_rows(named=True):
+        if row["step"] == 0:
+            current = next(with_steps)
+        views[current].append(
+            StepView(
+                row["start"], row["end"], row["tokens"], row["kind"], row["marker"], row["thought"]
+            )
+        )
+    return views
