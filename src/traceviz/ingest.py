@@ -39,7 +39,7 @@ INFLATION_FLOOR = 256 * 1024 * 1024
 RAW_PREVIEW_CHARS = 2000
 _READ_CHUNK = 1 << 20
 
-Container = Literal["jsonl", "json", "parquet", "text"]
+Container = Literal["jsonl", "json", "parquet", "text", "sqlite"]
 
 _COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 _CONTAINER_SUFFIXES: dict[str, Container] = {
@@ -52,6 +52,9 @@ _CONTAINER_SUFFIXES: dict[str, Container] = {
     ".log": "text",
     ".sse": "text",
 }
+# NOTE: SQLite files are known by their header, and only when named: a directory walk
+# passes over them, since logs often sit beside databases that are not llm's.
+_SQLITE_HEADER = b"SQLite format 3\x00"
 # Files a directory walk passes over: documentation that sits beside sample logs.
 _SKIPPED_NAMES = re.compile(r"^(readme|license|licence|changelog)(\..*)?$", re.IGNORECASE)
 
@@ -223,12 +226,14 @@ class _InflationGuard(io.RawIOBase):
 
 
 def sniff_container(source: str, stream: IO[bytes]) -> Container:
-    """The container of a file: by its suffix, else by its first bytes."""
+    """The container of a file: SQLite by its header, else by its suffix, else its first bytes."""
+    head = _peek(stream, 64 * 1024)
+    if head.startswith(_SQLITE_HEADER):
+        return "sqlite"
     if source != STDIN:
         by_suffix = _container_from_suffix(Path(source))
         if by_suffix is not None and by_suffix != "text":
             return by_suffix
-    head = _peek(stream, 64 * 1024)
     if head.startswith(b"PAR1"):
         return "parquet"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -292,6 +297,15 @@ def read_file(
     line = 0
     try:
         container = sniff_container(source, stream)
+        if container == "sqlite":
+            # NOTE: imported here: the stores build on this module's records
+            from traceviz.stores import llm_db
+
+            if source == STDIN:
+                msg = "<stdin>: a SQLite database cannot be read from stdin"
+                raise InputError(msg, hint="Pass the database's path instead of -.")
+            yield from llm_db.read(source, batch=batch)
+            return
         if container == "parquet":
             plain = source != STDIN and _peek(stream, 4) == b"PAR1"
             yield from _read_parquet(name, source if plain else stream, batch)

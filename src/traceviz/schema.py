@@ -156,6 +156,16 @@ EMPTY_REASONING = "empty_reasoning"
 REASON = "reason"
 RAW = "raw"
 
+# --- log stores ---------------------------------------------------------------------------
+
+# Why a trace that billed reasoning carries no reasoning text: "hidden by provider",
+# "dropped by store/plugin", "streamed (llm does not keep reasoning of streamed Chat
+# responses)"; null when the text is there or no reasoning was billed.
+REASONING_MISSING_REASON = "reasoning_missing_reason"
+LOG_STORES_SCHEMA: dict[str, pl.DataType] = {REASONING_MISSING_REASON: pl.String()}
+# NOTE: stores fill it at ingest, so every traces table carries it.
+TRACE_SCHEMA.update(LOG_STORES_SCHEMA)
+
 
 @dataclass(frozen=True, slots=True)
 class Trace:
@@ -193,6 +203,7 @@ class Trace:
     correct_logged: bool | None = None
     metadata: str | None = None
     trace_id: str | None = None
+    reasoning_missing_reason: str | None = None
 
     @property
     def reasoning_visible(self) -> bool:

@@ -13,7 +13,7 @@ from rich.console import Console
 from traceviz import report as reports
 from traceviz.cli.analysis import analysis_from, analysis_options, run_from, run_options
 from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err, summary_line
-from traceviz.cli.inputs import QuarantineFile, input_options
+from traceviz.cli.inputs import QuarantineFile, input_options, input_paths, llm_option
 from traceviz.load import Ingest
 from traceviz.pipeline import Analysis, analyze
 from traceviz.report import audit as audit_rules
@@ -53,7 +53,7 @@ def _run(
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "-o",
     "--output",
@@ -71,6 +71,7 @@ def _run(
 @analysis_options
 @run_options
 @input_options
+@llm_option
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -87,7 +88,9 @@ def report(
       traceviz report samples/
       traceviz report logs/ --by model --vs o1 -o report.html
       traceviz report logs/ --by day --format json > report.json
+      traceviz report --llm --by model
     """
+    paths = input_paths(paths, options)
     fmt = (
         fmt or (reports.SUFFIXES.get(Path(output).suffix.lower()) if output else None) or "terminal"
     )
@@ -113,7 +116,7 @@ def report(
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "--max-reasoning-tokens",
     type=click.IntRange(min=0),
@@ -155,6 +158,7 @@ def report(
 @analysis_options
 @run_options
 @input_options
+@llm_option
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -171,6 +175,7 @@ def audit(
       traceviz audit logs/ --max-cost-per-response 0.50 --max-looping-share 0.05
       traceviz audit logs/ --rules spend.toml --json violations.json
     """
+    paths = input_paths(paths, options)
     rules = audit_rules.load_rules(rules_file) if rules_file else {}
     for name in audit_rules.RULES:
         if options.get(name) is not None:

@@ -31,6 +31,7 @@ from traceviz.normalize import (
 from traceviz.normalize.fields import ShapeError
 from traceviz.normalize.skip import SkipRecord
 from traceviz.schema import IngestStats, Quarantined, Trace
+from traceviz.stores import llm_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ STREAMS: tuple[StreamShape, ...] = (
 )
 
 SHAPES: tuple[Shape, ...] = (
+    Shape(llm_row.NAME, llm_row.detect, llm_row.normalize),
     Shape(batch.NAME, batch.detect, batch.normalize),
     Shape(responses.NAME, responses.detect, responses.normalize),
     Shape(anthropic.NAME, anthropic.detect, anthropic.normalize),
