@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import polars as pl
@@ -33,6 +35,39 @@ class ReadOptions:
     batch: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
+    since: datetime | None = None
+    until: datetime | None = None
+    models: tuple[str, ...] = ()
+
+    def excludes(self, trace: Trace) -> str | None:
+        """Why `--since`, `--until` or `--model` leaves a trace out, or None to keep it."""
+        if self.since is not None or self.until is not None:
+            if trace.created is None:
+                return "no timestamp"
+            if self.since is not None and trace.created < self.since:
+                return "before --since"
+            if self.until is not None and trace.created >= self.until:
+                return "from --until on"
+        if self.models and not model_matches(trace.model, self.models):
+            return "other model"
+        return None
+
+
+def model_matches(model: str | None, patterns: tuple[str, ...]) -> bool:
+    """Whether a model name as logged (or without its provider prefix) matches one of the
+    `--model` patterns, case-insensitive: shell-style wildcards (`deepseek*`), or a name
+    that also matches its dated snapshots (`o1` is `o1-2024-12-17` too, not `o1-mini`)."""
+    if not model:
+        return False
+    names = {model.lower(), model.lower().rsplit("/", 1)[-1]}
+    for pattern in (p.lower() for p in patterns):
+        for name in names:
+            if fnmatchcase(name, pattern) or fnmatchcase(name, pattern + _DATED):
+                return True
+    return False
+
+
+_DATED = "-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
 
 
 @dataclass(slots=True)
@@ -80,6 +115,8 @@ def shard_traces(
         for out in normalizer.run(items):
             if isinstance(out, Quarantined):
                 ingest.quarantine(out)
+            elif (reason := options.excludes(out)) is not None:
+                ingest.stats.filtered[reason] = ingest.stats.filtered.get(reason, 0) + 1
             else:
                 yield out
     except InputError as error:

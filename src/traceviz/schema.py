@@ -264,6 +264,7 @@ class IngestStats:
     skip_reasons: dict[str, int] = field(default_factory=dict)
     file_errors: list[str] = field(default_factory=list)
     chunks_merged: int = 0
+    filtered: dict[str, int] = field(default_factory=dict)  # traces left out, by reason
 
     def merge(self, other: IngestStats) -> None:
         self.files += other.files
@@ -278,6 +279,7 @@ class IngestStats:
             (self.by_format, other.by_format),
             (self.quarantine_reasons, other.quarantine_reasons),
             (self.skip_reasons, other.skip_reasons),
+            (self.filtered, other.filtered),
         ):
             for key, n in theirs.items():
                 mine[key] = mine.get(key, 0) + n

@@ -83,6 +83,9 @@ def summary_line(stats: IngestStats) -> str:
     if stats.skipped:
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(stats.skip_reasons.items()))
         parts.append(f"{stats.skipped:,} skipped" + (f" ({reasons})" if reasons else ""))
+    if stats.filtered:
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(stats.filtered.items()))
+        parts.append(f"{sum(stats.filtered.values()):,} traces left out ({reasons})")
     if stats.file_errors:
         n = len(stats.file_errors)
         parts.append(f"{n:,} unreadable file" + ("" if n == 1 else "s"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
@@ -15,13 +16,15 @@ from traceviz.errors import InputError
 from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES
 from traceviz.load import ReadOptions
 from traceviz.normalize import shape_names
+from traceviz.price.cost import parse_at
 from traceviz.schema import Quarantined
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def input_options(func: F) -> F:
-    """`--shape`, `--quarantine`, `--strict`, `--batch`, `--max-record-bytes`."""
+    """`--shape`, `--quarantine`, `--strict`, `--batch`, `--max-record-bytes`, and the
+    filters `--since`, `--until`, `--model`."""
     decorators = [
         click.option(
             "--shape",
@@ -48,10 +51,36 @@ def input_options(func: F) -> F:
             show_default=True,
             help="Quarantine records larger than this instead of reading them.",
         ),
+        click.option(
+            "--since",
+            callback=_utc,
+            help="Only responses created at or after this UTC date or time (2025-03-01).",
+        ),
+        click.option(
+            "--until",
+            callback=_utc,
+            help="Only responses created before this UTC date or time.",
+        ),
+        click.option(
+            "--model",
+            "models",
+            multiple=True,
+            help="Only these models (wildcards allowed: 'deepseek*'); repeat for more.",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def _utc(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_at(value)
+    except ValueError as exc:
+        msg = f"{value!r} is not a date or time (try 2025-03-01 or 2025-03-01T16:30)"
+        raise click.BadParameter(msg, ctx, param) from exc
 
 
 def llm_option(func: F) -> F:
@@ -96,6 +125,9 @@ def read_options_from(options: dict[str, Any]) -> ReadOptions:
         shape=options["shape"],
         max_record_bytes=options["max_record_bytes"],
         batch=bool(options["batch"]),
+        since=options.get("since"),
+        until=options.get("until"),
+        models=tuple(options.get("models") or ()),
     )
 
 
