@@ -170,12 +170,9 @@ def _step_views(traces: pl.DataFrame, step_table: pl.DataFrame) -> list[list[Ste
         i for i, r in enumerate(traces[REASONING].to_list()) if r is not None and r.strip()
     )
     current = -1
-    for row in step_table.iter_rows(named=True):
-        if row["step"] == 0:
+    columns = ("step", "start", "end", "tokens", "kind", "marker", "thought")
+    for step, *fields in zip(*(step_table[c].to_list() for c in columns), strict=True):
+        if step == 0:
             current = next(with_steps)
-        views[current].append(
-            StepView(
-                row["start"], row["end"], row["tokens"], row["kind"], row["marker"], row["thought"]
-            )
-        )
+        views[current].append(StepView(*fields))
     return views
