@@ -151,6 +151,15 @@ LOOPING = "looping"
 REFUSAL = "refusal"
 EMPTY_REASONING = "empty_reasoning"
 
+# --- log stores ---
+
+REASONING_MISSING_REASON = "reasoning_missing_reason"
+LOG_STORES_SCHEMA: dict[str, pl.DataType] = {
+    REASONING_MISSING_REASON: pl.String(),
+}
+# NOTE: ingest writes these with the canonical columns, so they belong to the traces table
+TRACE_SCHEMA.update(LOG_STORES_SCHEMA)
+
 # --- quarantine -------------------------------------------------------------------------
 
 REASON = "reason"
@@ -193,6 +202,7 @@ class Trace:
     correct_logged: bool | None = None
     metadata: str | None = None
     trace_id: str | None = None
+    reasoning_missing_reason: str | None = None
 
     @property
     def reasoning_visible(self) -> bool:
