@@ -33,7 +33,7 @@ def test_round_trip_gives_the_same_predictions(tmp_path: Path) -> None:
     data = training.read_labels(LABELS)
     model = training.fit(data)
     # our TF-IDF rebuilt from plain data equals scikit-learn's own transform
-    docs = [kinds.step_terms(t, i) for t in data.traces for i in range(len(t))]
+    docs = kinds.term_lists(data.traces)
     vectorizer = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True, min_df=2).fit(docs)
     ours = model.features(data.traces)[:, : len(model.vocabulary)].toarray()
     theirs = vectorizer.transform(docs).toarray()

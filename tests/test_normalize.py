@@ -192,6 +192,26 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
         t("openai-chat", "o3-mini-2025-01-31", at(2025, 3, 4, 14, 53, 21), None, "101.", 13, 0, 150,
           144, "stop", False),
     ],
+    "llm-logs.db": [
+        t("llm-logsdb (legacy)", "deepseek-reasoner", at(2025, 3, 1, 9, 15),
+          "The first 10 odd numbers are 1, 3, 5, ..., 19. The sum of the first n odd numbers is n squared. "
+          "Wait, let me verify: 1+3=4, 4+5=9, 9+7=16, so the pattern holds. So the sum is 10^2 = 100.",
+          "The sum is **100**.", 27, 0, 72, 60, "stop", False),
+        t("llm-logsdb (legacy)", "o1", at(2025, 3, 2, 14, 0), None,
+          "Use a hash map from each value to its index. For each number x, check whether target - x is "
+          "already in the map; one pass gives O(n) time.", 1843, 1792, 2275, 2176, "stop", False),
+        t("llm-logsdb (legacy)", "deepseek-reasoner", at(2025, 3, 3, 8, 30), None, "No: 91 = 7 × 13.",
+          22, 0, 48, 36, "stop", False),
+        t("llm-logsdb (0.32)", "deepseek-reasoner", at(2025, 8, 10, 12, 0),
+          "17 × 23 = 17 × 20 + 17 × 3 = 340 + 51 = 391. Let me double-check: 23 × 17 = 23 × 10 + 23 × 7 "
+          "= 230 + 161 = 391.", "17 × 23 = 391.", 30, 16, 70, 55, "stop", False),
+        t("llm-logsdb (0.32)", "deepseek-reasoner", at(2025, 8, 11, 16, 45), None, "23", 21, 0, 30, 24,
+          "stop", False),
+        t("llm-logsdb (0.32)", "o1", at(2025, 8, 12, 9, 0), None,
+          "Suppose √2 = p/q in lowest terms; then p² = 2q², so p is even, say p = 2k, giving q² = 2k² "
+          "and q even too. Both being even contradicts lowest terms, so √2 is irrational.",
+          1843, 1792, 1950, 1856, None, False),
+    ],
 }  # fmt: skip
 
 

@@ -10,14 +10,7 @@ from hypothesis import strategies as st
 from traceviz import segment, tokens
 from traceviz.schema import TRACE_SCHEMA
 from traceviz.segment import answers
-from traceviz.segment.metrics import (
-    is_refusal,
-    language_mixing,
-    longest_repeat_run,
-    paragraphs,
-    reflection_words,
-    repetition,
-)
+from traceviz.segment.metrics import is_refusal, longest_repeat_run, paragraphs, text_metrics
 from traceviz.segment.split import spans, steps
 
 
@@ -103,13 +96,29 @@ def test_first_position_matches_whole_numbers() -> None:
 
 
 def test_metric_helpers() -> None:
-    assert reflection_words("Wait, but WAIT. Let me check; butter is not but.") == 5
-    assert repetition(["a", "b", "a", "b", "a", "b"], 2) == pytest.approx(1 - 2 / 5)
-    assert repetition(["a"], 2) == 0.0
+    measured = text_metrics(
+        pl.Series(
+            [
+                "Wait, but WAIT. Let me check; butter is not but.",
+                "a b a b a b",
+                "a",
+                "hello 你好 world",
+                "только русский",
+                "x2 ÉCOLE 123 école",
+            ]
+        ),
+        pl.Series([None, None, None, "Say hello", None, "Всё"]),
+    ).to_dicts()
+    assert measured[0]["reflection_words"] == 5
+    assert measured[1]["rep2"] == pytest.approx(1 - 2 / 5)
+    assert measured[1]["rep4"] == pytest.approx(1 - 2 / 3)
+    assert (measured[2]["rep2"], measured[2]["words"]) == (0.0, 1)
+    assert measured[3]["language_mixing"] == pytest.approx(1 / 3)
+    assert measured[4]["language_mixing"] == 0.0
+    # words without letters do not count; the prompt's script (Cyrillic) is the base
+    assert measured[5]["language_mixing"] == 1.0
     paras = paragraphs("one\n\ntwo\n\none\n\ntwo\n\ntwo")
     assert longest_repeat_run(paras) == 3
-    assert language_mixing("hello 你好 world", "Say hello") == pytest.approx(1 / 3)
-    assert language_mixing("только русский", None) == 0.0
     assert is_refusal("Sorry, that's beyond my current scope. Let's talk about something else.")
     assert is_refusal("I am sorry, I cannot answer that question.")
     assert not is_refusal("The answer is 4.")
@@ -174,3 +183,14 @@ def test_looping_needs_two_detectors() -> None:
     assert row["looping"] is True
     assert row["longest_repeat_run"] == 11
     assert row["rep4"] > 0.9
+
+
+def test_step_tokens_add_up_to_the_reasoning_tokens() -> None:
+    from traceviz.pipeline import analyze
+
+    analysis = analyze(["samples"])
+    assert analysis.steps is not None
+    per_trace = analysis.steps.group_by("trace_id").agg(pl.col("tokens").sum())
+    joined = per_trace.join(analysis.traces.select("trace_id", "tokens_reasoning"), on="trace_id")
+    assert joined.height > 10
+    assert (joined["tokens"] == joined["tokens_reasoning"]).all()

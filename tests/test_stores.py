@@ -87,7 +87,7 @@ def test_otel_sample_reads_both_eras_and_skips_other_spans() -> None:
             420,
             384,
             None,
-            None,
+            "hidden by provider",
         ),
     ]
     assert rows(traces, "prompt", "reasoning", "answer", "finish_reason") == [
@@ -175,7 +175,7 @@ def test_otel_openllmetry_deepseek_and_anthropic_thinking(tmp_path: Path) -> Non
         "reasoning_missing_reason",
         "truncated",
     ) == [
-        ("otel-genai (openllmetry)", "deepseek", 15, None, 96, 71, "dropped by the logger", True),
+        ("otel-genai (openllmetry)", "deepseek", 15, None, 96, 71, "dropped by store/plugin", True),
         # Anthropic's input excludes cache reads: more cached than input means they were beside it
         ("otel-genai (openllmetry)", "Anthropic", 320, 300, 50, None, None, False),
         ("otel-genai (semconv)", "deepseek", 15, None, 96, 71, "content not captured", False),
@@ -249,7 +249,7 @@ def test_otel_structured_messages_and_bad_spans(tmp_path: Path) -> None:
 
 LITELLM_ROWS = [
     (
-        "7c1e2f7a-58a4-4a8e-9f0e-2d3c1b0a9e11",
+        "d3b07384-d9a0-4c9b-8f1e-6a2b5c7e9f10",
         "litellm (spendlogs)",
         "deepseek",
         "deepseek-reasoner",
@@ -262,7 +262,7 @@ LITELLM_ROWS = [
         None,
     ),
     (
-        "chatcmpl-B9x0Lq2sWm",
+        "chatcmpl-B9y7Tn4kQe",
         "litellm (spendlogs)",
         "openai",
         "o1-2024-12-17",
@@ -272,7 +272,7 @@ LITELLM_ROWS = [
         420,
         384,
         0.039405,
-        None,
+        "hidden by provider",
     ),
 ]
 
@@ -371,9 +371,9 @@ def test_litellm_truncated_reasoning_failures_and_logging_payload(tmp_path: Path
         "prompt",
     ) == [
         (
-            "7c1e2f7a-58a4-4a8e-9f0e-2d3c1b0a9e11",
+            "d3b07384-d9a0-4c9b-8f1e-6a2b5c7e9f10",
             "litellm (spendlogs)",
-            "truncated by the logger",
+            "truncated by store",
             71,
             0.00016968,
             "What is 17 * 23?",
@@ -381,7 +381,7 @@ def test_litellm_truncated_reasoning_failures_and_logging_payload(tmp_path: Path
         (
             "chatcmpl-C1",
             "litellm (standard-logging)",
-            "dropped by the logger",
+            "dropped by store/plugin",
             71,
             0.0012,
             "What is 17 * 23?",
@@ -413,7 +413,7 @@ def test_langfuse_pages_and_rows() -> None:
             420,
             384,
             0.039405,
-            None,
+            "hidden by provider",
         ),
         # OpenLLMetry's reasoning_tokens key is not subtracted from output; no price: no cost
         (
@@ -469,7 +469,7 @@ def test_langfuse_export_csv_with_dropped_reasoning(tmp_path: Path) -> None:
             96,
             71,
             None,
-            "dropped by the logger",
+            "dropped by store/plugin",
         )
     ]
     assert json.loads(traces["metadata"][0]) == {
@@ -510,7 +510,7 @@ def test_helicone_export_with_bodies() -> None:
             420,
             384,
             0.039405,
-            None,
+            "hidden by provider",
         ),
     ]
     assert traces["reasoning"][0] == R1_REASONING

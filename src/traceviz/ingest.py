@@ -39,7 +39,7 @@ INFLATION_FLOOR = 256 * 1024 * 1024
 RAW_PREVIEW_CHARS = 2000
 _READ_CHUNK = 1 << 20
 
-Container = Literal["jsonl", "json", "parquet", "text", "csv"]
+Container = Literal["jsonl", "json", "parquet", "text", "sqlite", "csv"]
 
 _COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 _CONTAINER_SUFFIXES: dict[str, Container] = {
@@ -53,6 +53,9 @@ _CONTAINER_SUFFIXES: dict[str, Container] = {
     ".log": "text",
     ".sse": "text",
 }
+# NOTE: SQLite files are known by their header, and only when named: a directory walk
+# passes over them, since logs often sit beside databases that are not llm's.
+_SQLITE_HEADER = b"SQLite format 3\x00"
 # Files a directory walk passes over: documentation that sits beside sample logs.
 _SKIPPED_NAMES = re.compile(r"^(readme|license|licence|changelog)(\..*)?$", re.IGNORECASE)
 
@@ -224,12 +227,14 @@ class _InflationGuard(io.RawIOBase):
 
 
 def sniff_container(source: str, stream: IO[bytes]) -> Container:
-    """The container of a file: by its suffix, else by its first bytes."""
+    """The container of a file: SQLite by its header, else by its suffix, else its first bytes."""
+    head = _peek(stream, 64 * 1024)
+    if head.startswith(_SQLITE_HEADER):
+        return "sqlite"
     if source != STDIN:
         by_suffix = _container_from_suffix(Path(source))
         if by_suffix is not None and by_suffix != "text":
             return by_suffix
-    head = _peek(stream, 64 * 1024)
     if head.startswith(b"PAR1"):
         return "parquet"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -247,6 +252,23 @@ def sniff_container(source: str, stream: IO[bytes]) -> Container:
             return "json"  # a pretty-printed document
         return "jsonl"
     return "text"
+
+
+def splittable(source: str) -> bool:
+    """Whether a file is plain (uncompressed) JSON Lines or SSE, whose records are lines,
+    so that byte ranges of it can be read apart (see `read_range`)."""
+    try:
+        with Path(source).open("rb") as file:
+            magic = file.read(4)
+        if magic[:2] == b"\x1f\x8b" or magic == b"\x28\xb5\x2f\xfd":
+            return False
+        stream = open_binary(source)
+    except (OSError, InputError):
+        return False
+    try:
+        return sniff_container(source, stream) == "jsonl"
+    finally:
+        stream.close()
 
 
 def _peek(stream: IO[bytes], n: int) -> bytes:
@@ -276,6 +298,15 @@ def read_file(
     line = 0
     try:
         container = sniff_container(source, stream)
+        if container == "sqlite":
+            # NOTE: imported here: the stores build on this module's records
+            from traceviz.stores import llm_db
+
+            if source == STDIN:
+                msg = "<stdin>: a SQLite database cannot be read from stdin"
+                raise InputError(msg, hint="Pass the database's path instead of -.")
+            yield from llm_db.read(source, batch=batch)
+            return
         if container == "parquet":
             plain = source != STDIN and _peek(stream, 4) == b"PAR1"
             yield from _read_parquet(name, source if plain else stream, batch)
@@ -299,6 +330,58 @@ def read_file(
         yield Quarantined(name, line + 1, reason)
     finally:
         stream.close()
+
+
+def read_range(
+    source: str,
+    start: int,
+    end: int,
+    first_line: int,
+    *,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    batch: bool = False,
+) -> Iterator[Item]:
+    """The records of bytes `start` to `end` of a plain JSON Lines file (a shard of it),
+    numbered as in the whole file: `first_line` lines come before `start`."""
+    try:
+        raw = Path(source).open("rb", buffering=0)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        msg = f"{source}: cannot open: {exc.strerror or exc}"
+        raise InputError(msg, hint="Check that the file exists and is readable.") from exc
+    raw.seek(start)
+    stream = io.BufferedReader(_RangeReader(raw, end - start), buffer_size=_READ_CHUNK)
+    line = first_line
+    try:
+        for item in _read_lines(source, stream, max_record_bytes, batch, first_line):
+            line = item.line
+            yield item
+    except OSError as exc:
+        yield Quarantined(source, line + 1, f"unreadable data: {_describe(exc)}")
+    finally:
+        stream.close()
+
+
+class _RangeReader(io.RawIOBase):
+    """At most `size` bytes of a raw file, from where it stands."""
+
+    def __init__(self, raw: IO[bytes], size: int) -> None:
+        self._raw = raw
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer)[: self._left]
+        n = self._raw.readinto(view) or 0  # type: ignore[attr-defined]
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _describe(exc: BaseException) -> str:
@@ -328,9 +411,11 @@ def _json_reason(exc: orjson.JSONDecodeError, data: bytes) -> str:
     return f"invalid JSON: {message}"
 
 
-def _read_lines(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterator[Item]:
+def _read_lines(
+    source: str, stream: IO[bytes], limit: int, batch: bool, first_line: int = 0
+) -> Iterator[Item]:
     """JSON Lines, and SSE captures (`data: {...}` lines, `data: [DONE]`)."""
-    line = 0
+    line = first_line
     while True:
         data, oversize = _read_line(stream, limit)
         if not data:

@@ -15,11 +15,13 @@ from pathlib import Path
 import polars as pl
 
 from traceviz.errors import InputError
-from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES, expand_paths, read_file
+from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES, expand_paths
 from traceviz.normalize import Normalizer
 from traceviz.schema import TRACE_SCHEMA, IngestStats, Quarantined, Trace
+from traceviz.shards import Shard, read_shard
 
 DEFAULT_BATCH_ROWS = 5_000
+DEFAULT_BATCH_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class ReadOptions:
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     batch: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
+    batch_bytes: int = DEFAULT_BATCH_BYTES
 
 
 @dataclass(slots=True)
@@ -58,25 +61,32 @@ def iter_traces(
     paths: Iterable[str | Path], options: ReadOptions | None = None, ingest: Ingest | None = None
 ) -> Iterator[Trace]:
     """Every trace of every file under `paths`, in order; quarantined records go to `ingest`."""
+    ingest = ingest if ingest is not None else Ingest()
+    for source in sources(paths, ingest):
+        yield from shard_traces(Shard(source), options, ingest)
+
+
+def shard_traces(
+    shard: Shard, options: ReadOptions | None = None, ingest: Ingest | None = None
+) -> Iterator[Trace]:
+    """Every trace of one shard, in order; quarantined records go to `ingest`."""
     options = options or ReadOptions()
     ingest = ingest if ingest is not None else Ingest()
     normalizer = Normalizer(ingest.stats, options.shape)
-    for source in _sources(paths, ingest):
+    if shard.start == 0:
         ingest.stats.files += 1
-        try:
-            items = read_file(
-                source, max_record_bytes=options.max_record_bytes, batch=options.batch
-            )
-            for out in normalizer.run(items):
-                if isinstance(out, Quarantined):
-                    ingest.quarantine(out)
-                else:
-                    yield out
-        except InputError as error:
-            ingest.file_error(error)
+    try:
+        items = read_shard(shard, options.max_record_bytes, options.batch)
+        for out in normalizer.run(items):
+            if isinstance(out, Quarantined):
+                ingest.quarantine(out)
+            else:
+                yield out
+    except InputError as error:
+        ingest.file_error(error)
 
 
-def _sources(paths: Iterable[str | Path], ingest: Ingest) -> Iterator[str]:
+def sources(paths: Iterable[str | Path], ingest: Ingest) -> Iterator[str]:
     for path in paths:
         try:
             yield from expand_paths([path])
@@ -87,14 +97,22 @@ def _sources(paths: Iterable[str | Path], ingest: Ingest) -> Iterator[str]:
 def read_batches(
     paths: Iterable[str | Path], options: ReadOptions | None = None, ingest: Ingest | None = None
 ) -> Iterator[pl.DataFrame]:
-    """The traces table in frames of at most `options.batch_rows` rows (bounded memory)."""
-    options = options or ReadOptions()
+    """The traces table in frames of at most `options.batch_rows` rows or about
+    `options.batch_bytes` of text (bounded memory)."""
+    return batches(iter_traces(paths, options, ingest), options or ReadOptions())
+
+
+def batches(traces: Iterable[Trace], options: ReadOptions) -> Iterator[pl.DataFrame]:
+    """Traces gathered into frames, cut by rows or by the size of their texts."""
     rows: list[dict[str, object]] = []
-    for trace in iter_traces(paths, options, ingest):
+    size = 0
+    for trace in traces:
         rows.append(trace.row())
-        if len(rows) >= options.batch_rows:
+        size += trace.text_size()
+        if len(rows) >= options.batch_rows or size >= options.batch_bytes:
             yield frame(rows)
             rows = []
+            size = 0
     if rows:
         yield frame(rows)
 

@@ -1,23 +1,41 @@
-"""The whole pipeline, batch by batch: ingest -> tokens -> segment -> price.
+"""The whole pipeline: ingest -> tokens -> segment -> price.
 
-Each stage is a plain function over a polars frame of traces; `analyze_batches` applies
-them to one batch at a time, so memory is bounded by the batch, not the log. Commands
-that need the whole table (`report`, `audit`) collect the batches with `analyze`,
-dropping the long text columns unless asked to keep them.
+Each stage is a plain function over a polars frame of traces. `analyze_batches`
+streams batches through every stage in one process (for commands that write as they
+go). `analyze` collects a whole run for `report`, `audit` and `compare`: files are cut
+into shards (`shards.py`), each shard is measured (tokens, steps, metrics; text
+dropped unless asked for) by an engine (`engines.py`: this process, local worker
+processes, or a Dask cluster), results come back in input order, unchanged files are
+read from the result cache (`cache.py`), and prices are applied last, to the whole
+table, so every engine gives the same report.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import polars as pl
 
 from traceviz import price, segment, tokens
-from traceviz.load import Ingest, ReadOptions, read_batches
-from traceviz.schema import ANSWER, PROMPT, REASONING, REASONING_SUMMARY, IngestStats
+from traceviz.cache import ResultCache
+from traceviz.engines import Engine, InProcess
+from traceviz.errors import InputError
+from traceviz.ingest import STDIN
+from traceviz.load import Ingest, ReadOptions, batches, read_batches, shard_traces, sources
+from traceviz.schema import (
+    ANSWER,
+    PROMPT,
+    REASONING,
+    REASONING_SUMMARY,
+    IngestStats,
+    Quarantined,
+)
+from traceviz.shards import DEFAULT_SHARD_BYTES, MIN_SHARD_BYTES, Shard, file_shards
 
 TEXT_COLUMNS = (PROMPT, REASONING, REASONING_SUMMARY, ANSWER)
 
@@ -28,6 +46,7 @@ class AnalysisOptions:
 
     read: ReadOptions = field(default_factory=ReadOptions)
     keep_text: bool = False
+    keep_steps: bool = True
     tokenizer: str | None = None
     steps: bool = True
     kinds_model: segment.KindModel | None = None
@@ -36,6 +55,15 @@ class AnalysisOptions:
     tier: price.cost.Tier | None = None
     vs: str | None = None
     ratio: price.Ratio | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How a run is carried out (never what it finds): engine, shard size, cache."""
+
+    engine: Engine = field(default_factory=InProcess)
+    shard_bytes: int = DEFAULT_SHARD_BYTES
+    cache: ResultCache | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +76,34 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """A whole run: every trace, every step, and the ingest totals."""
+    """A whole run: every trace (with its steps per kind), every step (if kept), and the
+    ingest totals."""
 
     traces: pl.DataFrame
     steps: pl.DataFrame | None
     stats: IngestStats
+
+
+def measure(traces: pl.DataFrame, options: AnalysisOptions) -> Batch:
+    """The tokens and segment stages over one batch."""
+    if options.vs:
+        traces = price.whatif_module.recount(traces, options.vs)
+    if not options.steps:
+        return Batch(tokens.count(traces, options.tokenizer))
+    cuts = segment.cut(traces)
+    traces = tokens.count(traces, options.tokenizer, segment.part_starts(cuts))
+    steps = segment.steps(traces, options.kinds_model, cuts)
+    return Batch(segment.metrics(traces.drop(tokens.REASONING_PART_TOKENS), steps), steps)
+
+
+def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame:
+    """The price stage (and the what-if of `--vs`) over measured traces."""
+    catalog = options.catalog or _shipped_catalog()
+    traces = price.apply(traces, catalog, options.at, options.tier)
+    if options.vs:
+        ratio = options.ratio or price.ratio_preset(price.whatif_module.DEFAULT_PRESET)
+        traces = price.whatif(traces, options.vs, ratio, catalog)
+    return traces
 
 
 def analyze_batches(
@@ -60,23 +111,14 @@ def analyze_batches(
     options: AnalysisOptions | None = None,
     ingest: Ingest | None = None,
 ) -> Iterator[Batch]:
-    """Every batch of traces through every stage, in input order."""
+    """Every batch of traces through every stage, in input order, in this process."""
     options = options or AnalysisOptions()
-    for traces in read_batches(paths, options.read, ingest):
-        traces = tokens.count(traces, options.tokenizer)
-        steps = None
-        if options.steps:
-            steps = segment.steps(traces, options.kinds_model)
-            traces = segment.metrics(traces, steps)
-        catalog = options.catalog or _shipped_catalog()
-        traces = price.apply(traces, catalog, options.at, options.tier)
-        if options.vs:
-            ratio = options.ratio or price.ratio_preset(price.whatif_module.DEFAULT_PRESET)
-            traces = price.whatif(traces, options.vs, ratio, catalog)
-        batch = Batch(traces=traces, steps=steps)
+    for frame in read_batches(paths, options.read, ingest):
+        batch = measure(frame, options)
+        traces = apply_prices(batch.traces, options)
         if not options.keep_text:
-            batch = Batch(traces=batch.traces.drop(TEXT_COLUMNS), steps=batch.steps)
-        yield batch
+            traces = traces.drop(TEXT_COLUMNS)
+        yield Batch(traces=traces, steps=batch.steps)
 
 
 _CATALOG: list[price.Catalog] = []
@@ -88,21 +130,147 @@ def _shipped_catalog() -> price.Catalog:
     return _CATALOG[0]
 
 
+@dataclass(slots=True)
+class ShardResult:
+    """What a worker sends back for one shard: measured traces (the steps themselves
+    only if kept), the shard's totals and its quarantined records."""
+
+    traces: pl.DataFrame
+    steps: pl.DataFrame | None
+    stats: IngestStats
+    quarantined: list[Quarantined]
+
+
+def measure_shard(shard: Shard, options: AnalysisOptions) -> ShardResult:
+    """Read and measure one shard (runs in a worker; must not need the driver)."""
+    ingest = Ingest()
+    traces: list[pl.DataFrame] = []
+    steps: list[pl.DataFrame] = []
+    for frame in batches(shard_traces(shard, options.read, ingest), options.read):
+        batch = measure(frame, options)
+        traces.append(batch.traces if options.keep_text else batch.traces.drop(TEXT_COLUMNS))
+        if batch.steps is not None and options.keep_steps:
+            steps.append(batch.steps)
+    return ShardResult(
+        traces=pl.concat(traces, how="vertical") if traces else pl.DataFrame(),
+        steps=pl.concat(steps) if steps else None,
+        stats=ingest.stats,
+        quarantined=ingest.quarantined,
+    )
+
+
 def analyze(
     paths: Iterable[str | Path],
     options: AnalysisOptions | None = None,
     ingest: Ingest | None = None,
+    run: RunOptions | None = None,
 ) -> Analysis:
-    """The whole run collected: the traces table and the steps table."""
+    """The whole run collected: traces, steps per kind (and steps, if kept), totals.
+
+    Any engine gives the same tables in the same order as one process: shards are
+    merged in input order and prices are applied once, after.
+    """
+    options = options or AnalysisOptions()
     ingest = ingest if ingest is not None else Ingest()
-    traces: list[pl.DataFrame] = []
-    steps: list[pl.DataFrame] = []
-    for batch in analyze_batches(paths, options, ingest):
-        traces.append(batch.traces)
-        if batch.steps is not None:
-            steps.append(batch.steps)
+    run = run or RunOptions()
+    if options.vs:
+        price.whatif_module.target_key(options.vs, options.catalog or _shipped_catalog())
+    cache = run.cache if not (options.keep_text or options.keep_steps) else None
+    settings = _settings(options)
+    files = list(sources(paths, ingest))
+    keys = {f: k for f in files if cache and (k := _cache_key(cache, f, settings))}
+    cached = {f: hit for f, k in keys.items() if cache and (hit := cache.get(k)) is not None}
+    pending = [f for f in files if f not in cached and f != STDIN]
+    plan = {f: file_shards(f, _shard_bytes(pending, run)) for f in pending}
+    remote = (shard for shards in plan.values() for shard in shards)
+    engine = run.engine
+    if sum(_size(s) for shards in plan.values() for s in shards) < engine.min_bytes:
+        engine = InProcess()
+    results = engine.map(partial(measure_shard, options=options), remote)
+    parts: list[ShardResult] = []
+    for source in files:
+        if source in cached:
+            tables, stats, quarantined = cached[source]
+            found = [ShardResult(tables["traces"], None, stats, quarantined)]
+        elif source == STDIN:
+            found = [measure_shard(Shard(STDIN), options)]
+        else:
+            found = [next(results) for _ in plan[source]]
+            if cache and source in keys:
+                one = _merge(found)
+                tables = {"traces": one.traces}
+                cache.put(keys[source], tables, one.stats, one.quarantined)
+        for part in found:
+            ingest.stats.merge(part.stats)
+            for item in part.quarantined:
+                ingest.quarantine(item)
+            for message in part.stats.file_errors:
+                if ingest.on_file_error is not None:
+                    ingest.on_file_error(InputError(message))
+            parts.append(part)
+    whole = _merge(parts)
+    traces = apply_prices(whole.traces, options) if whole.traces.height else whole.traces
     return Analysis(
-        traces=pl.concat(traces, how="vertical") if traces else pl.DataFrame(),
-        steps=pl.concat(steps, how="vertical") if steps else None,
+        traces=traces,
+        steps=whole.steps if options.keep_steps else None,
         stats=ingest.stats,
+    )
+
+
+def _shard_bytes(files: list[str], run: RunOptions) -> int:
+    """Shards small enough to keep every worker busy (four each), at most `run.shard_bytes`."""
+    total = sum(_size(Shard(f)) for f in files)
+    return min(run.shard_bytes, max(MIN_SHARD_BYTES, total // (4 * run.engine.workers) + 1))
+
+
+def _size(shard: Shard) -> int:
+    if shard.end is not None:
+        return shard.end - shard.start
+    try:
+        return Path(shard.source).stat().st_size
+    except OSError:
+        return 0
+
+
+def _cache_key(cache: ResultCache, source: str, settings: str) -> str | None:
+    try:
+        return cache.key(source, settings)
+    except OSError:
+        return None  # unreadable: reading it reports why
+
+
+def _merge(parts: list[ShardResult]) -> ShardResult:
+    stats = IngestStats()
+    for part in parts:
+        stats.merge(part.stats)
+    traces = [p.traces for p in parts if p.traces.height]
+    steps = [p.steps for p in parts if p.steps is not None]
+    return ShardResult(
+        traces=pl.concat(traces, how="vertical") if traces else pl.DataFrame(),
+        steps=pl.concat(steps) if steps else None,
+        stats=stats,
+        quarantined=[q for p in parts for q in p.quarantined],
+    )
+
+
+def _settings(options: AnalysisOptions) -> str:
+    """What shapes a file's measured traces, for the cache key (prices are applied after)."""
+    model = options.kinds_model
+    model_hash = "shipped"
+    if model is not None:
+        digest = hashlib.blake2b(digest_size=12)
+        digest.update("\0".join(model.vocabulary).encode())
+        for array in (model.idf, model.coef, model.intercept):
+            digest.update(array.tobytes())
+        model_hash = digest.hexdigest()
+    read = options.read
+    return repr(
+        (
+            read.shape,
+            read.max_record_bytes,
+            read.batch,
+            options.tokenizer,
+            options.steps,
+            model_hash,
+        )
     )

@@ -151,19 +151,22 @@ LOOPING = "looping"
 REFUSAL = "refusal"
 EMPTY_REASONING = "empty_reasoning"
 
-# --- log stores ---
-
-REASONING_MISSING_REASON = "reasoning_missing_reason"
-LOG_STORES_SCHEMA: dict[str, pl.DataType] = {
-    REASONING_MISSING_REASON: pl.String(),
-}
-# NOTE: ingest writes these with the canonical columns, so they belong to the traces table
-TRACE_SCHEMA.update(LOG_STORES_SCHEMA)
-
 # --- quarantine -------------------------------------------------------------------------
 
 REASON = "reason"
 RAW = "raw"
+
+# --- log stores ---------------------------------------------------------------------------
+
+# Why a trace that billed reasoning carries no reasoning text: "hidden by provider",
+# "dropped by store/plugin", "streamed (llm does not keep reasoning of streamed Chat
+# responses)", "truncated by store" (LiteLLM cut the logged text), "content not captured"
+# (an OpenTelemetry span without message content); null when the text is there or no
+# reasoning was billed.
+REASONING_MISSING_REASON = "reasoning_missing_reason"
+LOG_STORES_SCHEMA: dict[str, pl.DataType] = {REASONING_MISSING_REASON: pl.String()}
+# NOTE: stores fill it at ingest, so every traces table carries it.
+TRACE_SCHEMA.update(LOG_STORES_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +217,14 @@ class Trace:
             self.usage_reasoning is not None
             and self.usage_output is not None
             and self.usage_reasoning > self.usage_output
+        )
+
+    def text_size(self) -> int:
+        """Characters of text the trace carries (what a batch of traces weighs)."""
+        return sum(
+            len(t)
+            for t in (self.prompt, self.reasoning, self.reasoning_summary, self.answer)
+            if t is not None
         )
 
     def row(self) -> dict[str, Any]:

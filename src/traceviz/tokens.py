@@ -27,6 +27,7 @@ from functools import cache
 from importlib.resources import files
 from typing import overload
 
+import numpy as np
 import polars as pl
 import tiktoken
 
@@ -60,6 +61,18 @@ CL100K = "cl100k_base"
 DEEPSEEK = "deepseek-v3"
 TOKENIZERS = (O200K, CL100K, DEEPSEEK)
 THREADS = 2
+_threads = [THREADS]
+
+
+def threads() -> int:
+    """Threads each encoding call uses (1 inside a worker process of a parallel run)."""
+    return _threads[0]
+
+
+def use_threads(n: int) -> None:
+    _threads[0] = max(1, n)
+
+
 COUNT_CHUNK = 256
 
 # Published SHA-256 of OpenAI's rank files (tiktoken_ext/openai_public.py, expected_hash).
@@ -184,13 +197,60 @@ class Counter:
         found: list[int] = []
         for start in range(0, len(present), COUNT_CHUNK):
             chunk = present[start : start + COUNT_CHUNK]
-            if self.name == DEEPSEEK:
-                encoded = enc.encode_batch(chunk, num_threads=THREADS, allowed_special="all")
-            else:
-                encoded = enc.encode_ordinary_batch(chunk, num_threads=THREADS)
-            found.extend(len(ids) for ids in encoded)
+            found.extend(len(ids) for ids in self._encode_batch(enc, chunk))
         lengths = iter(found)
         return [None if t is None else next(lengths) for t in texts]
+
+    def count_parts(self, texts: Sequence[str], starts: Sequence[Sequence[int]]) -> list[list[int]]:
+        """Token counts of the parts of each text that begin at `starts` (character
+        offsets, one list per text), from ONE encoding of the whole text.
+
+        A token belongs to the part its last byte is in, so the parts add up to the
+        text's own count exactly; the first part also holds anything before its start.
+        """
+        enc = encoding(self.name)
+        widths = token_widths(self.name)
+        found: list[list[int]] = []
+        for first in range(0, len(texts), COUNT_CHUNK):
+            chunk = texts[first : first + COUNT_CHUNK]
+            for text, ids, cuts in zip(
+                chunk, self._encode_batch(enc, chunk), starts[first:], strict=False
+            ):
+                ends = np.cumsum(widths[np.asarray(ids, dtype=np.int64)])
+                inside = np.searchsorted(ends, _byte_offsets(text, cuts[1:]), side="right")
+                found.append(np.diff(inside, prepend=0, append=len(ids)).tolist())
+        return found
+
+    def _encode_batch(self, enc: tiktoken.Encoding, texts: Sequence[str]) -> list[list[int]]:
+        if self.name == DEEPSEEK:
+            return enc.encode_batch(list(texts), num_threads=threads(), allowed_special="all")
+        return enc.encode_ordinary_batch(list(texts), num_threads=threads())
+
+
+def _byte_offsets(text: str, offsets: Sequence[int]) -> list[int]:
+    """UTF-8 byte offsets of character offsets (in order) of `text`."""
+    if text.isascii():
+        return list(offsets)
+    found = []
+    done = position = 0
+    for offset in offsets:
+        done += len(text[position:offset].encode("utf-8", "surrogatepass"))
+        position = offset
+        found.append(done)
+    return found
+
+
+@cache
+def token_widths(name: str) -> np.ndarray:
+    """The length in bytes of every token id of a tokenizer (0 for unused ids)."""
+    enc = encoding(name)
+    widths = np.zeros(enc.n_vocab, dtype=np.int64)
+    for token in range(enc.n_vocab):
+        try:
+            widths[token] = len(enc.decode_single_token_bytes(token))
+        except KeyError:
+            continue
+    return widths
 
 
 def counter(name_or_model: str | None) -> Counter:
@@ -264,6 +324,8 @@ def tokenizer_for(model: str | None) -> tuple[str, bool]:
     return O200K, False
 
 
+REASONING_PART_TOKENS = "reasoning_part_tokens"  # see `count`
+
 # --- the counting stage ---------------------------------------------------------------------
 
 # Tokens a chat template adds to the output around what the log shows, by the model's own
@@ -274,11 +336,17 @@ def tokenizer_for(model: str | None) -> tuple[str, bool]:
 TEMPLATE_OUTPUT_TOKENS = {DEEPSEEK: {"visible": 3, "hidden": 1}}
 
 
-def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
+def count(
+    traces: pl.DataFrame,
+    tokenizer: str | None = None,
+    reasoning_parts: Sequence[Sequence[int]] | None = None,
+) -> pl.DataFrame:
     """The traces with counted tokens, the tokenizer used, and usage reconciliation.
 
     `tokenizer` forces one tokenizer for every trace; otherwise each trace is counted
-    with its model's (see `tokenizer_for`).
+    with its model's (see `tokenizer_for`). With `reasoning_parts` (the character offsets
+    where each part of each trace's reasoning begins, e.g. its steps), the reasoning is
+    still encoded once and a list column `REASONING_PART_TOKENS` holds each part's tokens.
     """
     choices = {m: _tokenizer_of(m, tokenizer) for m in traces[MODEL].unique().to_list()}
     models = traces[MODEL].to_list()
@@ -288,6 +356,7 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
     counts: dict[str, list[int | None]] = {PROMPT: [None] * traces.height}
     counts[REASONING] = [None] * traces.height
     counts[ANSWER] = [None] * traces.height
+    parts: list[list[int] | None] = [None] * traces.height
     by_tokenizer: dict[str, list[int]] = {}
     for row, name in enumerate(names):
         by_tokenizer.setdefault(name, []).append(row)
@@ -295,6 +364,15 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
         tool = Counter(name)
         for column in (PROMPT, REASONING, ANSWER):
             texts = traces[column].gather(rows).to_list()
+            if column == REASONING and reasoning_parts is not None:
+                present = [(r, t) for r, t in zip(rows, texts, strict=True) if t is not None]
+                found = tool.count_parts(
+                    [t for _, t in present], [reasoning_parts[r] or [0] for r, _ in present]
+                )
+                for (row, _), numbers in zip(present, found, strict=True):
+                    parts[row] = numbers
+                    counts[column][row] = sum(numbers)
+                continue
             for row, n in zip(rows, tool.count_batch(texts), strict=True):
                 counts[column][row] = n
     template = [
@@ -309,6 +387,10 @@ def count(traces: pl.DataFrame, tokenizer: str | None = None) -> pl.DataFrame:
         pl.Series(TOKENIZER, names, dtype=pl.String),
         pl.Series(TOKENIZER_EXACT, exact, dtype=pl.Boolean),
     )
+    if reasoning_parts is not None:
+        counted = counted.with_columns(
+            pl.Series(REASONING_PART_TOKENS, parts, dtype=pl.List(pl.Int64))
+        )
     return counted.with_columns(reconcile())
 
 

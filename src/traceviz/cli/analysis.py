@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
 
 from traceviz import price, tokens
+from traceviz.cache import ResultCache
 from traceviz.cli.inputs import read_options_from
+from traceviz.engines import ENGINES, engine_for
 from traceviz.errors import ConfigError
-from traceviz.pipeline import AnalysisOptions
+from traceviz.pipeline import AnalysisOptions, RunOptions
 from traceviz.segment import kinds as kinds_module
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +86,7 @@ def analysis_from(options: dict[str, Any]) -> AnalysisOptions:
             ) from exc
     return AnalysisOptions(
         read=read_options_from(options),
+        keep_steps=False,
         tokenizer=options["tokenizer"],
         steps=not options["no_steps"],
         kinds_model=kinds_module.load(options["kinds_model"]) if options["kinds_model"] else None,
@@ -92,3 +96,45 @@ def analysis_from(options: dict[str, Any]) -> AnalysisOptions:
         vs=options["vs"],
         ratio=ratio,
     )
+
+
+def run_options(func: F) -> F:
+    """`--workers`, `--engine`, `--address`, `--no-cache`, `--cache-dir`: how, not what."""
+    decorators = [
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Worker processes on this machine (default: one per core).",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default="local",
+            show_default=True,
+            help="Where shards run: local processes, or a Dask cluster (with --address).",
+        ),
+        click.option("--address", help="The Dask scheduler, e.g. tcp://10.0.0.5:8786."),
+        click.option(
+            "--no-cache", is_flag=True, help="Read every file again, ignoring kept results."
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False),
+            envvar="TRACEVIZ_CACHE_DIR",
+            help="Where per-file results are kept (default ~/.cache/traceviz).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@contextmanager
+def run_from(options: dict[str, Any]) -> Iterator[RunOptions]:
+    """The run settings of a command; its engine is shut down on the way out."""
+    engine = engine_for(options["engine"], options["address"], options["workers"])
+    try:
+        cache = None if options["no_cache"] else ResultCache(options["cache_dir"])
+        yield RunOptions(engine=engine, cache=cache)
+    finally:
+        engine.close()

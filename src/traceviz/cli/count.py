@@ -11,7 +11,13 @@ from rich.table import Table
 
 from traceviz import tokens
 from traceviz.cli.common import EXIT_FAILED, echo_err, summary_line
-from traceviz.cli.inputs import QuarantineFile, input_options, read_options_from
+from traceviz.cli.inputs import (
+    QuarantineFile,
+    input_options,
+    input_paths,
+    llm_option,
+    read_options_from,
+)
 from traceviz.errors import StrictModeError
 from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, analyze
@@ -34,6 +40,7 @@ GROUP_KEYS = ("model", "provider", "format", "source", "tokenizer")
     "--text", "plain_text", is_flag=True, help="Count the text on stdin and print the number."
 )
 @input_options
+@llm_option
 @click.pass_context
 def count(
     ctx: click.Context,
@@ -57,6 +64,7 @@ def count(
         text = sys.stdin.read()
         click.echo(tokens.Counter(tokenizer or tokens.O200K).count_batch([text])[0])
         return
+    paths = input_paths(paths, options, required=False)
     if not paths:
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
@@ -73,7 +81,9 @@ def count(
 
         run = Ingest(on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(f"Error: {e}"))
         analysis = analyze(
-            paths, AnalysisOptions(read=read_options_from(options), tokenizer=tokenizer), run
+            paths,
+            AnalysisOptions(read=read_options_from(options), tokenizer=tokenizer, steps=False),
+            run,
         )
     echo_err(summary_line(run.stats))
     if quarantine.count:

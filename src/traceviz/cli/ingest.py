@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from traceviz.cli.common import EXIT_FAILED, echo_err, summary_line
-from traceviz.cli.inputs import QuarantineFile, input_options, read_options_from
+from traceviz.cli.inputs import (
+    QuarantineFile,
+    input_options,
+    input_paths,
+    llm_option,
+    read_options_from,
+)
 from traceviz.errors import StrictModeError
 from traceviz.load import Ingest, read_batches
 from traceviz.schema import Quarantined
@@ -15,7 +21,7 @@ from traceviz.write import TableWriter
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "-o",
     "--output",
@@ -25,6 +31,7 @@ from traceviz.write import TableWriter
     help="Where to write the table: .parquet, .jsonl or .csv.",
 )
 @input_options
+@llm_option
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[str, ...], output: str, **options: object) -> None:
     """Read logs of any shape into the traces table.
@@ -33,7 +40,9 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], output: str, **options: o
       traceviz ingest logs/ -o traces.parquet
       traceviz ingest responses.jsonl.gz --quarantine bad.jsonl --strict
       cat stream.sse | traceviz ingest - --shape openai-chat-stream -o t.parquet
+      traceviz ingest --llm -o llm.parquet
     """
+    paths = input_paths(paths, options)
     read_options = read_options_from(options)
     strict = bool(options["strict"])
     quarantine_path = options["quarantine"] or f"{Path(output).with_suffix('')}.quarantine.jsonl"

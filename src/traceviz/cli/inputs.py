@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
 
 import click
 import orjson
 
+from traceviz.errors import InputError
 from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES
 from traceviz.load import ReadOptions
 from traceviz.normalize import shape_names
@@ -49,6 +52,43 @@ def input_options(func: F) -> F:
     for decorator in reversed(decorators):
         func = decorator(func)
     return func
+
+
+def llm_option(func: F) -> F:
+    """`--llm`: read simonw/llm's logs.db, found where llm keeps it."""
+    return click.option(
+        "--llm",
+        "llm_logs",
+        is_flag=True,
+        help="Also read llm's logs.db ($LLM_USER_PATH/logs.db, else llm's own app folder).",
+    )(func)
+
+
+def llm_logs_path() -> Path:
+    """Where llm keeps logs.db, found as `llm logs path` finds it."""
+    root = os.environ.get("LLM_USER_PATH")
+    folder = Path(root) if root else Path(click.get_app_dir("io.datasette.llm"))
+    return folder / "logs.db"
+
+
+def input_paths(
+    paths: tuple[str, ...], options: dict[str, Any], required: bool = True
+) -> tuple[str, ...]:
+    """PATHS, plus llm's logs.db with `--llm`; a usage error when there is nothing to read."""
+    if options.get("llm_logs"):
+        path = llm_logs_path()
+        if not path.is_file():
+            msg = f"{path}: no llm logs.db there"
+            hint = (
+                "Run `llm logs path` to see where llm keeps it, then pass that file,"
+                " or set LLM_USER_PATH to its folder."
+            )
+            raise InputError(msg, hint=hint)
+        paths = (*paths, str(path))
+    if required and not paths:
+        msg = "Give PATHS to read, or --llm to read llm's logs.db."
+        raise click.UsageError(msg)
+    return paths
 
 
 def read_options_from(options: dict[str, Any]) -> ReadOptions:

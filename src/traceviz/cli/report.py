@@ -11,9 +11,9 @@ import orjson
 from rich.console import Console
 
 from traceviz import report as reports
-from traceviz.cli.analysis import analysis_from, analysis_options
+from traceviz.cli.analysis import analysis_from, analysis_options, run_from, run_options
 from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err, summary_line
-from traceviz.cli.inputs import QuarantineFile, input_options
+from traceviz.cli.inputs import QuarantineFile, input_options, input_paths, llm_option
 from traceviz.load import Ingest
 from traceviz.pipeline import Analysis, analyze
 from traceviz.report import audit as audit_rules
@@ -27,12 +27,12 @@ def _run(
 ) -> tuple[Analysis, QuarantineFile]:
     analysis_options_ = analysis_from(options)
     quarantine = QuarantineFile(str(options["quarantine"] or "traceviz.quarantine.jsonl"))
-    with quarantine:
+    with quarantine, run_from(options) as how:
         run = Ingest(
             on_quarantine=quarantine.write, on_file_error=lambda e: echo_err(f"Error: {e}")
         )
         if quiet or not sys.stderr.isatty():
-            analysis = analyze(paths, analysis_options_, run)
+            analysis = analyze(paths, analysis_options_, run, how)
         else:
             from rich.progress import Progress, SpinnerColumn, TextColumn
 
@@ -43,7 +43,7 @@ def _run(
                 console=Console(stderr=True),
             ) as bar:
                 task = bar.add_task("reading", total=None)
-                analysis = analyze(paths, analysis_options_, run)
+                analysis = analyze(paths, analysis_options_, run, how)
                 bar.update(task, description="done")
     if not quiet:
         echo_err(summary_line(run.stats))
@@ -53,7 +53,7 @@ def _run(
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "-o",
     "--output",
@@ -69,7 +69,9 @@ def _run(
 @click.option("--by", multiple=True, help=BY_HELP)
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
 @analysis_options
+@run_options
 @input_options
+@llm_option
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -86,7 +88,9 @@ def report(
       traceviz report samples/
       traceviz report logs/ --by model --vs o1 -o report.html
       traceviz report logs/ --by day --format json > report.json
+      traceviz report --llm --by model
     """
+    paths = input_paths(paths, options)
     fmt = (
         fmt or (reports.SUFFIXES.get(Path(output).suffix.lower()) if output else None) or "terminal"
     )
@@ -112,7 +116,7 @@ def report(
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "--max-reasoning-tokens",
     type=click.IntRange(min=0),
@@ -152,7 +156,9 @@ def report(
     help="Write the violations as JSON here.",
 )
 @analysis_options
+@run_options
 @input_options
+@llm_option
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -169,6 +175,7 @@ def audit(
       traceviz audit logs/ --max-cost-per-response 0.50 --max-looping-share 0.05
       traceviz audit logs/ --rules spend.toml --json violations.json
     """
+    paths = input_paths(paths, options)
     rules = audit_rules.load_rules(rules_file) if rules_file else {}
     for name in audit_rules.RULES:
         if options.get(name) is not None:

@@ -11,7 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz.cli.common import echo_err, summary_line
-from traceviz.cli.inputs import QuarantineFile, input_options, read_options_from
+from traceviz.cli.inputs import (
+    QuarantineFile,
+    input_options,
+    input_paths,
+    llm_option,
+    read_options_from,
+)
 from traceviz.errors import InputError
 from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, analyze_batches
@@ -36,7 +42,7 @@ def _options(read: dict[str, object], kinds_model: str | None, keep_text: bool) 
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), default="steps.parquet", show_default=True,
     help="Where to write the steps table: .parquet, .jsonl or .csv.",
@@ -44,6 +50,7 @@ def _options(read: dict[str, object], kinds_model: str | None, keep_text: bool) 
 @click.option("--kinds", "show_kinds", is_flag=True, help="Print the step-kind mix per model.")
 @kinds_model_option
 @input_options
+@llm_option
 def steps(
     paths: tuple[str, ...], output: str, show_kinds: bool, kinds_model: str | None, **read: object
 ) -> None:
@@ -53,6 +60,7 @@ def steps(
       traceviz steps logs/ -o steps.parquet
       traceviz steps r1.jsonl --kinds
     """
+    paths = input_paths(paths, read)
     options = _options(read, kinds_model, keep_text=False)
     mix: list[pl.DataFrame] = []
     with QuarantineFile(
@@ -104,12 +112,13 @@ def _kind_table(counts: pl.DataFrame) -> Table:
 
 @click.command()
 @click.argument("trace_id")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option(
     "--html", "html_path", type=click.Path(dir_okay=False), help="Write the view as a web page."
 )
 @kinds_model_option
 @input_options
+@llm_option
 def show(
     trace_id: str,
     paths: tuple[str, ...],
@@ -123,6 +132,7 @@ def show(
       traceviz show chatcmpl-AqZ1x7Qf3s logs/
       traceviz show 930c60df-bf64-41c9-a88e-3ec75f81e00e samples/ --html trace.html
     """
+    paths = input_paths(paths, read)
     options = _options(read, kinds_model, keep_text=True)
     run = Ingest()
     for batch in analyze_batches(paths, options, run):

@@ -35,6 +35,7 @@ from traceviz.normalize import (
 from traceviz.normalize.fields import ShapeError
 from traceviz.normalize.skip import SkipRecord
 from traceviz.schema import IngestStats, Quarantined, Trace
+from traceviz.stores import llm_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ STREAMS: tuple[StreamShape, ...] = (
 )
 
 SHAPES: tuple[Shape, ...] = (
+    Shape(llm_row.NAME, llm_row.detect, llm_row.normalize),
     # log stores first: their rows wrap responses that the shapes below would half-read
     Shape(otel.NAME, otel.detect, otel.normalize, otel.split),
     Shape(litellm.NAME, litellm.detect, litellm.normalize),

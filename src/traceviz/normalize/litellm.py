@@ -5,7 +5,7 @@ A spend-log row keeps only three token columns; the cached and reasoning counts 
 first. `spend` (`response_cost` in a logging payload) is the proxy's own price, kept as
 `cost_logged`, with its split (`cost_breakdown`) in `metadata`. Prompts and responses are
 only there when the proxy stores them; long strings are cut to head and tail around a
-"skipped N chars" marker, which marks the reasoning as truncated by the logger.
+"skipped N chars" marker, which marks the reasoning as truncated by the store.
 Every JSON column may be JSON text (CSV exports, database dumps).
 """
 

@@ -18,9 +18,11 @@ import orjson
 from traceviz.normalize.fields import ShapeError, content_text
 
 # Values of `reasoning_missing_reason`.
+# The llm logs.db reader (`traceviz.stores.llm_row`) uses the same words.
+HIDDEN = "hidden by provider"
 NOT_CAPTURED = "content not captured"
-DROPPED = "dropped by the logger"
-TRUNCATED = "truncated by the logger"
+DROPPED = "dropped by store/plugin"
+TRUNCATED = "truncated by store"
 
 # Models whose reasoning the provider hides (it is billed but never sent).
 _HIDING_PREFIXES = ("o1", "o3", "o4", "gpt-5", "codex")
@@ -128,11 +130,13 @@ def missing_reason(
 ) -> str | None:
     """Why a trace that billed reasoning has no reasoning text, or None.
 
-    Only for models that show their reasoning: a hidden o-series reasoning is not
-    missing. `captured` says whether the store kept the response's content at all.
+    A model whose provider hides its reasoning (o-series) says so; for one that shows
+    it, the store dropped it, or (`captured` false) kept no content of the response.
     """
-    if reasoning is not None or not usage_reasoning or hides_reasoning(model):
+    if reasoning is not None or not usage_reasoning:
         return None
+    if hides_reasoning(model):
+        return HIDDEN
     return DROPPED if captured else NOT_CAPTURED
 
 

@@ -70,22 +70,41 @@ def hides_reasoning(model: str) -> bool:
     return model.lower().startswith(HIDING_PREFIXES)
 
 
-def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) -> pl.DataFrame:
-    """The traces with `whatif_*` columns: the cost of the same work on `target`.
+RECOUNTED = ("whatif_prompt_tokens", "whatif_answer_tokens", "whatif_recounted_reasoning")
 
-    Needs the text columns (run inside the pipeline) and the tokens stage's columns.
-    """
+
+def recount(traces: pl.DataFrame, target: str) -> pl.DataFrame:
+    """The traces' prompt, answer and visible reasoning counted with `target`'s tokenizer
+    (the part of a what-if that needs the text; run where the text is)."""
+    counter = tokens.counter(target)
+    return traces.with_columns(
+        pl.Series(name, counter.count_batch(traces[column].to_list()), dtype=pl.Int64)
+        for name, column in zip(RECOUNTED, (PROMPT, ANSWER, REASONING), strict=True)
+    )
+
+
+def target_key(target: str, catalog: Catalog) -> str:
+    """The catalog entry of a what-if model, or a clear error."""
     key = catalog.key(target)
     if key is None:
         msg = f"no price for what-if model {target!r}"
         raise ConfigError(
             msg, hint="Name a model in the catalog (`traceviz prices`), or add one with --catalog."
         )
-    counter = tokens.counter(target)
+    return key
+
+
+def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) -> pl.DataFrame:
+    """The traces with `whatif_*` columns: the cost of the same work on `target`.
+
+    Needs the tokens stage's columns, and the text columns unless `recount` ran first.
+    """
+    key = target_key(target, catalog)
     target_hides = hides_reasoning(key)
-    prompts = counter.count_batch(traces[PROMPT].to_list())
-    answers = counter.count_batch(traces[ANSWER].to_list())
-    recounted = counter.count_batch(traces[REASONING].to_list())
+    if RECOUNTED[0] not in traces.columns:
+        traces = recount(traces, target)
+    prompts, answers, recounted = (traces[name].to_list() for name in RECOUNTED)
+    traces = traces.drop(RECOUNTED)
     rows = []
     rate_cache: dict[tuple[datetime | None, bool], tuple[Decimal | None, ...]] = {}
     for index, (created, batch, billed) in enumerate(

@@ -223,18 +223,28 @@ def _points(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
 
 
 def _kinds(traces: pl.DataFrame, steps: pl.DataFrame | None, by: list[str]) -> pl.DataFrame:
-    """The share of steps of each kind, per group."""
-    if steps is None or not steps.height:
-        return pl.DataFrame(
-            schema={
-                **dict.fromkeys(by, pl.String),
-                "kind": pl.String,
-                "steps": pl.UInt32,
-                "share": pl.Float64,
-            }
+    """The share of steps of each kind, per group: from each trace's `steps_<kind>`
+    columns (no join, so traces sharing an id count once each), else the steps table."""
+    columns = [c for c in traces.columns if c.startswith("steps_")]
+    if columns:
+        per_kind = (
+            traces.select(*by, *columns)
+            .unpivot(columns, index=by, variable_name="kind", value_name="steps")
+            .with_columns(pl.col("kind").str.strip_prefix("steps_"))
         )
-    joined = steps.join(traces.select("trace_id", *by), on="trace_id", how="left")
-    counts = joined.group_by([*by, "kind"]).agg(pl.len().alias("steps"))
+    elif steps is not None:
+        per_kind = steps.join(traces.select("trace_id", *by), on="trace_id", how="left").select(
+            *by, "kind", pl.lit(1).alias("steps")
+        )
+    else:
+        per_kind = pl.DataFrame(
+            schema={**dict.fromkeys(by, pl.String), "kind": pl.String, "steps": pl.Int64}
+        )
+    counts = (
+        per_kind.group_by([*by, "kind"])
+        .agg(pl.col("steps").sum().cast(pl.UInt32))
+        .filter(pl.col("steps") > 0)
+    )
     total = pl.col("steps").sum().over(by) if by else pl.col("steps").sum()
     return counts.with_columns((pl.col("steps") / total).alias("share")).sort(
         [*by, "kind"], nulls_last=True

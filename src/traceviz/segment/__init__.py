@@ -27,71 +27,80 @@ from traceviz.schema import (
 )
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment.kinds import KindModel
-from traceviz.segment.metrics import StepView, is_refusal, trace_metrics
+from traceviz.segment.metrics import StepView, is_refusal, text_metrics, trace_metrics
+from traceviz.segment.split import Step
 from traceviz.segment.split import steps as split_steps
 
-__all__ = ["KindModel", "metrics", "steps"]
+__all__ = ["KIND_STEPS", "KindModel", "cut", "metrics", "part_starts", "steps"]
 
 PREDICT_TRACES = 256
 
 
-def _tokenizers(traces: pl.DataFrame) -> list[str]:
-    if TOKENIZER in traces.columns:
-        return traces[TOKENIZER].to_list()
-    return [tokens.tokenizer_for(m)[0] for m in traces[MODEL].to_list()]
+def cut(traces: pl.DataFrame) -> list[list[Step]]:
+    """The steps of each trace's reasoning (none where it is hidden or empty)."""
+    return [split_steps(r) if r else [] for r in traces[REASONING].to_list()]
 
 
-def steps(traces: pl.DataFrame, model: KindModel | None = None) -> pl.DataFrame:
-    """The steps table: one row per step of every visible reasoning."""
+def part_starts(cuts: list[list[Step]]) -> list[list[int]]:
+    """Where each step begins: the parts `tokens.count` counts the reasoning by."""
+    return [[step.start for step in trace] for trace in cuts]
+
+
+def steps(
+    traces: pl.DataFrame, model: KindModel | None = None, cuts: list[list[Step]] | None = None
+) -> pl.DataFrame:
+    """The steps table: one row per step of every visible reasoning.
+
+    A step's tokens are those of its trace's reasoning that end inside it (or in the
+    white space after it), so the steps of a trace add up to its `tokens_reasoning`.
+    They come from the tokens stage's `reasoning_part_tokens` column when `cuts` were
+    counted there (the pipeline does), else the reasoning is counted here.
+    """
     model = model or default_model()
-    ids, texts, tokenizer_of = [], [], []
-    split = []
-    for trace_id, reasoning, tokenizer in zip(
-        traces[TRACE_ID].to_list(), traces[REASONING].to_list(), _tokenizers(traces), strict=True
+    cuts = cuts if cuts is not None else cut(traces)
+    if tokens.REASONING_PART_TOKENS in traces.columns:
+        part_tokens = traces[tokens.REASONING_PART_TOKENS].to_list()
+    else:
+        part_tokens = _count_parts(traces, cuts)
+    columns: dict[str, list[object]] = {name: [] for name in STEPS_SCHEMA}
+    texts: list[list[str]] = []
+    for trace_id, reasoning, trace_steps, counts in zip(
+        traces[TRACE_ID].to_list(), traces[REASONING].to_list(), cuts, part_tokens, strict=True
     ):
-        if not reasoning:
+        if not trace_steps:
             continue
-        cut = split_steps(reasoning)
-        ids.append(trace_id)
-        split.append(cut)
-        texts.append([reasoning[s.start : s.end] for s in cut])
-        tokenizer_of.append(tokenizer)
-    # predict a few hundred traces at a time: the feature matrix of a whole batch is large
-    kinds = iter(
-        [
-            kind
-            for start in range(0, len(texts), PREDICT_TRACES)
-            for kind in model.predict(texts[start : start + PREDICT_TRACES])
-        ]
-    )
-    counts = _count_steps(texts, tokenizer_of)
-    rows = []
-    for trace_id, cut, n_tokens in zip(ids, split, counts, strict=True):
-        for number, (step, count) in enumerate(zip(cut, n_tokens, strict=True)):
-            rows.append(
-                (
-                    trace_id,
-                    number,
-                    step.start,
-                    step.end,
-                    count,
-                    next(kinds),
-                    step.marker,
-                    step.thought,
-                )
-            )
-    return pl.DataFrame(rows, schema=STEPS_SCHEMA, orient="row")
+        texts.append([reasoning[s.start : s.end] for s in trace_steps])
+        columns[TRACE_ID] += [trace_id] * len(trace_steps)
+        columns["step"] += list(range(len(trace_steps)))
+        columns["start"] += [s.start for s in trace_steps]
+        columns["end"] += [s.end for s in trace_steps]
+        columns["tokens"] += counts
+        columns["marker"] += [s.marker for s in trace_steps]
+        columns["thought"] += [s.thought for s in trace_steps]
+    # predict a few hundred traces at a time: the term table of a whole batch is large
+    columns["kind"] = [
+        kind
+        for first in range(0, len(texts), PREDICT_TRACES)
+        for kind in model.predict(texts[first : first + PREDICT_TRACES])
+    ]
+    return pl.DataFrame(columns, schema=STEPS_SCHEMA)
 
 
-def _count_steps(texts: list[list[str]], tokenizer_of: list[str]) -> list[list[int]]:
-    """Token counts of every step, one batch per tokenizer."""
-    counts: list[list[int]] = [[] for _ in texts]
-    for name in set(tokenizer_of):
-        members = [i for i, t in enumerate(tokenizer_of) if t == name]
-        flat = [step for i in members for step in texts[i]]
-        numbers = iter(tokens.Counter(name).count_batch(flat))
-        for i in members:
-            counts[i] = [int(next(numbers) or 0) for _ in texts[i]]
+def _count_parts(traces: pl.DataFrame, cuts: list[list[Step]]) -> list[list[int]]:
+    """Step tokens with each trace's tokenizer (the `tokenizer` column, else its model's)."""
+    if TOKENIZER in traces.columns:
+        names = traces[TOKENIZER].to_list()
+    else:
+        names = [tokens.tokenizer_for(m)[0] for m in traces[MODEL].to_list()]
+    reasoning = traces[REASONING].to_list()
+    counts: list[list[int]] = [[] for _ in cuts]
+    for name in set(names):
+        rows = [i for i, n in enumerate(names) if n == name and cuts[i]]
+        found = tokens.Counter(name).count_parts(
+            [reasoning[i] for i in rows], part_starts([cuts[i] for i in rows])
+        )
+        for row, numbers in zip(rows, found, strict=True):
+            counts[row] = numbers
     return counts
 
 
@@ -105,30 +114,57 @@ def default_model() -> KindModel:
     return _DEFAULT[0]
 
 
+KIND_STEPS = tuple(f"steps_{kind}" for kind in kinds_module.KINDS)
+
+
 def metrics(traces: pl.DataFrame, step_table: pl.DataFrame) -> pl.DataFrame:
-    """The traces with a column per behaviour metric (null where reasoning is hidden)."""
-    by_trace: dict[str, list[StepView]] = {}
-    for row in step_table.iter_rows(named=True):
-        by_trace.setdefault(row[TRACE_ID], []).append(
-            StepView(
-                row["start"], row["end"], row["tokens"], row["kind"], row["marker"], row["thought"]
-            )
-        )
+    """The traces with a column per behaviour metric (null where reasoning is hidden),
+    and each trace's steps of every kind (`steps_<kind>`, what reports sum).
+
+    Steps are matched to traces by position (each trace's steps are consecutive, in
+    trace order), so traces that share an id keep their own steps.
+    """
+    views = _step_views(traces, step_table)
+    text = text_metrics(traces[REASONING], traces[PROMPT]).iter_rows(named=True)
     rows = []
-    for trace_id, reasoning, answer, prompt, reference in zip(
-        traces[TRACE_ID].to_list(),
+    kind_rows: list[list[int | None]] = []
+    for reasoning, answer, reference, own, measured in zip(
         traces[REASONING].to_list(),
         traces[ANSWER].to_list(),
-        traces[PROMPT].to_list(),
         traces[REFERENCE_ANSWER].to_list(),
+        views,
+        text,
         strict=True,
     ):
         if reasoning is None:
             rows.append(dict.fromkeys(METRICS_SCHEMA) | {REFUSAL: is_refusal(answer)})
+            kind_rows.append([None] * len(KIND_STEPS))
         else:
-            rows.append(
-                trace_metrics(reasoning, answer, prompt, reference, by_trace.get(trace_id, []))
-            )
+            rows.append(trace_metrics(reasoning, answer, reference, own, measured))
+            kinds_seen = [step.kind for step in own]
+            kind_rows.append([kinds_seen.count(kind) for kind in kinds_module.KINDS])
+    kind_table = pl.DataFrame(kind_rows, schema=dict.fromkeys(KIND_STEPS, pl.Int64()), orient="row")
     table = pl.DataFrame(rows, schema=METRICS_SCHEMA, orient="row")
     cut = pl.col(TRUNCATED).fill_null(False) | (pl.col(FINISH_REASON) == "length").fill_null(False)
-    return pl.concat([traces, table], how="horizontal").with_columns(cut.alias(TRUNCATED))
+    return pl.concat([traces, table, kind_table], how="horizontal").with_columns(
+        cut.alias(TRUNCATED)
+    )
+
+
+def _step_views(traces: pl.DataFrame, step_table: pl.DataFrame) -> list[list[StepView]]:
+    """The steps of each trace, in trace order: a trace with any non-blank reasoning has
+    at least one step, and its steps follow those of the trace before."""
+    views: list[list[StepView]] = [[] for _ in range(traces.height)]
+    with_steps = (
+        i for i, r in enumerate(traces[REASONING].to_list()) if r is not None and r.strip()
+    )
+    current = -1
+    for row in step_table.iter_rows(named=True):
+        if row["step"] == 0:
+            current = next(with_steps)
+        views[current].append(
+            StepView(
+                row["start"], row["end"], row["tokens"], row["kind"], row["marker"], row["thought"]
+            )
+        )
+    return views

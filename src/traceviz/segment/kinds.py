@@ -11,9 +11,6 @@ object, and no pickle, is ever loaded.
 from __future__ import annotations
 
 import json
-import math
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -21,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 from scipy import sparse
 
 from traceviz.errors import ConfigError
-from traceviz.segment.split import marker
+from traceviz.segment.split import CUE_PATTERN
 
 KINDS = (
     "problem_setup",
@@ -36,45 +34,103 @@ KINDS = (
     "self_checking",
     "final_answer_emission",
 )
-FORMAT_VERSION = 1
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
-_SYMBOLS = re.compile(r"[0-9=+\-*/^\\{}()]")
+FORMAT_VERSION = 2
+WORD_PATTERN = r"\b\w\w+\b"  # scikit-learn's default token pattern, run by polars
+_SYMBOLS = r"[0-9=+\-*/^\\{}()]"
+_CUE = "(?i)" + CUE_PATTERN
 EXTRA_FEATURES = ("position", "is_first", "is_last", "symbol_share", "log_length", "question")
 
 
-def analyze(text: str, cue: str | None) -> list[str]:
-    """Words and word pairs of a step (scikit-learn's analyzer), and its cue as a term."""
-    words = _TOKEN.findall(text.lower())
-    terms = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-    if cue:
-        terms.append("cue_" + cue.lower().replace(" ", "_").replace("-", "_"))
-    return terms
+def _step_frame(traces: Sequence[Sequence[str]]) -> pl.DataFrame:
+    """One row per step: its row number, its position in its trace and the trace's length."""
+    lengths = np.fromiter((len(t) for t in traces), dtype=np.int64, count=len(traces))
+    total = int(lengths.sum())
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return pl.DataFrame(
+        {
+            "row": np.arange(total, dtype=np.int64),
+            "pos": np.arange(total, dtype=np.int64) - starts,
+            "count": np.repeat(lengths, lengths),
+            "text": [text for trace in traces for text in trace],
+        },
+        schema={"row": pl.Int64, "pos": pl.Int64, "count": pl.Int64, "text": pl.String},
+    )
 
 
-def step_terms(steps: Sequence[str], index: int) -> list[str]:
-    """A step's terms, with the words of the steps before and after it as context
-    (prefixed `p_` and `n_`): what a step does depends on its neighbours."""
-    terms = analyze(steps[index], marker(steps[index]))
-    for offset, prefix in ((-1, "p_"), (1, "n_")):
-        j = index + offset
-        if 0 <= j < len(steps):
-            terms += [prefix + w for w in _TOKEN.findall(steps[j].lower())]
-        else:
-            terms.append(prefix + "none")
-    return terms
+def term_table(traces: Sequence[Sequence[str]]) -> pl.DataFrame:
+    """(row, term) for every term of every step: its words and word pairs (lower case),
+    its cue (`cue_let_me_check`), and the words of the steps before and after it as
+    context (prefixed `p_` and `n_`, or `p_none`/`n_none` at the edges): what a step
+    does depends on its neighbours. Rows number the steps of all traces in order."""
+    steps = _step_frame(traces)
+    words = (
+        steps.select(
+            "row",
+            "pos",
+            "count",
+            pl.col("text").str.to_lowercase().str.extract_all(WORD_PATTERN).alias("term"),
+        )
+        .explode("term")
+        .drop_nulls("term")
+    )
+    pairs = words.select(
+        "row",
+        pl.concat_str(["term", pl.col("term").shift(-1)], separator=" ").alias("term"),
+        (pl.col("row").shift(-1) == pl.col("row")).alias("keep"),
+    ).filter("keep")
+    cues = steps.select(
+        "row",
+        (
+            "cue_"
+            + pl.col("text").str.extract(_CUE, 1).str.to_lowercase().str.replace_all(r"[ \-]", "_")
+        ).alias("term"),
+    ).drop_nulls("term")
+    edges = steps.select(
+        pl.concat(
+            [
+                pl.col("row").filter(pl.col("pos") == 0),
+                pl.col("row").filter(pl.col("pos") == pl.col("count") - 1),
+            ]
+        ),
+        pl.concat(
+            [
+                pl.repeat("p_none", (pl.col("pos") == 0).sum(), dtype=pl.String),
+                pl.repeat("n_none", (pl.col("pos") == pl.col("count") - 1).sum(), dtype=pl.String),
+            ]
+        ).alias("term"),
+    )
+    before = words.filter(pl.col("pos") < pl.col("count") - 1).select(
+        pl.col("row") + 1, ("p_" + pl.col("term")).alias("term")
+    )
+    after = words.filter(pl.col("pos") > 0).select(
+        pl.col("row") - 1, ("n_" + pl.col("term")).alias("term")
+    )
+    return pl.concat(
+        [words.select("row", "term"), pairs.select("row", "term"), cues, edges, before, after]
+    )
 
 
-def extras(text: str, index: int, count: int) -> list[float]:
-    """Position and surface features of step `index` of `count`."""
-    length = max(len(text), 1)
-    return [
-        index / max(count - 1, 1),
-        float(index == 0),
-        float(index == count - 1),
-        len(_SYMBOLS.findall(text)) / length,
-        math.log(length) / 10,
-        float("?" in text),
-    ]
+def term_lists(traces: Sequence[Sequence[str]]) -> list[list[str]]:
+    """The terms of every step as lists (for training with scikit-learn)."""
+    total = sum(len(t) for t in traces)
+    grouped = term_table(traces).group_by("row").agg("term")
+    found = dict(zip(grouped["row"].to_list(), grouped["term"].to_list(), strict=True))
+    return [found.get(row, []) for row in range(total)]
+
+
+def extras(traces: Sequence[Sequence[str]]) -> np.ndarray:
+    """Position and surface features of every step (one row each, EXTRA_FEATURES)."""
+    steps = _step_frame(traces)
+    length = pl.max_horizontal(pl.col("text").str.len_chars(), pl.lit(1)).cast(pl.Float64)
+    table = steps.select(
+        (pl.col("pos") / pl.max_horizontal(pl.col("count") - 1, pl.lit(1))).alias("position"),
+        (pl.col("pos") == 0).cast(pl.Float64).alias("is_first"),
+        (pl.col("pos") == pl.col("count") - 1).cast(pl.Float64).alias("is_last"),
+        (pl.col("text").str.count_matches(_SYMBOLS) / length).alias("symbol_share"),
+        (length.log() / 10).alias("log_length"),
+        pl.col("text").str.contains("?", literal=True).cast(pl.Float64).alias("question"),
+    )
+    return table.to_numpy().astype(np.float64).reshape(steps.height, len(EXTRA_FEATURES))
 
 
 @dataclass(frozen=True)
@@ -90,34 +146,29 @@ class KindModel:
     def features(self, traces: Sequence[Sequence[str]]) -> sparse.csr_matrix:
         """One row per step of each trace: TF-IDF (sublinear tf, l2-normalised) of its
         terms with context, then the extra features."""
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        dense = []
-        row = -1
-        for trace in traces:
-            for index, text in enumerate(trace):
-                row += 1
-                dense.append(extras(text, index, len(trace)))
-                self._tfidf_row(step_terms(trace, index), row, rows, cols, vals)
-        tfidf = sparse.csr_matrix(
-            (vals, (rows, cols)), shape=(row + 1, len(self.vocabulary)), dtype=np.float64
+        total = sum(len(t) for t in traces)
+        vocabulary = pl.DataFrame(
+            {"term": list(self.vocabulary), "column": list(self.vocabulary.values())},
+            schema={"term": pl.String, "column": pl.Int64},
+        ).with_columns(pl.Series("idf", self.idf[list(self.vocabulary.values())]))
+        weights = (
+            term_table(traces)
+            .join(vocabulary, on="term", how="inner")
+            .group_by("row", "column")
+            .agg(pl.len().alias("n"), pl.col("idf").first())
+            .with_columns(((1 + pl.col("n").cast(pl.Float64).log()) * pl.col("idf")).alias("w"))
+            .with_columns((pl.col("w") / (pl.col("w") ** 2).sum().over("row").sqrt()).alias("w"))
         )
-        extra = sparse.csr_matrix(np.array(dense).reshape(row + 1, len(EXTRA_FEATURES)))
+        tfidf = sparse.csr_matrix(
+            (
+                weights["w"].to_numpy(),
+                (weights["row"].to_numpy(), weights["column"].to_numpy()),
+            ),
+            shape=(total, len(self.vocabulary)),
+            dtype=np.float64,
+        )
+        extra = sparse.csr_matrix(extras(traces))
         return sparse.hstack([tfidf, extra]).tocsr()
-
-    def _tfidf_row(
-        self, terms: list[str], row: int, rows: list[int], cols: list[int], vals: list[float]
-    ) -> None:
-        counts = Counter(self.vocabulary[t] for t in terms if t in self.vocabulary)
-        if not counts:
-            return
-        weights = {c: (1 + math.log(n)) * self.idf[c] for c, n in counts.items()}
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        for c, w in weights.items():
-            rows.append(row)
-            cols.append(c)
-            vals.append(w / norm)
 
     def predict(self, traces: Sequence[Sequence[str]]) -> list[str]:
         """The kind of every step of every trace, flattened in order."""

@@ -11,22 +11,20 @@ language-consistency reward measures it.
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+
+import polars as pl
 
 from traceviz.segment import answers
 
 REFLECTION_WORDS = (
     "wait", "mistake", "however", "but", "retry", "error", "verify", "wrong", "evaluate", "check",
 )  # fmt: skip
-_REFLECTION = re.compile(r"\b(?:" + "|".join(REFLECTION_WORDS) + r")\b", re.IGNORECASE)
+_REFLECTION = r"(?i)\b(?:" + "|".join(REFLECTION_WORDS) + r")\b"
 BACKTRACK_CUES = frozenset(
     {"wait", "but wait", "actually", "on second thought", "let me reconsider"}
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
 _PARAGRAPH = re.compile(r"\n\s*\n")
 REFUSAL = re.compile(
     r"^\W*(?:i(?:'m| am) sorry|sorry,|i can(?:no|')t (?:help|assist|answer|provide|comply)"
@@ -56,17 +54,6 @@ class StepView:
     thought: int
 
 
-def reflection_words(text: str) -> int:
-    """Occurrences of the R1 paper's reflection words, whole words, case-folded."""
-    return len(_REFLECTION.findall(text))
-
-
-def repetition(words: Sequence[str], n: int) -> float:
-    """rep-n: the share of word n-grams that repeat an earlier one (0 = none repeat)."""
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    return 1 - len(set(grams)) / len(grams) if grams else 0.0
-
-
 def paragraphs(text: str) -> list[str]:
     return [" ".join(p.split()).lower() for p in _PARAGRAPH.split(text) if p.strip()]
 
@@ -82,42 +69,89 @@ def longest_repeat_run(paras: Sequence[str]) -> int:
     return best
 
 
-@lru_cache(maxsize=1 << 16)
-def script(char: str) -> str | None:
-    """The writing system of a letter (LATIN, CJK, CYRILLIC…), None for non-letters."""
-    if not char.isalpha():
-        return None
-    name = unicodedata.name(char, "")
-    if name.startswith(("CJK", "HIRAGANA", "KATAKANA")):
-        return "CJK"
-    return name.split(" ", 1)[0] or None
+# Writing systems told apart by language_mixing (Unicode scripts; kana count as CJK).
+SCRIPTS = {
+    "LATIN": r"\p{Latin}",
+    "CJK": r"\p{Han}\p{Hiragana}\p{Katakana}",
+    "CYRILLIC": r"\p{Cyrillic}",
+    "GREEK": r"\p{Greek}",
+    "ARABIC": r"\p{Arabic}",
+    "HEBREW": r"\p{Hebrew}",
+    "HANGUL": r"\p{Hangul}",
+    "DEVANAGARI": r"\p{Devanagari}",
+    "THAI": r"\p{Thai}",
+}
+_LETTERS = "".join(SCRIPTS.values())
+_OTHER = r"[\p{L}--[" + _LETTERS + "]]"
 
 
-def word_scripts(text: str) -> list[str]:
-    """The script of each word (that of its first letter), words without letters left out."""
-    found = []
-    for word in _WORD.findall(text):
-        for char in word:
-            kind = script(char)
-            if kind is not None:
-                found.append(kind)
-                break
-    return found
+def _words_in(script_class: str) -> str:
+    """A word (a run of \\w) whose first letter is in the class."""
+    return r"\b[\d_\p{M}\p{Pc}]*" + script_class
 
 
-def dominant_script(text: str) -> str | None:
-    counts = Counter(word_scripts(text))
-    return counts.most_common(1)[0][0] if counts else None
+def _script_counts(column: str) -> list[pl.Expr]:
+    text = pl.col(column).fill_null("")
+    counts = [
+        text.str.count_matches(_words_in(f"[{letters}]")).alias(name)
+        for name, letters in SCRIPTS.items()
+    ]
+    return [*counts, text.str.count_matches(_words_in(_OTHER)).alias("OTHER")]
 
 
-def language_mixing(reasoning: str, prompt: str | None) -> float | None:
-    """Share of the reasoning's words written in another script than the prompt's
-    dominant script (the reasoning's own, when there is no prompt)."""
-    words = word_scripts(reasoning)
-    base = dominant_script(prompt or "") or (Counter(words).most_common(1)[0][0] if words else None)
-    if base is None:
-        return None
-    return sum(s != base for s in words) / len(words) if words else 0.0
+def _dominant(frame: pl.DataFrame) -> pl.Series:
+    """The script most words are written in (the first listed on a tie), null if none."""
+    names = [*SCRIPTS, "OTHER"]
+    counts = frame.select(names).to_numpy()
+    best = counts.argmax(axis=1)
+    found = [names[i] if counts[row, i] > 0 else None for row, i in enumerate(best)]
+    return pl.Series(found, dtype=pl.String)
+
+
+def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
+    """Metrics of whole reasoning texts, computed by polars over a batch at once:
+    `reflection_words`, `rep2`/`rep3`/`rep4` (share of word n-grams that repeat an
+    earlier one), `words`, and `language_mixing` (share of the reasoning's words written
+    in another script than the prompt's dominant script, or the reasoning's own when the
+    prompt has none; a word's script is that of its first letter)."""
+    frame = pl.DataFrame({"reasoning": reasoning, "prompt": prompt}).with_row_index("row")
+    words = (
+        frame.select(
+            "row", pl.col("reasoning").str.to_lowercase().str.extract_all(r"\w+").alias("w")
+        )
+        .explode("w")
+        .drop_nulls("w")
+    )
+    out = frame.select(
+        "row",
+        pl.col("reasoning").str.count_matches(_REFLECTION).alias("reflection_words"),
+    )
+    counts = words.group_by("row").agg(pl.len().alias("words"))
+    out = out.join(counts, on="row", how="left")
+    for n in (2, 3, 4):
+        same = [pl.col("row").shift(-k) == pl.col("row") for k in range(1, n)]
+        gram = pl.concat_str([pl.col("w").shift(-k) for k in range(n)], separator=" ")
+        grams = (
+            words.select("row", pl.when(pl.all_horizontal(same)).then(gram).alias("g"))
+            .drop_nulls("g")
+            .group_by("row")
+            .agg((1 - pl.col("g").n_unique() / pl.len()).alias(f"rep{n}"))
+        )
+        out = out.join(grams, on="row", how="left")
+    mine = frame.select(_script_counts("reasoning"))
+    theirs = frame.select(_script_counts("prompt"))
+    base = pl.select(pl.coalesce(_dominant(theirs), _dominant(mine))).to_series()
+    total = mine.sum_horizontal()
+    in_base = [None if b is None else int(mine[b][row]) for row, b in enumerate(base.to_list())]
+    mixing = [
+        None if kept is None else ((t - kept) / t if t else 0.0)
+        for kept, t in zip(in_base, total.to_list(), strict=True)
+    ]
+    return out.sort("row").with_columns(
+        pl.col("words").fill_null(0),
+        *(pl.col(f"rep{n}").fill_null(0.0) for n in (2, 3, 4)),
+        pl.Series("language_mixing", mixing, dtype=pl.Float64),
+    )
 
 
 def is_refusal(answer: str | None) -> bool:
@@ -142,12 +176,11 @@ def share_before(position: int, steps: Sequence[StepView]) -> float:
 def trace_metrics(
     reasoning: str,
     answer: str | None,
-    prompt: str | None,
     reference: str | None,
     steps: Sequence[StepView],
+    text: dict[str, object],
 ) -> dict[str, object]:
-    """Every metric of one trace with visible reasoning."""
-    words = [w.lower() for w in _WORD.findall(reasoning)]
+    """Every metric of one trace with visible reasoning (`text`: its `text_metrics` row)."""
     paras = paragraphs(reasoning)
     markers = [(s.marker or "").lower() for s in steps]
     final = answers.extract(answer)
@@ -157,18 +190,18 @@ def trace_metrics(
         answers.first_position(reasoning, reference_normal) if reference_normal else None
     )
     duplicates = len(paras) - len(set(paras))
-    rep4 = repetition(words, 4)
+    rep4 = float(text["rep4"])  # type: ignore[arg-type]
     detectors = [
         len(steps) >= LOOP_MIN_STEPS
         and sum(m in _LOOP_MARKERS for m in markers) / len(steps) >= LOOP_MARKER_DENSITY,
         duplicates >= LOOP_DUPLICATE_PARAGRAPHS,
-        len(words) >= LOOP_MIN_WORDS and rep4 >= LOOP_REP4,
+        int(text["words"]) >= LOOP_MIN_WORDS and rep4 >= LOOP_REP4,  # type: ignore[call-overload]
     ]
     first_share = share_before(first, steps) if first is not None else None
     return {
         "steps": len(steps),
         "thoughts": (max(s.thought for s in steps) + 1) if steps else 0,
-        "reflection_words": reflection_words(reasoning),
+        "reflection_words": text["reflection_words"],
         "self_checks": sum(s.kind == "self_checking" for s in steps),
         "backtracks": sum(m in BACKTRACK_CUES for m in markers),
         "final_answer": final,
@@ -178,12 +211,12 @@ def trace_metrics(
         "reference_first_share": (
             share_before(reference_first, steps) if reference_first is not None else None
         ),
-        "rep2": repetition(words, 2),
-        "rep3": repetition(words, 3),
+        "rep2": text["rep2"],
+        "rep3": text["rep3"],
         "rep4": rep4,
         "longest_repeat_run": longest_repeat_run(paras),
         "looping": sum(detectors) >= 2,
-        "language_mixing": language_mixing(reasoning, prompt),
+        "language_mixing": text["language_mixing"],
         "empty_reasoning": not reasoning.strip(),
         "refusal": is_refusal(answer),
     }

@@ -13,6 +13,7 @@ with the white space between them cover the whole text.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 MIN_STEP_CHARS = 10
@@ -56,7 +57,8 @@ CUES = (
     "On second thought", "Therefore", "Thus", "So", "Okay", "OK", "Alright", "First",
     "Then", "Next", "Now", "Finally", "But", "However", "Maybe", "Perhaps",
 )  # fmt: skip
-_CUE = re.compile(r"^[\s*_#>-]*(" + "|".join(re.escape(c) for c in CUES) + r")\b", re.IGNORECASE)
+CUE_PATTERN = r"^[\s*_#>-]*(" + "|".join(re.escape(c) for c in CUES) + r")\b"
+_CUE = re.compile(CUE_PATTERN, re.IGNORECASE)
 # Cues that start a new thought: the model leaves its current line of attack
 # (the underthinking paper's and EvalScope ThinkBench's switch markers).
 SWITCH_CUES = frozenset(
@@ -80,11 +82,12 @@ class Step:
 
 def spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each step of `text`, white space at the edges left out."""
-    protected = [m.span() for m in _MATH.finditer(text)]
+    protected = [m.span() for m in _MATH.finditer(text)] if "$" in text or "\\" in text else []
+    starts = [a for a, _ in protected]
     cuts = []
     for match in _BOUNDARY.finditer(text):
         end = match.start()
-        if _inside(end, protected) or _keeps_sentence(text, match):
+        if _inside(end, protected, starts) or _keeps_sentence(text, match):
             continue
         cuts.append((end + _closing_length(match.group()), match.end()))
     pieces = []
@@ -102,8 +105,10 @@ def _closing_length(boundary: str) -> int:
     return len(boundary) - len(boundary.lstrip(".?!\"')]"))
 
 
-def _inside(position: int, protected: list[tuple[int, int]]) -> bool:
-    return any(a <= position < b for a, b in protected)
+def _inside(position: int, protected: list[tuple[int, int]], starts: list[int]) -> bool:
+    """Whether a position is inside one of the (sorted, disjoint) protected spans."""
+    at = bisect_right(starts, position) - 1
+    return at >= 0 and position < protected[at][1]
 
 
 def _keeps_sentence(text: str, match: re.Match[str]) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from traceviz.errors import ConfigError
-from traceviz.segment.kinds import KINDS, KindModel, step_terms
+from traceviz.segment.kinds import KINDS, KindModel, term_lists
 
 SEED = 0
 C = 4.0
@@ -64,7 +64,7 @@ def fit(data: Labelled) -> KindModel:
     from sklearn.linear_model import LogisticRegression
 
     vectorizer = TfidfVectorizer(analyzer=lambda doc: doc, sublinear_tf=True, min_df=2)
-    vectorizer.fit([step_terms(trace, i) for trace in data.traces for i in range(len(trace))])
+    vectorizer.fit(term_lists(data.traces))
     vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
     draft = KindModel(vocabulary, vectorizer.idf_, np.zeros((len(KINDS), 1)), np.zeros(len(KINDS)))
     features = draft.features(data.traces)

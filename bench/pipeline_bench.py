@@ -1,0 +1,163 @@
+"""The whole pipeline against the tokenizers' own floor, its memory, and the cache.
+
+    python bench/pipeline_bench.py --size 1GB                 # figures for the README
+    python bench/pipeline_bench.py --memory 0.5GB,1GB,2GB     # the peak-memory curve
+
+One run, so the ratios compare like with like on a shared machine:
+
+1. Writes a mixed log (bench/generate.py's R1 and o1 responses, plus every line-based
+   sample shape: streams, SSE, Responses, Anthropic, Ollama, batch... about 2 %).
+2. Floor: the bare tokenizers (tiktoken, both cores) over exactly the texts traceviz
+   must count: prompt, reasoning and answer with each trace's tokenizer, and with
+   `--vs o1` the same texts again with o1's. Texts are extracted first, not timed.
+3. `traceviz report LOG --format json` end to end (no cache), without and with
+   `--vs o1`, then a second run that reads the cache. Peak memory is the largest sum
+   of the resident sizes of the command and its worker processes, sampled every 0.1 s.
+
+Prints MB/s, traces/s and tokens/s for the floor and for traceviz, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+from generate import generate, parse_size
+
+from traceviz import tokens
+from traceviz.load import read_batches
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+LINE_SAMPLES = [*sorted(SAMPLES.glob("*.jsonl")), *sorted(SAMPLES.glob("*.sse"))]
+SAMPLE_SHARE = 0.02
+
+
+def mixed_log(path: Path, size: int) -> None:
+    """Generated R1/o1 responses with the line-based samples mixed in every few MB."""
+    generate(path, int(size * (1 - SAMPLE_SHARE)))
+    block = b"".join(p.read_bytes().rstrip(b"\n") + b"\n" for p in LINE_SAMPLES)
+    with path.open("ab") as out:
+        for _ in range(max(1, int(size * SAMPLE_SHARE) // len(block))):
+            out.write(block)
+
+
+def floor(log: Path, vs: str | None) -> tuple[float, int, int]:
+    """Seconds the bare tokenizers take over the texts traceviz counts; traces; tokens."""
+    seconds = 0.0
+    traces = counted = 0
+    for frame in read_batches([log]):
+        texts: dict[str, list[str]] = {}
+        for model, *parts in frame.select("model", "prompt", "reasoning", "answer").iter_rows():
+            name = tokens.tokenizer_for(model)[0]
+            texts.setdefault(name, []).extend(p for p in parts if p)
+            if vs:
+                texts.setdefault(tokens.counter(vs).name, []).extend(p for p in parts if p)
+        traces += frame.height
+        for name, batch in texts.items():
+            enc = tokens.encoding(name)
+            special = "all" if name == tokens.DEEPSEEK else set()
+            started = time.perf_counter()
+            found = enc.encode_batch(batch, num_threads=2, allowed_special=special)
+            seconds += time.perf_counter() - started
+            counted += sum(map(len, found))
+    return seconds, traces, counted
+
+
+def run_report(log: Path, extra: list[str], cache_dir: Path) -> tuple[float, int, dict]:
+    """Seconds, peak memory of the process tree (bytes), and the JSON report."""
+    out = cache_dir.parent / "report.json"
+    command = [sys.executable, "-m", "traceviz", "report", str(log), "--format", "json",
+               "-o", str(out), "-q", "--cache-dir", str(cache_dir), *extra]  # fmt: skip
+    started = time.perf_counter()
+    process = subprocess.Popen(command)
+    peak = [0]
+
+    def sample() -> None:
+        parent = psutil.Process(process.pid)
+        while process.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree))
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=sample)
+    watcher.start()
+    code = process.wait()
+    seconds = time.perf_counter() - started
+    watcher.join()
+    if code:
+        raise SystemExit(f"traceviz report failed ({code}): {' '.join(command)}")
+    return seconds, peak[0], orjson.loads(out.read_bytes())
+
+
+def line(label: str, seconds: float, size: int, traces: int, counted: int) -> str:
+    return (
+        f"{label:<34} {seconds:8.1f} s {size / seconds / 1e6:8.1f} MB/s "
+        f"{traces / seconds:9,.0f} traces/s {counted / seconds / 1e6:7.2f} M tokens/s"
+    )
+
+
+def speed(log: Path, work: Path) -> None:
+    size = log.stat().st_size
+    print(f"log: {log} {size / 1e9:.2f} GB, {os.cpu_count()} cores")
+    for vs in (None, "o1"):
+        label = " --vs o1" if vs else ""
+        f_seconds, traces, counted = floor(log, vs)
+        print(line(f"floor (bare tokenizers{label})", f_seconds, size, traces, counted))
+        cache = work / f"cache{label.strip()}"
+        extra = ["--vs", vs] if vs else []
+        seconds, peak, report = run_report(log, [*extra, "--no-cache"], cache)
+        print(line(f"traceviz report{label}", seconds, size, traces, counted))
+        print(f"{'':<34} ratio to floor {seconds / f_seconds:.2f}x, peak {peak / 2**20:,.0f} MiB")
+        assert report["overall"]["traces"] == traces
+        first, _, _ = run_report(log, extra, cache)  # fills the cache
+        again, peak, _ = run_report(log, extra, cache)
+        print(
+            f"{'  second run, cache filled':<34} {again:8.1f} s: {seconds / again:.1f}x faster "
+            f"than no cache (peak {peak / 2**20:,.0f} MiB)"
+        )
+
+
+def memory(sizes: list[int], work: Path) -> None:
+    for size in sizes:
+        log = work / f"log-{size}.jsonl"
+        mixed_log(log, size)
+        seconds, peak, _ = run_report(log, ["--no-cache"], work / "cache")
+        print(
+            f"{size / 1e9:5.2f} GB input: peak {peak / 2**20:7,.0f} MiB "
+            f"(command and workers), {seconds:7.1f} s"
+        )
+        log.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=parse_size, help="speed run on a log of this size")
+    parser.add_argument("--log", type=Path, help="use this log instead of generating one")
+    parser.add_argument("--memory", help="comma-separated sizes for the peak-memory curve")
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="traceviz-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if args.size or args.log:
+        log = args.log
+        if log is None:
+            log = work / "mixed.jsonl"
+            mixed_log(log, args.size)
+        speed(log, work)
+    if args.memory:
+        memory([parse_size(s) for s in args.memory.split(",")], work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Cutting logs into shards: the unit of work the engines hand to their workers.
+
+A shard is a whole file, or a byte range of a large plain JSON Lines file. Ranges are
+cut at line starts, never between two chunks of one streamed response, and each
+knows how many lines come before it, so records keep the line numbers (and trace ids)
+they have when the file is read whole: the shards of a log, read in order, give
+exactly what one reader gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from traceviz import ingest
+from traceviz.normalize import STREAMS
+
+DEFAULT_SHARD_BYTES = 64 * 1024 * 1024
+MIN_SHARD_BYTES = 4 * 1024 * 1024
+_COUNT_CHUNK = 8 * 1024 * 1024
+_PROBE_BYTES = 1 << 20  # a line longer than this is never a stream chunk worth keeping whole
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Bytes `start` to `end` of `source` (`end` None: the whole file, any container)."""
+
+    source: str
+    start: int = 0
+    end: int | None = None
+    first_line: int = 0
+
+    def describe(self) -> str:
+        if self.end is None:
+            return self.source
+        return f"{self.source} bytes {self.start:,}-{self.end:,}"
+
+
+def file_shards(source: str, shard_bytes: int = DEFAULT_SHARD_BYTES) -> list[Shard]:
+    """The shards of one file: byte ranges of a large plain JSON Lines file, else itself."""
+    if source == ingest.STDIN or not ingest.splittable(source):
+        return [Shard(source)]
+    size = Path(source).stat().st_size
+    if size <= shard_bytes:
+        return [Shard(source)]
+    shards = []
+    with Path(source).open("rb") as file:
+        start = lines = 0
+        while start < size:
+            cut = _cut_after(file, start + shard_bytes, size)
+            shards.append(Shard(source, start, cut, lines))
+            lines += _count_lines(file, start, cut)
+            start = cut
+    return shards
+
+
+def _cut_after(file: IO[bytes], target: int, size: int) -> int:
+    """The first line start at or after `target` that does not split a streamed response
+    (SSE blank lines and `event:` lines between two of its chunks included)."""
+    if target >= size:
+        return size
+    file.seek(target - 1)
+    file.readline()  # to the end of the line `target - 1` is in
+    cut = file.tell()
+    key = _last_key_before(file, cut)
+    while key is not None and cut < size:
+        line = file.readline(_PROBE_BYTES)
+        if not line:
+            break
+        if not line.endswith(b"\n"):
+            file.readline()
+        if _is_filler(line):
+            continue
+        if _stream_key(line) != key:
+            break
+        cut = file.tell()
+    return min(cut, size)
+
+
+def _is_filler(line: bytes) -> bool:
+    """A line that holds no record: blank, an SSE comment, or an SSE field other than data."""
+    data = line.strip()
+    return not data or data.startswith((b":", b"event:", b"id:", b"retry:"))
+
+
+def _last_key_before(file: IO[bytes], cut: int) -> str | None:
+    """The stream key of the last record line before `cut` (None if it is no chunk)."""
+    begin = max(0, cut - _PROBE_BYTES)
+    file.seek(begin)
+    lines = file.read(cut - begin).split(b"\n")
+    file.seek(cut)
+    for line in reversed(lines[1:] if begin else lines):
+        if not _is_filler(line):
+            return _stream_key(line)
+    return None
+
+
+def _stream_key(line: bytes) -> str | None:
+    """Which streamed response a line is a chunk of, if it is one."""
+    data = line.strip()
+    if data.startswith(b"data:"):
+        data = data[5:].strip()
+    if not data.startswith(b"{"):
+        return None
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    for shape in STREAMS:
+        key = shape.chunk_key(value)
+        if key is not None:
+            return f"{shape.name}\0{key}"
+    return None
+
+
+def _count_lines(file: IO[bytes], start: int, end: int) -> int:
+    file.seek(start)
+    count = 0
+    left = end - start
+    while left > 0:
+        chunk = file.read(min(_COUNT_CHUNK, left))
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        left -= len(chunk)
+    return count
+
+
+def read_shard(
+    shard: Shard, max_record_bytes: int = ingest.DEFAULT_MAX_RECORD_BYTES, batch: bool = False
+) -> Iterator[ingest.Item]:
+    """The records of a shard, numbered as in its whole file."""
+    if shard.end is None:
+        yield from ingest.read_file(shard.source, max_record_bytes=max_record_bytes, batch=batch)
+    else:
+        yield from ingest.read_range(
+            shard.source,
+            shard.start,
+            shard.end,
+            shard.first_line,
+            max_record_bytes=max_record_bytes,
+            batch=batch,
+        )
