@@ -569,6 +569,19 @@ def test_csv_rows_keep_their_lines_and_broken_rows_are_quarantined(tmp_path: Pat
     assert run.stats.read == 3
 
 
+def test_csv_row_of_undecodable_bytes_is_quarantined_alone(tmp_path: Path) -> None:
+    path = tmp_path / "bytes.csv"
+    path.write_bytes(
+        b"request_id,call_type,spend,prompt_tokens\n"
+        b"r1,acompletion,0.1,10\n"
+        b"\xff\xfe,acompletion,0.1,10\n"
+        b"r3,acompletion,0.2,11\n"
+    )
+    traces, run = ingest(path)
+    assert traces["trace_id"].to_list() == ["r1", "r3"]
+    assert [(q.line, q.reason) for q in run.quarantined] == [(3, "undecodable bytes: not UTF-8")]
+
+
 def test_csv_oversize_row_is_quarantined(tmp_path: Path) -> None:
     path = tmp_path / "big.csv"
     path.write_text("request_id,call_type,spend,response\nr1,acompletion,0.1," + "x" * 500 + "\n")

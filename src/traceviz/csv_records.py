@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from collections.abc import Iterator
 from typing import IO
@@ -18,12 +19,18 @@ from typing import IO
 from traceviz.ingest import Item, RawRecord, preview
 from traceviz.schema import Quarantined
 
+# Bytes that are not UTF-8 decode to these lone surrogates ("surrogateescape"), so a bad
+# row is found and quarantined alone instead of ending the file.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
 
 def read_csv(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterator[Item]:
     """Every row of a CSV file with a header line, parsed or quarantined, in order."""
     # NOTE: the csv module's field limit is process-wide; it is only ever raised here
     csv.field_size_limit(max(csv.field_size_limit(), min(limit, sys.maxsize)))
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
+    text = io.TextIOWrapper(  # type: ignore[type-var]
+        stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
     reader = csv.reader(text)
     try:
         header = next(reader, None)
@@ -31,6 +38,9 @@ def read_csv(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterato
         yield Quarantined(source, 1, f"unreadable CSV header: {exc}")
         return
     if not header:
+        return
+    if _UNDECODABLE.search("".join(header)):
+        yield Quarantined(source, 1, "undecodable bytes: not UTF-8 in the CSV header")
         return
     start = reader.line_num + 1
     while True:
@@ -46,11 +56,16 @@ def read_csv(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterato
         if not fields:
             continue
         size = sum(len(f) for f in fields)
-        if size > limit:
+        joined = ",".join(fields)
+        if _UNDECODABLE.search(joined):
+            reason = "undecodable bytes: not UTF-8"
+            shown = joined.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            yield Quarantined(source, line, reason, preview(shown))
+        elif size > limit:
             reason = f"record too large: {size:,} bytes (limit {limit:,})"
-            yield Quarantined(source, line, reason, preview(",".join(fields)))
+            yield Quarantined(source, line, reason, preview(joined))
         elif len(fields) != len(header):
             reason = f"broken CSV row: {len(fields)} fields, the header has {len(header)}"
-            yield Quarantined(source, line, reason, preview(",".join(fields)))
+            yield Quarantined(source, line, reason, preview(joined))
         else:
             yield RawRecord(source, line, dict(zip(header, fields, strict=True)), batch)
