@@ -3,6 +3,7 @@ CSV exports, and the logged cost beside traceviz's price."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import gzip
 import json
@@ -14,10 +15,15 @@ from typing import Any
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from otlp import O1_ANSWER, R1_ANSWER, R1_REASONING, R1_START, Span, otlp_line, sample_lines
 
 import traceviz
 from traceviz.cli import main
+from traceviz.ingest import RawRecord
+from traceviz.normalize import Normalizer
+from traceviz.schema import IngestStats, Quarantined, Trace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 DATA = Path(__file__).resolve().parent / "data" / "stores"
@@ -687,3 +693,45 @@ def test_report_shows_logged_cost_beside_traceviz_price() -> None:
     assert result.exit_code == 0, result.output
     assert "| deepseek-reasoner | 1 | $0.000170 | $0.000218 | $0.000049 | 28.8% |" in result.stdout
     assert Decimal(logged[0]["cost_traceviz"]) == Decimal("0.00021849")
+
+
+# --- damaged store records are quarantined or skipped, never a crash ------------------------
+
+STORE_RECORDS = [
+    json.loads(line)
+    for name in ("otel-genai.jsonl", "langfuse-observations.jsonl", "helicone-export.jsonl")
+    for line in (SAMPLES / name).read_text().splitlines()
+] + json.loads((SAMPLES / "litellm-spendlogs.json").read_text())
+JUNK = st.sampled_from(
+    [None, 0, -1, 1.5, "", "x", "{bad", "[1]", [], {}, [1, 2], {"a": 1}, True, "9" * 20]
+)
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path] if path else []
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else []
+    )
+    for key, inner in items:
+        found += _paths(inner, (*path, key))
+    return found
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(st.data())
+def test_damaged_store_records_never_crash(data: st.DataObject) -> None:
+    record = copy.deepcopy(data.draw(st.sampled_from(STORE_RECORDS)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(record)))
+        target = record
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = copy.deepcopy(data.draw(JUNK))
+    stats = IngestStats()
+    out = list(Normalizer(stats).run([RawRecord("damaged.jsonl", 1, record)]))
+    assert stats.read == stats.parsed + stats.quarantined + stats.skipped
+    assert all(isinstance(o, Trace | Quarantined) for o in out)
