@@ -20,7 +20,7 @@ import gzip
 import hashlib
 import json
 import re
-from base64 import b64decode
+from binascii import a2b_base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -133,21 +133,22 @@ _DEEPSEEK_PATTERN = "|".join(
 @cache
 def encoding(name: str) -> tiktoken.Encoding:
     """The tiktoken encoding of a tokenizer name, built from the shipped rank files."""
+    ranks, special = _vocabulary(name)
+    pattern = {O200K: _O200K_PATTERN, CL100K: _CL100K_PATTERN, DEEPSEEK: _DEEPSEEK_PATTERN}
+    return tiktoken.Encoding(
+        name, pat_str=pattern[name], mergeable_ranks=ranks, special_tokens=special
+    )
+
+
+@cache
+def _vocabulary(name: str) -> tuple[dict[bytes, int], dict[str, int]]:
+    """A tokenizer's ranks (token bytes -> id) and special tokens (text -> id)."""
     if name in (O200K, CL100K):
-        ranks = _load_ranks(f"{name}.tiktoken.gz", _SHA256[name])
-        pattern = _O200K_PATTERN if name == O200K else _CL100K_PATTERN
-        return tiktoken.Encoding(
-            name, pat_str=pattern, mergeable_ranks=ranks, special_tokens=_SPECIAL[name]
-        )
+        return _load_ranks(f"{name}.tiktoken.gz", _SHA256[name]), _SPECIAL[name]
     if name == DEEPSEEK:
         meta = json.loads((files("traceviz") / "data" / "deepseek_v3.json").read_text())
         ranks = _load_ranks("deepseek_v3.tiktoken.gz", meta["ranks_sha256"])
-        return tiktoken.Encoding(
-            name,
-            pat_str=_DEEPSEEK_PATTERN,
-            mergeable_ranks=ranks,
-            special_tokens=meta["added_tokens"],
-        )
+        return ranks, meta["added_tokens"]
     msg = f"unknown tokenizer {name!r}"
     raise ConfigError(msg, hint=f"Use one of: {', '.join(TOKENIZERS)}.")
 
@@ -157,12 +158,8 @@ def _load_ranks(filename: str, sha256: str) -> dict[bytes, int]:
     if hashlib.sha256(data).hexdigest() != sha256:
         msg = f"tokenizer data {filename} does not match its SHA-256: the install is damaged"
         raise ConfigError(msg, hint="Reinstall traceviz.")
-    ranks = {}
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[b64decode(token)] = int(rank)
-    return ranks
+    fields = data.split()
+    return dict(zip(map(a2b_base64, fields[::2]), map(int, fields[1::2]), strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,13 +240,12 @@ def _byte_offsets(text: str, offsets: Sequence[int]) -> list[int]:
 @cache
 def token_widths(name: str) -> np.ndarray:
     """The length in bytes of every token id of a tokenizer (0 for unused ids)."""
-    enc = encoding(name)
-    widths = np.zeros(enc.n_vocab, dtype=np.int64)
-    for token in range(enc.n_vocab):
-        try:
-            widths[token] = len(enc.decode_single_token_bytes(token))
-        except KeyError:
-            continue
+    ranks, special = _vocabulary(name)
+    widths = np.zeros(encoding(name).n_vocab, dtype=np.int64)
+    for token, rank in ranks.items():
+        widths[rank] = len(token)
+    for text, rank in special.items():
+        widths[rank] = len(text.encode())
     return widths
 
 

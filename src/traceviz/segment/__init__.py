@@ -8,6 +8,8 @@ tokens stage's `tokenizer` column, else the model's).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from traceviz import tokens
@@ -33,7 +35,7 @@ from traceviz.segment.split import steps as split_steps
 
 __all__ = ["KIND_STEPS", "KindModel", "cut", "metrics", "part_starts", "steps"]
 
-PREDICT_TRACES = 256
+PREDICT_STEPS = 8_000  # steps predicted at once: the term table's size is bounded by it
 
 
 def cut(traces: pl.DataFrame) -> list[list[Step]]:
@@ -77,13 +79,22 @@ def steps(
         columns["tokens"] += counts
         columns["marker"] += [s.marker for s in trace_steps]
         columns["thought"] += [s.thought for s in trace_steps]
-    # predict a few hundred traces at a time: the term table of a whole batch is large
-    columns["kind"] = [
-        kind
-        for first in range(0, len(texts), PREDICT_TRACES)
-        for kind in model.predict(texts[first : first + PREDICT_TRACES])
-    ]
+    columns["kind"] = [kind for chunk in _chunks(texts) for kind in model.predict(chunk)]
     return pl.DataFrame(columns, schema=STEPS_SCHEMA)
+
+
+def _chunks(texts: list[list[str]]) -> Iterator[list[list[str]]]:
+    """Whole traces, about PREDICT_STEPS steps at a time."""
+    chunk: list[list[str]] = []
+    size = 0
+    for trace in texts:
+        chunk.append(trace)
+        size += len(trace)
+        if size >= PREDICT_STEPS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _count_parts(traces: pl.DataFrame, cuts: list[list[Step]]) -> list[list[int]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -147,13 +148,9 @@ class KindModel:
         """One row per step of each trace: TF-IDF (sublinear tf, l2-normalised) of its
         terms with context, then the extra features."""
         total = sum(len(t) for t in traces)
-        vocabulary = pl.DataFrame(
-            {"term": list(self.vocabulary), "column": list(self.vocabulary.values())},
-            schema={"term": pl.String, "column": pl.Int64},
-        ).with_columns(pl.Series("idf", self.idf[list(self.vocabulary.values())]))
         weights = (
             term_table(traces)
-            .join(vocabulary, on="term", how="inner")
+            .join(self.terms, on="term", how="inner")
             .group_by("row", "column")
             .agg(pl.len().alias("n"), pl.col("idf").first())
             .with_columns(((1 + pl.col("n").cast(pl.Float64).log()) * pl.col("idf")).alias("w"))
@@ -169,6 +166,14 @@ class KindModel:
         )
         extra = sparse.csr_matrix(extras(traces))
         return sparse.hstack([tfidf, extra]).tocsr()
+
+    @cached_property
+    def terms(self) -> pl.DataFrame:
+        """The vocabulary as a table: term, its feature column and its idf weight."""
+        return pl.DataFrame(
+            {"term": list(self.vocabulary), "column": list(self.vocabulary.values())},
+            schema={"term": pl.String, "column": pl.Int64},
+        ).with_columns(pl.Series("idf", self.idf[list(self.vocabulary.values())]))
 
     def predict(self, traces: Sequence[Sequence[str]]) -> list[str]:
         """The kind of every step of every trace, flattened in order."""

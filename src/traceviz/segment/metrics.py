@@ -11,8 +11,10 @@ language-consistency reward measures it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 
@@ -21,7 +23,6 @@ from traceviz.segment import answers
 REFLECTION_WORDS = (
     "wait", "mistake", "however", "but", "retry", "error", "verify", "wrong", "evaluate", "check",
 )  # fmt: skip
-_REFLECTION = r"(?i)\b(?:" + "|".join(REFLECTION_WORDS) + r")\b"
 BACKTRACK_CUES = frozenset(
     {"wait", "but wait", "actually", "on second thought", "let me reconsider"}
 )
@@ -69,43 +70,48 @@ def longest_repeat_run(paras: Sequence[str]) -> int:
     return best
 
 
-# Writing systems told apart by language_mixing (Unicode scripts; kana count as CJK).
-SCRIPTS = {
-    "LATIN": r"\p{Latin}",
-    "CJK": r"\p{Han}\p{Hiragana}\p{Katakana}",
-    "CYRILLIC": r"\p{Cyrillic}",
-    "GREEK": r"\p{Greek}",
-    "ARABIC": r"\p{Arabic}",
-    "HEBREW": r"\p{Hebrew}",
-    "HANGUL": r"\p{Hangul}",
-    "DEVANAGARI": r"\p{Devanagari}",
-    "THAI": r"\p{Thai}",
-}
-_LETTERS = "".join(SCRIPTS.values())
-_OTHER = r"[\p{L}--[" + _LETTERS + "]]"
+@lru_cache(maxsize=1 << 16)
+def script(char: str) -> str:
+    """The writing system of a letter (LATIN, CJK, CYRILLIC…), by its Unicode name."""
+    name = unicodedata.name(char, "")
+    if name.startswith(("CJK", "HIRAGANA", "KATAKANA")):
+        return "CJK"
+    return name.split(" ", 1)[0] or "UNKNOWN"
 
 
-def _words_in(script_class: str) -> str:
-    """A word (a run of \\w) whose first letter is in the class."""
-    return r"\b[\d_\p{M}\p{Pc}]*" + script_class
+def _words(texts: pl.Series) -> pl.DataFrame:
+    """(row, w): every word (a run of \\w) of every text, lower-cased, in order."""
+    return (
+        pl.DataFrame({"text": texts})
+        .with_row_index("row")
+        .select("row", pl.col("text").str.to_lowercase().str.extract_all(r"\w+").alias("w"))
+        .explode("w")
+        .drop_nulls("w")
+    )
 
 
-def _script_counts(column: str) -> list[pl.Expr]:
-    text = pl.col(column).fill_null("")
-    counts = [
-        text.str.count_matches(_words_in(f"[{letters}]")).alias(name)
-        for name, letters in SCRIPTS.items()
-    ]
-    return [*counts, text.str.count_matches(_words_in(_OTHER)).alias("OTHER")]
+def _scripts(words: pl.DataFrame) -> pl.DataFrame:
+    """(row, script, n): how many words of each text are written in each script (that of
+    a word's first letter; words without letters are left out)."""
+    letters = words.select("row", pl.col("w").str.extract(r"(\p{L})", 1).alias("c"))
+    counted = letters.drop_nulls("c").group_by("row", "c").agg(pl.len().alias("n"))
+    names = {c: script(c) for c in counted["c"].unique().to_list()}
+    return (
+        counted.with_columns(pl.col("c").replace_strict(names, return_dtype=pl.String))
+        .group_by("row", "c")
+        .agg(pl.col("n").sum())
+        .rename({"c": "script"})
+    )
 
 
-def _dominant(frame: pl.DataFrame) -> pl.Series:
-    """The script most words are written in (the first listed on a tie), null if none."""
-    names = [*SCRIPTS, "OTHER"]
-    counts = frame.select(names).to_numpy()
-    best = counts.argmax(axis=1)
-    found = [names[i] if counts[row, i] > 0 else None for row, i in enumerate(best)]
-    return pl.Series(found, dtype=pl.String)
+def _dominant(scripts: pl.DataFrame) -> pl.DataFrame:
+    """(row, script): each text's most used script (the first in name order on a tie)."""
+    return (
+        scripts.sort(["row", "n", "script"], descending=[False, True, False])
+        .group_by("row", maintain_order=True)
+        .first()
+        .select("row", "script")
+    )
 
 
 def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
@@ -114,19 +120,12 @@ def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
     earlier one), `words`, and `language_mixing` (share of the reasoning's words written
     in another script than the prompt's dominant script, or the reasoning's own when the
     prompt has none; a word's script is that of its first letter)."""
-    frame = pl.DataFrame({"reasoning": reasoning, "prompt": prompt}).with_row_index("row")
-    words = (
-        frame.select(
-            "row", pl.col("reasoning").str.to_lowercase().str.extract_all(r"\w+").alias("w")
-        )
-        .explode("w")
-        .drop_nulls("w")
+    words = _words(reasoning)
+    out = pl.DataFrame({"row": pl.int_range(len(reasoning), eager=True, dtype=pl.UInt32)})
+    counts = words.group_by("row").agg(
+        pl.len().alias("words"),
+        pl.col("w").is_in(REFLECTION_WORDS).sum().alias("reflection_words"),
     )
-    out = frame.select(
-        "row",
-        pl.col("reasoning").str.count_matches(_REFLECTION).alias("reflection_words"),
-    )
-    counts = words.group_by("row").agg(pl.len().alias("words"))
     out = out.join(counts, on="row", how="left")
     for n in (2, 3, 4):
         same = [pl.col("row").shift(-k) == pl.col("row") for k in range(1, n)]
@@ -138,19 +137,35 @@ def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
             .agg((1 - pl.col("g").n_unique() / pl.len()).alias(f"rep{n}"))
         )
         out = out.join(grams, on="row", how="left")
-    mine = frame.select(_script_counts("reasoning"))
-    theirs = frame.select(_script_counts("prompt"))
-    base = pl.select(pl.coalesce(_dominant(theirs), _dominant(mine))).to_series()
-    total = mine.sum_horizontal()
-    in_base = [None if b is None else int(mine[b][row]) for row, b in enumerate(base.to_list())]
-    mixing = [
-        None if kept is None else ((t - kept) / t if t else 0.0)
-        for kept, t in zip(in_base, total.to_list(), strict=True)
-    ]
-    return out.sort("row").with_columns(
-        pl.col("words").fill_null(0),
-        *(pl.col(f"rep{n}").fill_null(0.0) for n in (2, 3, 4)),
-        pl.Series("language_mixing", mixing, dtype=pl.Float64),
+    mine = _scripts(words)
+    base = (
+        out.select("row")
+        .join(_dominant(_scripts(_words(prompt))).rename({"script": "p"}), on="row", how="left")
+        .join(_dominant(mine).rename({"script": "r"}), on="row", how="left")
+        .select("row", pl.coalesce("p", "r").alias("base"))
+    )
+    mixing = (
+        mine.join(base, on="row")
+        .group_by("row")
+        .agg(
+            ((pl.col("script") != pl.col("base")) * pl.col("n")).sum().alias("other"),
+            pl.col("n").sum().alias("letter_words"),
+        )
+        .select("row", (pl.col("other") / pl.col("letter_words")).alias("language_mixing"))
+    )
+    return (
+        out.join(base, on="row", how="left")
+        .join(mixing, on="row", how="left")
+        .sort("row")
+        .select(
+            pl.col("reflection_words").fill_null(0).cast(pl.Int64),
+            pl.col("words").fill_null(0).cast(pl.Int64),
+            *(pl.col(f"rep{n}").fill_null(0.0) for n in (2, 3, 4)),
+            pl.when(pl.col("base").is_null())
+            .then(None)
+            .otherwise(pl.col("language_mixing").fill_null(0.0))
+            .alias("language_mixing"),
+        )
     )
 
 
