@@ -489,6 +489,52 @@ def test_langfuse_export_csv_with_dropped_reasoning(tmp_path: Path) -> None:
 # --- Helicone -----------------------------------------------------------------------------
 
 
+def test_langfuse_parquet_export_with_map_columns(tmp_path: Path) -> None:
+    """Blob-storage exports in Parquet keep usageDetails and costDetails as map columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "id": ["obs-1"],
+            "traceId": ["tr-1"],
+            "type": ["GENERATION"],
+            "startTime": ["2025-03-11T11:00:00.000Z"],
+            "providedModelName": ["o1-2024-12-17"],
+            "output": [json.dumps({"role": "assistant", "content": O1_ANSWER})],
+            "usageDetails": pa.array(
+                [
+                    [
+                        ("input", 51),
+                        ("input_cached_tokens", 1792),
+                        ("output", 36),
+                        ("output_reasoning_tokens", 384),
+                    ]
+                ],
+                pa.map_(pa.string(), pa.int64()),
+            ),
+            "costDetails": pa.array([[("total", 0.039405)]], pa.map_(pa.string(), pa.float64())),
+        }
+    )
+    pq.write_table(table, tmp_path / "observations.parquet")
+    traces, run = ingest(tmp_path / "observations.parquet")
+    assert rows(traces) == [
+        (
+            "obs-1",
+            "langfuse (v2)",
+            None,
+            "o1-2024-12-17",
+            O1_TIME,
+            1843,
+            1792,
+            420,
+            384,
+            0.039405,
+            "hidden by provider",
+        )
+    ]
+
+
 def test_helicone_export_with_bodies() -> None:
     traces, run = ingest(SAMPLES / "helicone-export.jsonl")
     assert rows(traces) == [

@@ -61,6 +61,8 @@ def json_object(value: Any, name: str) -> dict[str, Any]:
     value = json_value(cell(value), name)
     if value is None:
         return {}
+    if isinstance(value, list) and all(isinstance(i, tuple) and len(i) == 2 for i in value):
+        return dict(value)  # a Parquet map column (Langfuse blob-storage exports)
     if not isinstance(value, dict):
         msg = f"{name} is not an object ({type(value).__name__})"
         raise ShapeError(msg)
