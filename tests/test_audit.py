@@ -44,7 +44,7 @@ def test_rules_file_and_budget(runner: CliRunner, tmp_path: Path) -> None:
     rules.write_text("[rules]\nbudget = 0.10\n")
     result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(rules)])
     assert result.exit_code == 3
-    assert result.stdout.startswith("FAIL budget [all]: 0.3835")
+    assert result.stdout.startswith("FAIL budget [all]: 0.5420")
 
 
 def test_usage_and_run_errors(runner: CliRunner, tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ def test_ingest_writes_table_and_summary(runner: CliRunner, samples: Path, tmp_p
     result = runner.invoke(main, ["ingest", str(samples), "-o", str(out)])
     assert result.exit_code == 0, result.output
     table = pl.read_parquet(out)
-    assert result.stderr.startswith(f"read {table.height:,} records from ")
+    assert result.stderr.startswith("read ")
+    assert f": {table.height:,} traces (" in result.stderr
     assert ", 0 quarantined" in result.stderr
     assert result.stdout == ""
 

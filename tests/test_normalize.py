@@ -21,6 +21,12 @@ def t(*values: Any) -> dict[str, Any]:
     return dict(zip(FIELDS, values, strict=True))
 
 
+R1_REASONING = (
+    "Let me compute 17 * 23. 17 * 20 = 340 and 17 * 3 = 51, so 340 + 51 = 391. "
+    "Check: 23 * 17 = 230 + 161 = 391. Yes."
+)
+
+
 def at(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
 
@@ -155,6 +161,30 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
           None, None, None, None, None, False),
         t("openthoughts", "deepseek-r1", None, "Subtract 3: 2x = 8. Divide by 2: x = 4.",
           "x = \\boxed{4}", None, None, None, None, None, False),
+    ],
+    "otel-genai.jsonl": [
+        t("otel-genai (semconv)", "deepseek-reasoner", at(2025, 3, 11, 10, 15), R1_REASONING, "17 × 23 = **391**.",
+          15, None, 96, 71, "stop", False),
+        t("otel-genai (openllmetry)", "o1-2024-12-17", at(2025, 3, 11, 11, 0), None, "The capital of Australia is Canberra.",
+          1843, 1792, 420, 384, "stop", False),
+    ],
+    "litellm-spendlogs.json": [
+        t("litellm (spendlogs)", "deepseek-reasoner", at(2025, 3, 11, 10, 15), R1_REASONING, "17 × 23 = **391**.",
+          15, 0, 96, 71, "stop", False),
+        t("litellm (spendlogs)", "o1-2024-12-17", at(2025, 3, 11, 11, 0), None, "The capital of Australia is Canberra.",
+          1843, 1792, 420, 384, "stop", False),
+    ],
+    "langfuse-observations.jsonl": [
+        t("langfuse (v2)", "o1-2024-12-17", at(2025, 3, 11, 11, 0), None, "The capital of Australia is Canberra.",
+          1843, 1792, 420, 384, None, False),
+        t("langfuse (v1)", "deepseek-reasoner", at(2025, 3, 11, 10, 15), R1_REASONING, "17 × 23 = **391**.",
+          15, None, 96, 71, "stop", False),
+    ],
+    "helicone-export.jsonl": [
+        t("helicone (body)", "deepseek-reasoner", at(2025, 3, 11, 10, 15), R1_REASONING, "17 × 23 = **391**.",
+          15, 0, 96, 71, "stop", False),
+        t("helicone (body)", "o1-2024-12-17", at(2025, 3, 11, 11, 0), None, "The capital of Australia is Canberra.",
+          1843, 1792, 420, 384, "stop", False),
     ],
     "logger-wrappers.jsonl": [
         t("deepseek", "deepseek-reasoner", at(2025, 3, 4, 12, 0), "91 / 7 = 13, so it is composite.",

@@ -55,7 +55,7 @@ def test_figures_add_up() -> None:
     built = _report(["model"])
     overall = built.overall.row(0, named=True)
     traces = analyze([SAMPLES]).traces
-    assert overall["traces"] == 36
+    assert overall["traces"] == 44
     assert overall["cost_total"] == traces["cost_total"].sum()
     assert overall["tokens_reasoning_sum"] == traces["reasoning_tokens"].sum()
     parts = [
@@ -69,7 +69,7 @@ def test_figures_add_up() -> None:
         )
     ]
     assert sum(parts, Decimal(0)) == overall["cost_total"]
-    assert built.groups["traces"].sum() == 36
+    assert built.groups["traces"].sum() == 44
     o1 = built.groups.filter(model="o1-2024-12-17").row(0, named=True)
     # two o1 calls: 51 uncached + 1792 cached prompt tokens and 1230 output, then 96 and 4000;
     # two batch lines at batch rates: 25 in, 340 out, then 31 in, 900 out
@@ -81,9 +81,11 @@ def test_figures_add_up() -> None:
         + 4000 * Decimal(60)
     )
     batch = (25 + 31) * Decimal("7.5") + (340 + 900) * Decimal(30)
-    expected = (chat + batch) / 1_000_000
+    # one o1 call in each log-store sample: 51 uncached + 1792 cached in, 420 out
+    stores = 4 * (51 * Decimal(15) + 1792 * Decimal("7.5") + 420 * Decimal(60))
+    expected = (chat + batch + stores) / 1_000_000
     assert o1["cost_total"] == expected
-    assert o1["traces_hidden_reasoning"] == 4
+    assert o1["traces_hidden_reasoning"] == 8
     assert set(built.outliers) == {"most_expensive", "longest", "looping", "truncated"}
     assert built.outliers["most_expensive"]["trace_id"][0] == "chatcmpl-AqZ2b1LmN0"
 
@@ -128,7 +130,7 @@ def test_every_format_writes(fmt: str, tmp_path: Path) -> None:
     if fmt == "parquet":
         assert pl.read_parquet(out).height == _report(["model"]).groups.height + 1
     if fmt == "json":
-        assert json.loads(out.read_text())["ingest"]["records_read"] == 36
+        assert json.loads(out.read_text())["ingest"]["records_read"] == 48
 
 
 def test_terminal_report_shows_every_section() -> None:

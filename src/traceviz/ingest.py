@@ -39,7 +39,7 @@ INFLATION_FLOOR = 256 * 1024 * 1024
 RAW_PREVIEW_CHARS = 2000
 _READ_CHUNK = 1 << 20
 
-Container = Literal["jsonl", "json", "parquet", "text", "sqlite"]
+Container = Literal["jsonl", "json", "parquet", "text", "sqlite", "csv"]
 
 _COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 _CONTAINER_SUFFIXES: dict[str, Container] = {
@@ -47,6 +47,7 @@ _CONTAINER_SUFFIXES: dict[str, Container] = {
     ".ndjson": "jsonl",
     ".json": "json",
     ".parquet": "parquet",
+    ".csv": "csv",
     ".txt": "text",
     ".md": "text",
     ".log": "text",
@@ -310,7 +311,14 @@ def read_file(
             plain = source != STDIN and _peek(stream, 4) == b"PAR1"
             yield from _read_parquet(name, source if plain else stream, batch)
             return
-        reader = {"jsonl": _read_lines, "json": _read_json_document, "text": _read_text}[container]
+        if container == "csv":
+            from traceviz.csv_records import read_csv  # it builds on this module's types
+
+            reader = read_csv
+        else:
+            reader = {"jsonl": _read_lines, "json": _read_json_document, "text": _read_text}[
+                container
+            ]
         for item in reader(name, stream, max_record_bytes, batch):
             line = item.line
             yield item

@@ -160,7 +160,9 @@ RAW = "raw"
 
 # Why a trace that billed reasoning carries no reasoning text: "hidden by provider",
 # "dropped by store/plugin", "streamed (llm does not keep reasoning of streamed Chat
-# responses)"; null when the text is there or no reasoning was billed.
+# responses)", "truncated by store" (LiteLLM cut the logged text), "content not captured"
+# (an OpenTelemetry span without message content); null when the text is there or no
+# reasoning was billed.
 REASONING_MISSING_REASON = "reasoning_missing_reason"
 LOG_STORES_SCHEMA: dict[str, pl.DataType] = {REASONING_MISSING_REASON: pl.String()}
 # NOTE: stores fill it at ingest, so every traces table carries it.

@@ -23,7 +23,11 @@ from traceviz.normalize import (
     batch,
     chat,
     datasets,
+    helicone,
+    langfuse,
+    litellm,
     ollama,
+    otel,
     responses,
     think_tags,
     wrappers,
@@ -36,11 +40,17 @@ from traceviz.stores import llm_row
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """A log shape: how to recognise one record of it and read it into traces."""
+    """A log shape: how to recognise one record of it and read it into traces.
+
+    `split`, for a store whose one line holds many records (an OTLP line of many spans,
+    a page of observations), cuts the line into those records; each is then read,
+    counted, skipped or quarantined on its own, at the line it came from.
+    """
 
     name: str
     detect: Callable[[Any], bool]
     normalize: Callable[[RawRecord], list[Trace]]
+    split: Callable[[RawRecord], list[RawRecord]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +74,11 @@ STREAMS: tuple[StreamShape, ...] = (
 
 SHAPES: tuple[Shape, ...] = (
     Shape(llm_row.NAME, llm_row.detect, llm_row.normalize),
+    # log stores first: their rows wrap responses that the shapes below would half-read
+    Shape(otel.NAME, otel.detect, otel.normalize, otel.split),
+    Shape(litellm.NAME, litellm.detect, litellm.normalize),
+    Shape(langfuse.NAME, langfuse.detect, langfuse.normalize, langfuse.split),
+    Shape(helicone.NAME, helicone.detect, helicone.normalize),
     Shape(batch.NAME, batch.detect, batch.normalize),
     Shape(responses.NAME, responses.detect, responses.normalize),
     Shape(anthropic.NAME, anthropic.detect, anthropic.normalize),
@@ -160,12 +175,13 @@ class Normalizer:
             yield from self._apply(self.forced.name, self.forced.normalize, _as_chunks(record))
             return
         if isinstance(self.forced, Shape):
-            yield from self._apply(self.forced.name, self.forced.normalize, record)
+            yield from self._split(self.forced, record)
             return
         found = self._detect(record.value)
-        if found is not None:
-            if isinstance(found, StreamShape):
-                self.stats.chunks_merged += len(record.value)
+        if isinstance(found, Shape):
+            yield from self._split(found, record)
+        elif found is not None:
+            self.stats.chunks_merged += len(record.value)
             yield from self._apply(found.name, found.normalize, record)
         elif wrappers.unwrap(record.value) is not None:
             yield from self._apply(wrappers.NAME, self._read_wrapped, record)
@@ -175,6 +191,28 @@ class Normalizer:
             yield self._quarantine(
                 Quarantined(record.source, record.line, reason, _raw(record.value))
             )
+
+    def _split(self, shape: Shape, record: RawRecord) -> Iterator[Trace | Quarantined]:
+        """Read a record of a shape, or each record it holds when the shape splits."""
+        if shape.split is None:
+            yield from self._apply(shape.name, shape.normalize, record)
+            return
+        try:
+            parts = shape.split(record)
+        except (ShapeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.stats.read += 1
+            reason = f"{shape.name}: {exc}"
+            yield self._quarantine(
+                Quarantined(record.source, record.line, reason, _raw(record.value))
+            )
+            return
+        if not parts:
+            self.stats.read += 1
+            self.stats.skipped += 1
+            reason = f"{shape.name}: no records in the line"
+            self.stats.skip_reasons[reason] = self.stats.skip_reasons.get(reason, 0) + 1
+        for part in parts:
+            yield from self._apply(shape.name, shape.normalize, part)
 
     def _detect(self, value: Any) -> Shape | StreamShape | None:
         """The shape of a record: a stream given as an array of chunks, or a whole one."""

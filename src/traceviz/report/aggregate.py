@@ -40,6 +40,7 @@ class Report:
     missing: list[str] = field(default_factory=list)
     vs: str | None = None
     points: pl.DataFrame = field(default_factory=pl.DataFrame)
+    logged: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def group_columns(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -172,6 +173,38 @@ def build(
         missing=missing,
         vs=overall["whatif_model"][0] if "whatif_model" in overall.columns else None,
         points=_points(keyed, by),
+        logged=logged_vs_price(traces),
+    )
+
+
+def logged_vs_price(traces: pl.DataFrame) -> pl.DataFrame:
+    """Per model, a store's own logged cost beside traceviz's dated price of the same traces.
+
+    Only traces with both figures count, so the two sums are over the same calls; empty
+    when no trace has a logged cost (or the price stage did not run).
+    """
+    if not _has(traces, "cost_logged", "cost_total", "model"):
+        return pl.DataFrame()
+    both = traces.filter(pl.col("cost_logged").is_not_null() & pl.col("cost_total").is_not_null())
+    if not both.height:
+        return pl.DataFrame()
+    # NOTE: the logged float is taken to the catalog's 12 decimals, so that equal prices
+    # give a difference of exactly zero rather than float noise
+    logged = pl.col("cost_logged").cast(pl.Decimal(38, 12))
+    return (
+        both.group_by(pl.col("model").fill_null("(unknown)"))
+        .agg(
+            pl.len().alias("traces"),
+            logged.sum().alias("cost_logged"),
+            pl.col("cost_total").sum().alias("cost_traceviz"),
+        )
+        .with_columns((pl.col("cost_traceviz") - pl.col("cost_logged")).alias("difference"))
+        .with_columns(
+            pl.when(pl.col("cost_logged") != 0)
+            .then(pl.col("difference").cast(pl.Float64) / pl.col("cost_logged").cast(pl.Float64))
+            .alias("difference_share")
+        )
+        .sort("model")
     )
 
 

@@ -37,6 +37,7 @@ def render(report: Report) -> bytes:
         "groups": records(report.groups) if report.by else [],
         "step_kinds": records(report.kinds),
         "outliers": {name: records(frame) for name, frame in report.outliers.items()},
+        "logged_cost": records(report.logged),
         "estimates": report.estimates,
         "not_computed": report.missing,
     }

@@ -87,6 +87,8 @@ def sections(report: Report) -> Iterator[Section]:
             ]
             for label, r in zip(labels, rows, strict=True)
         ]
+        if report.logged.height:
+            yield _logged(report)
         yield Section(
             "Cost by part",
             [group, "input", "cached input", "cache write", "reasoning", "answer"],
@@ -153,6 +155,33 @@ def sections(report: Report) -> Iterator[Section]:
     if report.estimates or report.missing:
         notes = [*report.estimates] + [f"not computed: {m}" for m in report.missing]
         yield Section("Estimates", [], [], notes)
+
+
+def _logged(report: Report) -> Section:
+    body = [
+        [
+            str(r["model"]),
+            f"{r['traces']:,}",
+            _dollars(r["cost_logged"]),
+            _dollars(r["cost_traceviz"]),
+            _dollars(r["difference"]),
+            share(r["difference_share"]),
+        ]
+        for r in report.logged.iter_rows(named=True)
+    ]
+    notes = [
+        "logged: the log store's own cost figure (cost_logged); traceviz: the dated catalog"
+        " price of the same traces; difference = traceviz minus logged"
+    ]
+    header = ["model", "traces", "logged", "traceviz", "difference", "diff %"]
+    return Section("Logged cost vs traceviz price", header, body, notes)
+
+
+def _dollars(value: Any) -> str:
+    """Dollars to the millionth under $1, so small per-call differences stay visible."""
+    if value is None or abs(float(value)) >= 1:
+        return money(value)
+    return f"${float(value):,.6f}".replace("$-", "-$")
 
 
 def _records(report: Report) -> Section:
