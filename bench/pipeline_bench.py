@@ -2,6 +2,8 @@
 
     python bench/pipeline_bench.py --size 1GB                 # figures for the README
     python bench/pipeline_bench.py --memory 0.5GB,1GB,2GB     # the peak-memory curve
+    python bench/pipeline_bench.py --size 1GB --memory 0.5GB,1GB,2GB  # both, the curve's
+                                                  # logs cut from or repeating the 1 GB one
 
 One run, so the ratios compare like with like on a shared machine:
 
@@ -10,7 +12,7 @@ One run, so the ratios compare like with like on a shared machine:
 2. Floor: the bare tokenizers (tiktoken, both cores) over exactly the texts traceviz
    must count: prompt, reasoning and answer with each trace's tokenizer, and with
    `--vs o1` the same texts again with o1's. Texts are extracted first, not timed.
-3. `traceviz report LOG --format json` end to end (no cache), without and with
+3. `traceviz report LOG --format json` end to end on an empty cache, without and with
    `--vs o1`, then a second run that reads the cache. Peak memory is the largest sum
    of the resident sizes of the command and its worker processes, sampled every 0.1 s.
 
@@ -96,7 +98,8 @@ def run_report(log: Path, extra: list[str], cache_dir: Path) -> tuple[float, int
     seconds = time.perf_counter() - started
     watcher.join()
     if code:
-        raise SystemExit(f"traceviz report failed ({code}): {' '.join(command)}")
+        msg = f"traceviz report failed ({code}): {' '.join(command)}"
+        raise SystemExit(msg)
     return seconds, peak[0], orjson.loads(out.read_bytes())
 
 
@@ -116,11 +119,10 @@ def speed(log: Path, work: Path) -> None:
         print(line(f"floor (bare tokenizers{label})", f_seconds, size, traces, counted))
         cache = work / f"cache{label.strip()}"
         extra = ["--vs", vs] if vs else []
-        seconds, peak, report = run_report(log, [*extra, "--no-cache"], cache)
+        seconds, peak, report = run_report(log, extra, cache)  # an empty cache: fills it
         print(line(f"traceviz report{label}", seconds, size, traces, counted))
         print(f"{'':<34} ratio to floor {seconds / f_seconds:.2f}x, peak {peak / 2**20:,.0f} MiB")
         assert report["overall"]["traces"] == traces
-        first, _, _ = run_report(log, extra, cache)  # fills the cache
         again, peak, _ = run_report(log, extra, cache)
         print(
             f"{'  second run, cache filled':<34} {again:8.1f} s: {seconds / again:.1f}x faster "
@@ -128,10 +130,24 @@ def speed(log: Path, work: Path) -> None:
         )
 
 
-def memory(sizes: list[int], work: Path) -> None:
+def sized_copy(base: Path, size: int, path: Path) -> None:
+    """`base` repeated (or cut) to about `size` bytes, at a line end."""
+    with path.open("wb") as out:
+        while out.tell() < size:
+            with base.open("rb") as source:
+                for record in source:
+                    out.write(record)
+                    if out.tell() >= size:
+                        break
+
+
+def memory(sizes: list[int], work: Path, base: Path | None) -> None:
     for size in sizes:
         log = work / f"log-{size}.jsonl"
-        mixed_log(log, size)
+        if base is None:
+            mixed_log(log, size)
+        else:
+            sized_copy(base, size, log)
         seconds, peak, _ = run_report(log, ["--no-cache"], work / "cache")
         print(
             f"{size / 1e9:5.2f} GB input: peak {peak / 2**20:7,.0f} MiB "
@@ -149,14 +165,14 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="traceviz-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    if args.size or args.log:
-        log = args.log
-        if log is None:
-            log = work / "mixed.jsonl"
-            mixed_log(log, args.size)
+    log = args.log
+    if args.size and log is None:
+        log = work / "mixed.jsonl"
+        mixed_log(log, args.size)
+    if log is not None:
         speed(log, work)
     if args.memory:
-        memory([parse_size(s) for s in args.memory.split(",")], work)
+        memory([parse_size(s) for s in args.memory.split(",")], work, log)
 
 
 if __name__ == "__main__":
