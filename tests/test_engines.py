@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 from traceviz.cache import ResultCache
 from traceviz.cli import main
 from traceviz.engines import LocalProcesses
-from traceviz.load import Ingest
+from traceviz.load import Ingest, ReadOptions
 from traceviz.pipeline import AnalysisOptions, RunOptions, analyze
 from traceviz.shards import file_shards
 
@@ -134,3 +134,19 @@ def test_dask_cluster_report_is_byte_for_byte_the_local_one(tmp_path: Path) -> N
     assert remote.exit_code == 0, remote.output
     assert remote.stdout_bytes == local.stdout_bytes
     assert json.loads(remote.stdout_bytes)["overall"]["traces"] > 50
+
+
+def test_a_huge_line_at_a_cut_is_quarantined_once(tmp_path: Path) -> None:
+    log = _mixed_log(tmp_path / "big.jsonl", copies=1)
+    with log.open("ab") as out:
+        out.write(b'{"pad": "' + b"x" * 3_000_000 + b'"}\n')
+    _mixed_log(tmp_path / "tail.jsonl", copies=1)
+    with log.open("ab") as out:
+        out.write((tmp_path / "tail.jsonl").read_bytes())
+    options = AnalysisOptions(keep_steps=False, read=ReadOptions(max_record_bytes=1_000_000))
+    whole, sharded = Ingest(), Ingest()
+    one = analyze([log], options, whole, RunOptions())
+    many = analyze([log], options, sharded, RunOptions(shard_bytes=50_000))
+    assert_frame_equal(one.traces, many.traces)
+    assert whole.quarantined == sharded.quarantined
+    assert [q.reason.split(":")[0] for q in sharded.quarantined].count("record too large") == 1

@@ -64,7 +64,7 @@ def _cut_after(file: IO[bytes], target: int, size: int) -> int:
     if target >= size:
         return size
     file.seek(target - 1)
-    file.readline()  # to the end of the line `target - 1` is in
+    _skip_line(file)  # to the end of the line `target - 1` is in
     cut = file.tell()
     key = _last_key_before(file, cut)
     while key is not None and cut < size:
@@ -72,13 +72,21 @@ def _cut_after(file: IO[bytes], target: int, size: int) -> int:
         if not line:
             break
         if not line.endswith(b"\n"):
-            file.readline()
+            _skip_line(file)
         if _is_filler(line):
             continue
         if _stream_key(line) != key:
             break
         cut = file.tell()
     return min(cut, size)
+
+
+def _skip_line(file: IO[bytes]) -> None:
+    """Past the end of the current line, a piece at a time (a line may be gigabytes)."""
+    while True:
+        piece = file.readline(_PROBE_BYTES)
+        if not piece or piece.endswith(b"\n"):
+            return
 
 
 def _is_filler(line: bytes) -> bool:
