@@ -61,15 +61,7 @@ def first_position(reasoning: str, answer: str) -> int | None:
     if re.fullmatch(r"-?\d+(?:\.\d+)?", answer):
         match = re.search(rf"(?<![\d.]){re.escape(answer)}(?![\d]|\.\d)", reasoning)
         return match.start() if match else None
-    compact = re.sub(r"\s+", "", reasoning)
-    at = compact.find(answer)
-    if at < 0:
-        return None
-    # map the position in the compacted text back to the original text
-    seen = -1
-    for index, char in enumerate(reasoning):
-        if not char.isspace():
-            seen += 1
-            if seen == at:
-                return index
-    return None
+    # the answer with any white space between its characters, as written in the reasoning
+    spaced = r"\s*".join(re.escape(char) for char in answer if not char.isspace())
+    match = re.search(spaced, reasoning) if spaced else None
+    return match.start() if match else None

@@ -127,11 +127,12 @@ def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
         pl.col("w").is_in(REFLECTION_WORDS).sum().alias("reflection_words"),
     )
     out = out.join(counts, on="row", how="left")
+    hashed = words.select("row", pl.col("w").hash(seed=0).alias("h"))
     for n in (2, 3, 4):
         same = [pl.col("row").shift(-k) == pl.col("row") for k in range(1, n)]
-        gram = pl.concat_str([pl.col("w").shift(-k) for k in range(n)], separator=" ")
+        gram = pl.struct([pl.col("h").shift(-k).alias(str(k)) for k in range(n)]).hash(seed=0)
         grams = (
-            words.select("row", pl.when(pl.all_horizontal(same)).then(gram).alias("g"))
+            hashed.select("row", pl.when(pl.all_horizontal(same)).then(gram).alias("g"))
             .drop_nulls("g")
             .group_by("row")
             .agg((1 - pl.col("g").n_unique() / pl.len()).alias(f"rep{n}"))

@@ -58,7 +58,7 @@ CUES = (
     "Then", "Next", "Now", "Finally", "But", "However", "Maybe", "Perhaps",
 )  # fmt: skip
 CUE_PATTERN = r"^[\s*_#>-]*(" + "|".join(re.escape(c) for c in CUES) + r")\b"
-_CUE = re.compile(CUE_PATTERN, re.IGNORECASE)
+_CUE = re.compile(CUE_PATTERN.removeprefix("^"), re.IGNORECASE)  # used with match(): anchored
 # Cues that start a new thought: the model leaves its current line of attack
 # (the underthinking paper's and EvalScope ThinkBench's switch markers).
 SWITCH_CUES = frozenset(
@@ -115,11 +115,11 @@ def _keeps_sentence(text: str, match: re.Match[str]) -> bool:
     """A `.` that ends an abbreviation or an enumeration's number does not end a step."""
     if not match.group().startswith("."):
         return False
-    before = text[max(0, match.start() - 30) : match.start()]
-    word = _WORD_BEFORE.search(before)
+    begin = max(0, match.start() - 30)
+    word = _WORD_BEFORE.search(text, begin, match.start())
     if word and word.group(1).lower() in _ABBREVIATIONS:
         return True
-    return bool(_ENUMERATION.search(before))
+    return bool(_ENUMERATION.search(text[begin : match.start()]))
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -143,9 +143,9 @@ def _merge_short(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def marker(step_text: str) -> str | None:
-    """The cue that opens a step, as written (`Wait`, `But wait`, `Let me check`…)."""
-    found = _CUE.match(step_text)
+def marker(text: str, start: int = 0, end: int | None = None) -> str | None:
+    """The cue that opens a step (`text[start:end]`), as written (`Wait`, `Let me check`…)."""
+    found = _CUE.match(text, start, len(text) if end is None else end)
     return found.group(1) if found else None
 
 
@@ -154,7 +154,7 @@ def steps(text: str) -> list[Step]:
     result = []
     thought = 0
     for index, (start, end) in enumerate(spans(text)):
-        cue = marker(text[start:end])
+        cue = marker(text, start, end)
         if index and cue is not None and cue.lower() in SWITCH_CUES:
             thought += 1
         result.append(Step(start, end, cue, thought))
