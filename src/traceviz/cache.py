@@ -72,6 +72,12 @@ class ResultCache:
     def _folder(self, key: str) -> Path:
         return self.root / key[:2] / key
 
+    def has(self, key: str) -> bool:
+        """Whether a result is kept under `key` (a miss is counted when not)."""
+        found = (self._folder(key) / "meta.json").is_file()
+        self.misses += not found
+        return found
+
     def get(
         self, key: str
     ) -> tuple[dict[str, pl.DataFrame], IngestStats, list[Quarantined]] | None:

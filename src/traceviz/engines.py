@@ -56,33 +56,35 @@ def _single_threaded() -> None:
 
 
 class LocalProcesses:
-    """Worker processes on this machine (spawned: polars' threads do not survive a fork)."""
+    """Worker processes on this machine (spawned: polars' threads do not survive a fork),
+    started for one `map` and stopped as soon as its last result is in, so they do not
+    hold their memory while the driver goes on."""
 
     min_bytes = 8 * 1024 * 1024  # starting a worker costs about a second
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
 
     def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         items = iter(items)
         head = list(islice(items, 2))
         if len(head) < 2:  # one shard: starting processes would only cost time
             return map(function, head)
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_single_threaded,
-            )
-        pool = self._pool
-        return _ordered(
-            lambda item: pool.submit(function, item), chain(head, items), 2 * self.workers
+        return self._pooled(function, chain(head, items))
+
+    def _pooled(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_single_threaded,
         )
+        try:
+            yield from _ordered(lambda item: pool.submit(function, item), items, 2 * self.workers)
+        finally:
+            pool.shutdown(cancel_futures=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        return None
 
 
 class DaskCluster:

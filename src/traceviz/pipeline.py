@@ -6,8 +6,8 @@ go). `analyze` collects a whole run for `report`, `audit` and `compare`: files a
 into shards (`shards.py`), each shard is measured (tokens, steps, metrics; text
 dropped unless asked for) by an engine (`engines.py`: this process, local worker
 processes, or a Dask cluster), results come back in input order, unchanged files are
-read from the result cache (`cache.py`), and prices are applied last, to the whole
-table, so every engine gives the same report.
+read from the result cache (`cache.py`), and the driver prices each result as it
+arrives (prices are per trace, so every engine gives the same report).
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def analyze(
     settings = _settings(options)
     files = list(sources(paths, ingest))
     keys = {f: k for f in files if cache and (k := _cache_key(cache, f, settings))}
-    cached = {f: hit for f, k in keys.items() if cache and (hit := cache.get(k)) is not None}
+    cached = {f for f, k in keys.items() if cache and cache.has(k)}
     pending = [f for f in files if f not in cached and f != STDIN]
     plan = {f: file_shards(f, _shard_bytes(pending, run)) for f in pending}
     remote = (shard for shards in plan.values() for shard in shards)
@@ -189,11 +189,12 @@ def analyze(
     results = engine.map(partial(measure_shard, options=options), remote)
     parts: list[ShardResult] = []
     for source in files:
-        if source in cached:
-            tables, stats, quarantined = cached[source]
+        hit = cache.get(keys[source]) if cache and source in cached else None
+        if hit is not None:  # read one file's result at a time
+            tables, stats, quarantined = hit
             found = [ShardResult(tables["traces"], None, stats, quarantined)]
-        elif source == STDIN:
-            found = [measure_shard(Shard(STDIN), options)]
+        elif source in cached or source == STDIN:  # an entry gone bad since: measure here
+            found = [measure_shard(Shard(source), options)]
         else:
             found = [next(results) for _ in plan[source]]
             if cache and source in keys:
@@ -201,6 +202,8 @@ def analyze(
                 tables = {"traces": one.traces}
                 cache.put(keys[source], tables, one.stats, one.quarantined)
         for part in found:
+            if part.traces.height:  # priced as they come: the driver never holds a shard twice
+                part.traces = apply_prices(part.traces, options)
             ingest.stats.merge(part.stats)
             for item in part.quarantined:
                 ingest.quarantine(item)
@@ -208,10 +211,10 @@ def analyze(
                 if ingest.on_file_error is not None:
                     ingest.on_file_error(InputError(message))
             parts.append(part)
+    next(results, None)  # lets the engine finish its run (local workers stop here)
     whole = _merge(parts)
-    traces = apply_prices(whole.traces, options) if whole.traces.height else whole.traces
     return Analysis(
-        traces=traces,
+        traces=whole.traces,
         steps=whole.steps if options.keep_steps else None,
         stats=ingest.stats,
     )
