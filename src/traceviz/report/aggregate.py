@@ -259,16 +259,14 @@ def _outliers(traces: pl.DataFrame) -> dict[str, pl.DataFrame]:
         if c in traces.columns
     ]
     found: dict[str, pl.DataFrame] = {}
-    if "cost_total" in traces.columns:
-        found["most_expensive"] = (
-            traces.drop_nulls("cost_total").sort("cost_total", descending=True).head(OUTLIER_COUNT)
-        )
-    if "output_tokens" in traces.columns:
-        found["longest"] = (
-            traces.drop_nulls("output_tokens")
-            .sort("output_tokens", descending=True)
-            .head(OUTLIER_COUNT)
-        )
+    for name, column in (("most_expensive", "cost_total"), ("longest", "output_tokens")):
+        if column in traces.columns:  # a stable sort of the few columns shown, not the table
+            found[name] = (
+                traces.select(shown)
+                .drop_nulls(column)
+                .sort(column, descending=True, maintain_order=True)
+                .head(OUTLIER_COUNT)
+            )
     for flag in ("looping", "truncated"):
         if flag in traces.columns:
             found[flag] = traces.filter(pl.col(flag).fill_null(False)).head(OUTLIER_COUNT)
