@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="use this log instead of generating one")
     parser.add_argument("--memory", help="comma-separated sizes for the peak-memory curve")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument("--no-speed", action="store_true", help="only the memory curve")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="traceviz-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -169,7 +170,7 @@ def main() -> None:
     if args.size and log is None:
         log = work / "mixed.jsonl"
         mixed_log(log, args.size)
-    if log is not None:
+    if log is not None and not args.no_speed:
         speed(log, work)
     if args.memory:
         memory([parse_size(s) for s in args.memory.split(",")], work, log)
