@@ -31,6 +31,7 @@ def render(report: Report) -> bytes:
             "quarantine_reasons": dict(sorted(stats.quarantine_reasons.items())),
             "skip_reasons": dict(sorted(stats.skip_reasons.items())),
             "unreadable_files": stats.file_errors,
+            "traces_left_out": dict(sorted(stats.filtered.items())),
         },
         "by": report.by,
         "overall": records(report.overall)[0],

@@ -199,6 +199,7 @@ def _records(report: Report) -> Section:
     notes = [f"formats: {formats}"] if formats else []
     notes += [f"quarantined: {k} {v:,}" for k, v in sorted(stats.quarantine_reasons.items())]
     notes += [f"skipped: {k} {v:,}" for k, v in sorted(stats.skip_reasons.items())]
+    notes += [f"left out: {k} {v:,}" for k, v in sorted(stats.filtered.items())]
     return Section("Records", ["", "count"], body, notes)
 
 
