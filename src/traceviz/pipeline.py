@@ -102,9 +102,7 @@ PRICE_ROWS = 20_000  # traces priced at once (pricing builds rows of Python deci
 def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame:
     """The price stage (and the what-if of `--vs`) over measured traces."""
     if traces.height > PRICE_ROWS:
-        return pl.concat(
-            [apply_prices(piece, options) for piece in traces.iter_slices(PRICE_ROWS)]
-        )
+        return pl.concat([apply_prices(piece, options) for piece in traces.iter_slices(PRICE_ROWS)])
     catalog = options.catalog or _shipped_catalog()
     traces = price.apply(traces, catalog, options.at, options.tier)
     if options.vs:
