@@ -23,7 +23,7 @@ from traceviz.schema import TRACE_SCHEMA, IngestStats, Quarantined, Trace
 from traceviz.shards import Shard, read_shard
 
 DEFAULT_BATCH_ROWS = 5_000
-DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+DEFAULT_BATCH_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from traceviz.segment.split import steps as split_steps
 
 __all__ = ["KIND_STEPS", "KindModel", "cut", "metrics", "part_starts", "steps"]
 
-PREDICT_STEPS = 8_000  # steps predicted at once: the term table's size is bounded by it
+PREDICT_STEPS = 4_000  # steps predicted at once: the term table's size is bounded by it
 
 
 def cut(traces: pl.DataFrame) -> list[list[Step]]:
