@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def content_hash(path: str) -> str:
     return digest.hexdigest()
 
 
+@cache
 def _shipped_data_hash() -> str:
     """The package's data files (tokenizers, kinds model) are part of what a result means."""
     digest = hashlib.blake2b(digest_size=12)

@@ -145,18 +145,21 @@ def _container_from_suffix(path: Path) -> Container | None:
 # --- opening -----------------------------------------------------------------------------
 
 
-def open_binary(source: str) -> IO[bytes]:
-    """Open a file or stdin for reading, undoing gzip or zstd by magic bytes."""
+def _open_raw(source: str) -> IO[bytes]:
+    """A file's unbuffered bytes, or an `InputError` that says why it cannot be read."""
     try:
-        raw: IO[bytes] = sys.stdin.buffer
-        if source != STDIN:
-            raw = Path(source).open("rb", buffering=0)  # noqa: SIM115 - returned open
+        return Path(source).open("rb", buffering=0)  # noqa: SIM115 - returned open
     except IsADirectoryError as exc:
         msg = f"{source}: is a directory"
         raise InputError(msg) from exc
     except OSError as exc:
         msg = f"{source}: cannot open: {exc.strerror or exc}"
         raise InputError(msg, hint="Check that the file exists and is readable.") from exc
+
+
+def open_binary(source: str) -> IO[bytes]:
+    """Open a file or stdin for reading, undoing gzip or zstd by magic bytes."""
+    raw = sys.stdin.buffer if source == STDIN else _open_raw(source)
     counted = _CountingReader(raw)
     buffered = io.BufferedReader(counted, buffer_size=_READ_CHUNK)
     magic = buffered.peek(4)[:4]
@@ -258,15 +261,13 @@ def splittable(source: str) -> bool:
     """Whether a file is plain (uncompressed) JSON Lines or SSE, whose records are lines,
     so that byte ranges of it can be read apart (see `read_range`)."""
     try:
-        with Path(source).open("rb") as file:
-            magic = file.read(4)
-        if magic[:2] == b"\x1f\x8b" or magic == b"\x28\xb5\x2f\xfd":
-            return False
         stream = open_binary(source)
     except (OSError, InputError):
         return False
     try:
-        return sniff_container(source, stream) == "jsonl"
+        # open_binary hands plain files back as read, compressed ones behind a decompressor
+        plain = isinstance(stream, io.BufferedReader) and isinstance(stream.raw, _CountingReader)
+        return plain and sniff_container(source, stream) == "jsonl"
     finally:
         stream.close()
 
@@ -343,11 +344,7 @@ def read_range(
 ) -> Iterator[Item]:
     """The records of bytes `start` to `end` of a plain JSON Lines file (a shard of it),
     numbered as in the whole file: `first_line` lines come before `start`."""
-    try:
-        raw = Path(source).open("rb", buffering=0)  # noqa: SIM115 - closed below
-    except OSError as exc:
-        msg = f"{source}: cannot open: {exc.strerror or exc}"
-        raise InputError(msg, hint="Check that the file exists and is readable.") from exc
+    raw = _open_raw(source)
     raw.seek(start)
     stream = io.BufferedReader(_RangeReader(raw, end - start), buffer_size=_READ_CHUNK)
     line = first_line

@@ -173,7 +173,7 @@ def analyze(
     """The whole run collected: traces, steps per kind (and steps, if kept), totals.
 
     Any engine gives the same tables in the same order as one process: shards are
-    merged in input order and prices are applied once, after.
+    merged in input order and the driver prices each result (prices are per trace).
     """
     options = options or AnalysisOptions()
     ingest = ingest if ingest is not None else Ingest()

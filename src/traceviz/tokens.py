@@ -220,9 +220,7 @@ class Counter:
 
     def _encode_batch(self, enc: tiktoken.Encoding, texts: Sequence[str]) -> list[list[int]]:
         if threads() == 1:  # a worker process: no thread pool to hand texts to
-            if self.name == DEEPSEEK:
-                return [enc.encode(text, allowed_special="all") for text in texts]
-            return [enc.encode_ordinary(text) for text in texts]
+            return [self.encode(text) for text in texts]
         if self.name == DEEPSEEK:
             return enc.encode_batch(list(texts), num_threads=threads(), allowed_special="all")
         return enc.encode_ordinary_batch(list(texts), num_threads=threads())

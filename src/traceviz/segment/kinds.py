@@ -63,7 +63,10 @@ def term_table(traces: Sequence[Sequence[str]]) -> pl.DataFrame:
     its cue (`cue_let_me_check`), and the words of the steps before and after it as
     context (prefixed `p_` and `n_`, or `p_none`/`n_none` at the edges): what a step
     does depends on its neighbours. Rows number the steps of all traces in order."""
-    steps = _step_frame(traces)
+    return _terms(_step_frame(traces))
+
+
+def _terms(steps: pl.DataFrame) -> pl.DataFrame:
     words = (
         steps.select(
             "row",
@@ -119,9 +122,8 @@ def term_lists(traces: Sequence[Sequence[str]]) -> list[list[str]]:
     return [found.get(row, []) for row in range(total)]
 
 
-def extras(traces: Sequence[Sequence[str]]) -> np.ndarray:
+def _extras(steps: pl.DataFrame) -> np.ndarray:
     """Position and surface features of every step (one row each, EXTRA_FEATURES)."""
-    steps = _step_frame(traces)
     length = pl.max_horizontal(pl.col("text").str.len_chars(), pl.lit(1)).cast(pl.Float64)
     table = steps.select(
         (pl.col("pos") / pl.max_horizontal(pl.col("count") - 1, pl.lit(1))).alias("position"),
@@ -147,9 +149,9 @@ class KindModel:
     def features(self, traces: Sequence[Sequence[str]]) -> sparse.csr_matrix:
         """One row per step of each trace: TF-IDF (sublinear tf, l2-normalised) of its
         terms with context, then the extra features."""
-        total = sum(len(t) for t in traces)
+        steps = _step_frame(traces)  # once: both kinds of feature read the step texts
         weights = (
-            term_table(traces)
+            _terms(steps)
             .join(self.terms, on="term", how="inner")
             .group_by("row", "column")
             .agg(pl.len().alias("n"), pl.col("idf").first())
@@ -161,10 +163,10 @@ class KindModel:
                 weights["w"].to_numpy(),
                 (weights["row"].to_numpy(), weights["column"].to_numpy()),
             ),
-            shape=(total, len(self.vocabulary)),
+            shape=(steps.height, len(self.vocabulary)),
             dtype=np.float64,
         )
-        extra = sparse.csr_matrix(extras(traces))
+        extra = sparse.csr_matrix(_extras(steps))
         return sparse.hstack([tfidf, extra]).tocsr()
 
     @cached_property
