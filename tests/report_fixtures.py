@@ -4,6 +4,11 @@ Three traces: two DeepSeek-R1 traces with visible reasoning (one looping, one tr
 and one o1 trace with hidden reasoning. The steps table holds six steps of the two
 visible traces. Every figure asserted in tests/test_report_synthetic.py follows from
 the numbers below by hand.
+
+The first answer: r1-a reaches it after 25 of its 100 reasoning tokens (75 after) and
+keeps it; r1-b after 225 of 300 (75 after), having first committed to another answer;
+o1-c hides its reasoning. Output rates: $0.001 a token for R1 (cost_reasoning 0.1 for
+100 tokens), $0.006 for o1 (6.0 for 1,000).
 """
 
 from __future__ import annotations
@@ -13,7 +18,17 @@ from decimal import Decimal
 
 import polars as pl
 
-from traceviz.schema import METRICS_SCHEMA, STEPS_SCHEMA, TOKENS_SCHEMA, TRACE_SCHEMA, IngestStats
+from traceviz.price import overthinking
+from traceviz.schema import (
+    ANSWER_CHANGED_AFTER_FIRST,
+    FINAL_ANSWER_MISSING_REASON,
+    METRICS_SCHEMA,
+    REASONING_TOKENS_AFTER_FIRST_ANSWER,
+    STEPS_SCHEMA,
+    TOKENS_SCHEMA,
+    TRACE_SCHEMA,
+    IngestStats,
+)
 
 MONEY = pl.Decimal(38, 12)
 PRICE_SCHEMA: dict[str, pl.DataType] = {
@@ -38,6 +53,13 @@ PRICE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+SEGMENT_FIRST_ANSWER: dict[str, pl.DataType] = {
+    REASONING_TOKENS_AFTER_FIRST_ANSWER: pl.Int64(),
+    ANSWER_CHANGED_AFTER_FIRST: pl.Boolean(),
+    FINAL_ANSWER_MISSING_REASON: pl.String(),
+}
+
+
 def _d(text: str) -> Decimal:
     return Decimal(text)
 
@@ -55,6 +77,7 @@ ROWS: list[dict[str, object]] = [
         "cached_input_tokens": 40, "output_tokens": 110, "reasoning_tokens": 100,
         "steps": 4, "thoughts": 2, "reflection_words": 2, "first_answer_share": 0.25,
         "looping": True, "empty_reasoning": False, "refusal": False,
+        REASONING_TOKENS_AFTER_FIRST_ANSWER: 75, ANSWER_CHANGED_AFTER_FIRST: False,
         "cost_input": _d("0.01"), "cost_cached_input": _d("0.002"), "cost_cache_write": _d("0"),
         "cost_output": _d("0.11"), "cost_reasoning": _d("0.1"), "cost_total": _d("0.122"),
         "cost_cache_saved": _d("0.008"), "whatif_model": "o1", "whatif_reasoning_tokens": 150,
@@ -73,6 +96,7 @@ ROWS: list[dict[str, object]] = [
         "output_tokens": 330, "reasoning_tokens": 300, "steps": 2, "thoughts": 1,
         "reflection_words": 0, "first_answer_share": 0.75, "looping": False,
         "empty_reasoning": False, "refusal": False, "cost_input": _d("0.1"),
+        REASONING_TOKENS_AFTER_FIRST_ANSWER: 75, ANSWER_CHANGED_AFTER_FIRST: True,
         "cost_cached_input": _d("0"), "cost_cache_write": _d("0"), "cost_output": _d("0.33"),
         "cost_reasoning": _d("0.3"), "cost_total": _d("0.43"), "cost_cache_saved": _d("0"),
         "whatif_model": "o1", "whatif_reasoning_tokens": 450, "whatif_cost_total": _d("3.0"),
@@ -89,6 +113,7 @@ ROWS: list[dict[str, object]] = [
         "tokens_prompt": 200, "tokens_reasoning": None, "tokens_answer": 20,
         "usage_source": "logged", "usage_drift": -4, "input_tokens": 200,
         "cached_input_tokens": 100, "output_tokens": 1020, "reasoning_tokens": 1000,
+        FINAL_ANSWER_MISSING_REASON: "reasoning hidden",
         "cost_input": _d("1.5"), "cost_cached_input": _d("0.75"), "cost_cache_write": _d("0"),
         "cost_output": _d("6.12"), "cost_reasoning": _d("6.0"), "cost_total": _d("8.37"),
         "cost_cache_saved": _d("0.75"),
@@ -107,8 +132,14 @@ STEP_ROWS: list[tuple[str, int, str]] = [
 
 def traces() -> pl.DataFrame:
     """The traces table with every column of ingest, tokens, segment and price."""
-    schema = {**TRACE_SCHEMA, **TOKENS_SCHEMA, **METRICS_SCHEMA, **PRICE_SCHEMA}
+    schema = {**TRACE_SCHEMA, **TOKENS_SCHEMA, **METRICS_SCHEMA, **SEGMENT_FIRST_ANSWER}
+    schema |= PRICE_SCHEMA
     return pl.DataFrame([{c: row.get(c) for c in schema} for row in ROWS], schema=schema)
+
+
+def priced() -> pl.DataFrame:
+    """The traces as the price stage leaves them: with the overthinking bill."""
+    return overthinking.apply(traces())
 
 
 def steps() -> pl.DataFrame:

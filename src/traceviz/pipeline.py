@@ -27,6 +27,7 @@ from traceviz.engines import Engine, InProcess
 from traceviz.errors import InputError
 from traceviz.ingest import STDIN
 from traceviz.load import Ingest, ReadOptions, batches, read_batches, shard_traces, sources
+from traceviz.price import overthinking
 from traceviz.schema import (
     ANSWER,
     PROMPT,
@@ -104,7 +105,7 @@ def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame
     if traces.height > PRICE_ROWS:
         return pl.concat([apply_prices(piece, options) for piece in traces.iter_slices(PRICE_ROWS)])
     catalog = options.catalog or _shipped_catalog()
-    traces = price.apply(traces, catalog, options.at, options.tier)
+    traces = overthinking.apply(price.apply(traces, catalog, options.at, options.tier))
     if options.vs:
         ratio = options.ratio or price.ratio_preset(price.whatif_module.DEFAULT_PRESET)
         traces = price.whatif(traces, options.vs, ratio, catalog)

@@ -151,6 +151,24 @@ LOOPING = "looping"
 REFUSAL = "refusal"
 EMPTY_REASONING = "empty_reasoning"
 
+# --- segment stage: the first answer (filled by the segment stage; optional downstream) --
+
+# Exact counted tokens of reasoning after the first position where the reasoning reaches
+# the final answer; null when the reasoning is hidden or no answer was found.
+REASONING_TOKENS_AFTER_FIRST_ANSWER = "reasoning_tokens_after_first_answer"
+# The reasoning first committed to another answer and later changed it; null when unknown.
+ANSWER_CHANGED_AFTER_FIRST = "answer_changed_after_first"
+FINAL_ANSWER_MISSING_REASON = "final_answer_missing_reason"
+
+# --- price stage: the overthinking bill (price/overthinking.py) ---------------------------
+
+# USD per output token the price stage billed the trace at (reasoning included).
+OUTPUT_RATE = "output_rate"
+# Those tokens after the first answer at the output rate; null (with a reason) when the
+# reasoning is hidden, no answer was found, or the trace is not priced.
+COST_AFTER_FIRST_ANSWER = "cost_after_first_answer"
+COST_AFTER_FIRST_ANSWER_REASON = "cost_after_first_answer_reason"
+
 # --- quarantine -------------------------------------------------------------------------
 
 REASON = "reason"

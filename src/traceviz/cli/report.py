@@ -16,6 +16,7 @@ from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err, summary_line
 from traceviz.cli.inputs import QuarantineFile, input_options, input_paths, llm_option
 from traceviz.load import Ingest
 from traceviz.pipeline import Analysis, analyze
+from traceviz.price import overthinking
 from traceviz.report import audit as audit_rules
 from traceviz.report import terminal
 
@@ -67,6 +68,13 @@ def _run(
     help="terminal (default), md, html, json, csv or parquet.",
 )
 @click.option("--by", multiple=True, help=BY_HELP)
+@click.option(
+    "--cap",
+    "cap_text",
+    metavar="N|pNN",
+    help="Estimate what a cap of N reasoning tokens (or the pNN of the traces) would save.",
+)
+@click.option("--full", is_flag=True, help="Every group and whole ids (default: top groups).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
 @analysis_options
 @run_options
@@ -79,6 +87,8 @@ def report(
     output: str | None,
     fmt: str | None,
     by: tuple[str, ...],
+    cap_text: str | None,
+    full: bool,
     quiet: bool,
     **options: object,
 ) -> None:
@@ -86,11 +96,12 @@ def report(
 
     \b
       traceviz report samples/
-      traceviz report logs/ --by model --vs o1 -o report.html
+      traceviz report logs/ --by model --vs o1 --cap p90 -o report.html
       traceviz report logs/ --by day --format json > report.json
-      traceviz report --llm --by model
+      traceviz report --llm --by model --full
     """
     paths = input_paths(paths, options)
+    cap = overthinking.parse_cap(cap_text) if cap_text else None
     fmt = (
         fmt or (reports.SUFFIXES.get(Path(output).suffix.lower()) if output else None) or "terminal"
     )
@@ -98,9 +109,10 @@ def report(
         msg = "Parquet is not for a terminal."
         raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
     analysis, _ = _run(paths, options, quiet)
-    built = reports.build(analysis.traces, analysis.steps, analysis.stats, list(by))
+    built = reports.build(analysis.traces, analysis.steps, analysis.stats, list(by), cap, full)
     if fmt == "terminal" and not output:
-        Console(highlight=False).print(terminal.renderable(built))
+        console = Console(highlight=False)
+        console.print(terminal.renderable(built, console.width))
     else:
         content = reports.FORMATS[fmt](built)
         data = content.encode() if isinstance(content, str) else content
@@ -136,6 +148,11 @@ def report(
     "--max-looping-share",
     type=click.FloatRange(0, 1),
     help="Fail if more of a group's traces loop.",
+)
+@click.option(
+    "--max-overthinking-share",
+    type=click.FloatRange(0, 1),
+    help="Fail if more of a group's reasoning spend comes after the first answer (a proxy).",
 )
 @click.option(
     "--max-quarantined-share",

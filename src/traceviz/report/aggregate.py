@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from traceviz.schema import CREATED, IngestStats
+from traceviz.price import overthinking
+from traceviz.schema import (
+    ANSWER_CHANGED_AFTER_FIRST,
+    COST_AFTER_FIRST_ANSWER,
+    CREATED,
+    MODEL,
+    REASONING_TOKENS_AFTER_FIRST_ANSWER,
+    IngestStats,
+)
 from traceviz.stats import distribution
 
 ALL = "(all)"
@@ -41,6 +49,9 @@ class Report:
     vs: str | None = None
     points: pl.DataFrame = field(default_factory=pl.DataFrame)
     logged: pl.DataFrame = field(default_factory=pl.DataFrame)
+    models: pl.DataFrame = field(default_factory=pl.DataFrame)
+    cap: overthinking.Cap | None = None
+    full: bool = False
 
 
 def group_columns(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -123,6 +134,21 @@ def figures(traces: pl.DataFrame) -> list[pl.Expr]:
             pl.col("whatif_ratio").drop_nulls().first().alias("whatif_ratio"),
             pl.col("whatif_ratio_source").drop_nulls().first().alias("whatif_ratio_source"),
         ]
+    exprs += _overthinking(traces)
+    if "_cap_over" in traces.columns:
+        exprs += [
+            pl.col("_cap_over").sum().alias("cap_traces_over"),
+            _sum("_cap_tokens_saved").alias("cap_tokens_saved"),
+        ]
+        if "_cap_saved" in traces.columns:
+            exprs.append(_sum("_cap_saved").alias("cap_saved"))
+        if "_cap_at_risk" in traces.columns:
+            exprs += [
+                pl.col("_cap_at_risk").sum().alias("cap_at_risk"),
+                (pl.col("_cap_over") & pl.col("_cap_at_risk").is_null())
+                .sum()
+                .alias("cap_risk_unknown"),
+            ]
     if _has(traces, "steps"):
         exprs += [
             pl.col("steps").mean().alias("steps_mean"),
@@ -138,14 +164,57 @@ def figures(traces: pl.DataFrame) -> list[pl.Expr]:
     return exprs
 
 
+def _overthinking(traces: pl.DataFrame) -> list[pl.Expr]:
+    """The overthinking bill of a group: tokens and dollars after the first answer, their
+    share of the reasoning spend on the same traces, and answers changed after it."""
+    exprs: list[pl.Expr] = []
+    if _has(traces, REASONING_TOKENS_AFTER_FIRST_ANSWER, "reasoning_tokens"):
+        after = pl.col(REASONING_TOKENS_AFTER_FIRST_ANSWER)
+        exprs += [
+            after.count().alias("overthinking_traces"),
+            _sum(REASONING_TOKENS_AFTER_FIRST_ANSWER).alias("overthinking_tokens"),
+            (
+                after.sum() / pl.when(after.is_not_null()).then(pl.col("reasoning_tokens")).sum()
+            ).alias("overthinking_token_share"),
+        ]
+    if _has(traces, COST_AFTER_FIRST_ANSWER, "cost_reasoning"):
+        measured = pl.col(COST_AFTER_FIRST_ANSWER).is_not_null()
+        reasoning = pl.when(measured.any()).then(pl.col("cost_reasoning").filter(measured).sum())
+        exprs += [
+            measured.sum().alias("overthinking_priced_traces"),
+            _sum(COST_AFTER_FIRST_ANSWER).alias("overthinking_cost"),
+            reasoning.alias("overthinking_reasoning_cost"),
+            (_sum(COST_AFTER_FIRST_ANSWER).cast(pl.Float64) / reasoning.cast(pl.Float64)).alias(
+                "overthinking_share"
+            ),
+        ]
+    if ANSWER_CHANGED_AFTER_FIRST in traces.columns:
+        changed = pl.col(ANSWER_CHANGED_AFTER_FIRST)
+        exprs += [
+            changed.sum().alias("answer_changed"),
+            changed.count().alias("answer_changed_known"),
+            changed.mean().alias("answer_changed_share"),
+        ]
+    return exprs
+
+
 def build(
     traces: pl.DataFrame,
     steps: pl.DataFrame | None,
     stats: IngestStats,
     by: list[str] | None = None,
+    cap: overthinking.CapSpec | None = None,
+    full: bool = False,
 ) -> Report:
-    """The report of a run: `traces` and `steps` as `pipeline.analyze` collects them."""
+    """The report of a run: `traces` and `steps` as `pipeline.analyze` collects them.
+
+    `cap` adds what a cap on reasoning tokens would have saved; `full` asks the human
+    formats for every group rather than the top ones.
+    """
     by = list(by or [])
+    resolved = overthinking.resolve_cap(traces, cap) if cap else None
+    if resolved is not None:
+        traces = traces.with_columns(overthinking.cap_columns(traces, resolved.tokens))
     keyed = group_columns(traces, by)
     exprs = figures(keyed)
     overall = keyed.select(exprs) if keyed.height else pl.DataFrame({"traces": [0]})
@@ -159,9 +228,13 @@ def build(
             ("money", "cost_total"),
             ("what-if", "whatif_cost_total"),
             ("reasoning behaviour", "steps"),
+            ("overthinking bill", REASONING_TOKENS_AFTER_FIRST_ANSWER),
+            ("answer changes after the first answer", ANSWER_CHANGED_AFTER_FIRST),
         )
         if column not in traces.columns
     ]
+    if cap is not None and resolved is None:
+        missing.append(f"reasoning cap {cap.text} (no trace has reasoning tokens)")
     return Report(
         by=by,
         overall=overall,
@@ -169,11 +242,37 @@ def build(
         kinds=_kinds(keyed, steps, by),
         outliers=_outliers(traces),
         stats=stats,
-        estimates=_estimates(overall),
+        estimates=_estimates(overall, resolved),
         missing=missing,
         vs=overall["whatif_model"][0] if "whatif_model" in overall.columns else None,
         points=_points(keyed, by),
         logged=logged_vs_price(traces),
+        models=spend_by_model(traces),
+        cap=resolved,
+        full=full,
+    )
+
+
+SPEND_PARTS = ("cost_input", "cost_cached_input", "cost_cache_write", "cost_reasoning")
+
+
+def spend_by_model(traces: pl.DataFrame) -> pl.DataFrame:
+    """Per model, the spend and its parts, most spent first (unpriced models last)."""
+    if not _has(traces, "cost_total", MODEL):
+        return pl.DataFrame()
+    exprs = [
+        pl.len().alias("traces"),
+        _sum("cost_total").alias("cost_total"),
+        *(_sum(c).alias(c) for c in SPEND_PARTS),
+        (_sum("cost_output") - pl.col("cost_reasoning").sum()).alias("cost_answer"),
+        pl.col("cost_total").is_null().sum().alias("traces_unpriced"),
+    ]
+    if COST_AFTER_FIRST_ANSWER in traces.columns:
+        exprs.append(_sum(COST_AFTER_FIRST_ANSWER).alias("overthinking_cost"))
+    return (
+        traces.group_by(pl.col(MODEL).fill_null("(unknown)"))
+        .agg(exprs)
+        .sort(["cost_total", MODEL], descending=[True, False], nulls_last=True)
     )
 
 
@@ -214,7 +313,16 @@ POINTS = 2000
 def _points(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """Up to POINTS traces (a fixed-seed sample) for the HTML report's scatter charts."""
     wanted = [
-        c for c in ("model", "reasoning_tokens", "first_answer_share", *by) if c in traces.columns
+        c
+        for c in (
+            "model",
+            "reasoning_tokens",
+            "first_answer_share",
+            COST_AFTER_FIRST_ANSWER,
+            "cost_total",
+            *by,
+        )
+        if c in traces.columns
     ]
     if "reasoning_tokens" not in wanted:
         return pl.DataFrame()
@@ -273,9 +381,13 @@ def _outliers(traces: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return {name: frame.select(shown) for name, frame in found.items()}
 
 
-def _estimates(overall: pl.DataFrame) -> list[str]:
+def _estimates(overall: pl.DataFrame, cap: overthinking.Cap | None) -> list[str]:
     notes = []
     row = overall.row(0, named=True)
+    if "overthinking_tokens" in row:
+        notes.append(f"the overthinking bill is a {overthinking.PROXY}")
+    if cap is not None:
+        notes.append("the reasoning cap's savings and risk are estimates (rule under its table)")
     if row.get("traces_counted"):
         notes.append(
             f"{row['traces_counted']:,} traces carry no usage: their tokens are counted,"

@@ -12,12 +12,14 @@ import polars as pl
 
 from traceviz.errors import ConfigError
 from traceviz.report.aggregate import group_columns
+from traceviz.schema import COST_AFTER_FIRST_ANSWER
 
 RULES = (
     "max_reasoning_tokens",
     "max_cost_per_response",
     "budget",
     "max_looping_share",
+    "max_overthinking_share",
     "max_quarantined_share",
 )
 WORST = 3
@@ -52,6 +54,9 @@ def evaluate(
     traces: pl.DataFrame, rules: dict[str, float], by: list[str], quarantined: int, read: int
 ) -> list[Violation]:
     """Every rule against every group (or the whole run); the violations found."""
+    if "max_overthinking_share" in rules and COST_AFTER_FIRST_ANSWER not in traces.columns:
+        msg = "max_overthinking_share needs first-answer positions, and this run has none"
+        raise ConfigError(msg, hint="Drop --max-overthinking-share, or run with steps on.")
     keyed = group_columns(traces, by)
     groups = keyed.partition_by(by, as_dict=True) if by and keyed.height else {("all",): keyed}
     found = []
@@ -120,4 +125,30 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
             found.append(
                 Violation("max_looping_share", group, f"{float(share):.3f}", f"{limit:g}", looping)
             )
+    limit = rules.get("max_overthinking_share")
+    if limit is not None:
+        value = overthinking_share(frame)
+        if value is not None and value > limit:
+            found.append(
+                Violation(
+                    "max_overthinking_share",
+                    group,
+                    f"{value:.3f}",
+                    f"{limit:g}",
+                    _worst(frame, COST_AFTER_FIRST_ANSWER),
+                )
+            )
     return found
+
+
+def overthinking_share(frame: pl.DataFrame) -> float | None:
+    """The share of the reasoning spend that came after the first answer (a proxy), over
+    the traces where it was measured; None when none was (hidden reasoning, no answer)."""
+    if COST_AFTER_FIRST_ANSWER not in frame.columns:
+        return None
+    measured = frame.drop_nulls(COST_AFTER_FIRST_ANSWER)
+    after: Any = measured[COST_AFTER_FIRST_ANSWER].sum()
+    reasoning: Any = measured["cost_reasoning"].sum()
+    if not measured.height or not reasoning:
+        return None
+    return float(Decimal(after) / Decimal(reasoning))

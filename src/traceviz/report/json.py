@@ -9,6 +9,7 @@ from __future__ import annotations
 import orjson
 
 from traceviz import __version__
+from traceviz.report import headline
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import records
 
@@ -20,6 +21,7 @@ def render(report: Report) -> bytes:
     document = {
         "schema_version": SCHEMA_VERSION,
         "traceviz_version": __version__,
+        "headline": headline.numbers(report),
         "ingest": {
             "files": stats.files,
             "records_read": stats.read,
@@ -39,6 +41,10 @@ def render(report: Report) -> bytes:
         "step_kinds": records(report.kinds),
         "outliers": {name: records(frame) for name, frame in report.outliers.items()},
         "logged_cost": records(report.logged),
+        "spend_by_model": records(report.models),
+        "cap": None
+        if report.cap is None
+        else {"tokens": report.cap.tokens, "rule": report.cap.rule},
         "estimates": report.estimates,
         "not_computed": report.missing,
     }

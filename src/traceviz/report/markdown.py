@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
+from traceviz.report import headline
 from traceviz.report.aggregate import Report
-from traceviz.report.sections import sections
+from traceviz.report.sections import PAGE_TOP, sections
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!])")
 
@@ -19,8 +20,14 @@ def escape(text: str) -> str:
 
 
 def render(report: Report) -> str:
-    lines = ["# traceviz report", ""]
-    for section in sections(report):
+    lines = ["# traceviz report", "", "## At a glance", ""]
+    lines += [
+        f"- **{escape(item.label)}: {escape(item.value)}**"
+        + (f" {escape(item.detail)}" if item.detail else "")
+        for item in headline.items(report)
+    ]
+    lines.append("")
+    for section in sections(report, PAGE_TOP):
         lines += [f"## {section.title}", ""]
         if section.header:
             lines.append("| " + " | ".join(escape(h) if h else " " for h in section.header) + " |")
@@ -30,6 +37,8 @@ def render(report: Report) -> str:
             lines.append("| " + " | ".join(aligns) + " |")
             lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in section.rows]
             lines.append("")
+        if section.more:
+            lines += [escape(section.more), ""]
         lines += [f"- {escape(note)}" for note in section.notes]
         if section.notes:
             lines.append("")

@@ -1,12 +1,21 @@
-"""The report laid out as titled tables of text, shared by the terminal and Markdown."""
+"""The report laid out as titled tables of text, shared by the terminal, Markdown and HTML.
+
+Per-group tables list the groups by spend, most first; given `top`, only that many,
+with a "… N more" line (`--full` shows all), so a run over 100,000 models never builds
+a 100,000-row table. Cells hold whole names; the terminal shortens them to fit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from traceviz.price import overthinking
 from traceviz.report.aggregate import TOKEN_PARTS, Report
 from traceviz.report.interface import group_label, money, number, share
 from traceviz.segment.kinds import KINDS
@@ -22,22 +31,48 @@ class Section:
     rows: list[list[str]]
     notes: list[str] = field(default_factory=list)
     numeric_from: int = 1  # columns from here on are right-aligned
+    more: str = ""  # the "… N more" line under a table cut to its top rows
 
 
-def _rows(report: Report) -> list[dict[str, Any]]:
-    rows = list(report.groups.iter_rows(named=True)) if report.by else []
-    return [*rows, report.overall.row(0, named=True) | dict.fromkeys(report.by)]
+TOP = 6  # groups a terminal table shows unless --full
+PAGE_TOP = 40  # groups a Markdown or HTML table shows unless --full
 
 
-def _label(report: Report, row: dict[str, Any], last: bool) -> str:
-    return "all" if last else group_label(row, report.by)
+def ordered(report: Report) -> pl.DataFrame:
+    """The groups, most spent first (then by key), or by key when nothing is priced."""
+    groups = report.groups
+    if "cost_total" in groups.columns:
+        label = pl.concat_str([pl.col(k).cast(pl.String) for k in report.by], separator="/")
+        return (
+            groups.with_columns(label.alias("_key"))
+            .sort(["cost_total", "_key"], descending=[True, False], nulls_last=True)
+            .drop("_key")
+        )
+    return groups
 
 
-def sections(report: Report) -> Iterator[Section]:
-    rows = _rows(report)
-    labels = [_label(report, r, i == len(rows) - 1) for i, r in enumerate(rows)]
+def _rows(report: Report, top: int | None) -> tuple[list[dict[str, Any]], int]:
+    """The rows to show (top groups, then the overall row) and how many groups are left."""
+    groups = ordered(report) if report.by else pl.DataFrame()
+    shown = groups if top is None or report.full else groups.head(top)
+    rows = list(shown.iter_rows(named=True))
+    overall = report.overall.row(0, named=True) | dict.fromkeys(report.by)
+    return [*rows, overall], groups.height - shown.height
+
+
+def more_line(hidden: int, noun: str = "groups") -> str:
+    return f"… {hidden:,} more {noun} (--full shows all)" if hidden else ""
+
+
+def sections(report: Report, top: int | None = None) -> Iterator[Section]:
+    """The report's tables after the headline; per-group tables cut to `top` groups."""
+    rows, hidden = _rows(report, top)
+    labels = [
+        "all" if i == len(rows) - 1 else group_label(r, report.by) for i, r in enumerate(rows)
+    ]
+    more = more_line(hidden)
     group = " / ".join(report.by) or "group"
-    yield _records(report)
+    yield _records(report, top)
     overall = rows[-1]
     if "tokens_answer_sum" in overall:
         body = []
@@ -48,16 +83,16 @@ def sections(report: Report) -> Iterator[Section]:
         notes = [
             f"reasoning is {share(overall['reasoning_share_of_output'])} of output tokens",
             "usage drift (counted minus billed output):"
-            f" mean {number(overall['usage_drift_mean'])} tokens,"
-            f" non-zero in {share(overall['usage_drift_share'])} of traces with usage",
+            f" mean {number(overall['usage_drift_mean'])} tokens;"
+            f" non-zero in {share(overall['usage_drift_share'])} of traces",
         ]
-        yield Section("Tokens", [group, "part", *STATISTICS], body, notes, numeric_from=2)
+        yield Section("Tokens", [group, "part", *STATISTICS], body, notes, 2, more)
     if "cost_total" in overall:
         body = [
             [
                 label,
-                money(r["cost_total"]),
-                money(r["cost_per_response"], 4),
+                priced(r, "cost_total"),
+                priced(r, "cost_per_response", 4),
                 money(r["cost_per_1k_answer_tokens"], 4),
                 share(r["cache_hit_ratio"]),
                 money(r["cost_cache_saved"]),
@@ -75,6 +110,7 @@ def sections(report: Report) -> Iterator[Section]:
             [group, "total", "per response", "per 1k answer tok", "cache hits", "cache saved"],
             body,
             notes,
+            more=more,
         )
         body = [
             [
@@ -87,13 +123,15 @@ def sections(report: Report) -> Iterator[Section]:
             ]
             for label, r in zip(labels, rows, strict=True)
         ]
-        if report.logged.height:
-            yield _logged(report)
         yield Section(
             "Cost by part",
             [group, "input", "cached input", "cache write", "reasoning", "answer"],
             body,
+            more=more,
         )
+        if report.logged.height:
+            yield _logged(report, top)
+    yield from _bill(report, group, labels, rows, more)
     if "whatif_cost_total" in overall:
         body = [
             [
@@ -114,6 +152,7 @@ def sections(report: Report) -> Iterator[Section]:
             [group, "actual", "what-if", "low", "high"],
             body,
             notes,
+            more=more,
         )
     if "steps_mean" in overall:
         body = [
@@ -130,34 +169,25 @@ def sections(report: Report) -> Iterator[Section]:
             ]
             for label, r in zip(labels, rows, strict=True)
         ]
-        notes = [
-            "first answer: mean share of reasoning tokens before the final answer"
-            " first appears (a proxy)"
-        ]
+        notes = ["1st ans: mean share of reasoning before the final answer first appears (a proxy)"]
         header = [group, "steps", "thought", "refl", "loop", "trunc", "empty", "refuse", "1st ans"]
-        yield Section("Reasoning behaviour (means over visible reasoning)", header, body, notes)
+        title = "Reasoning behaviour (means over visible reasoning)"
+        yield Section(title, header, body, notes, more=more)
     if report.kinds.height:
-        yield _kinds(report, group)
-    for name, frame in report.outliers.items():
-        if frame.height:
-            body = [
-                [
-                    r["trace_id"],
-                    f"{Path(r['source']).name}:{r['line']}",
-                    str(r.get("model") or ""),
-                    _cell(r.get("output_tokens")),
-                    _cell(r.get("cost_total")),
-                ]
-                for r in frame.iter_rows(named=True)
-            ]
-            header = ["trace id", "where", "model", "output tok", "cost"]
-            yield Section(f"Outliers: {name.replace('_', ' ')}", header, body, numeric_from=3)
+        yield _kinds(report, group, labels[:-1] if report.by else None, more)
+    outliers = _outliers(report)
+    if outliers is not None:
+        yield outliers
     if report.estimates or report.missing:
         notes = [*report.estimates] + [f"not computed: {m}" for m in report.missing]
         yield Section("Estimates", [], [], notes)
 
 
-def _logged(report: Report) -> Section:
+def _logged(report: Report, top: int | None) -> Section:
+    logged = report.logged.sort(
+        ["cost_traceviz", "model"], descending=[True, False], nulls_last=True
+    )
+    shown = logged if top is None or report.full else logged.head(top)
     body = [
         [
             str(r["model"]),
@@ -167,14 +197,15 @@ def _logged(report: Report) -> Section:
             _dollars(r["difference"]),
             share(r["difference_share"]),
         ]
-        for r in report.logged.iter_rows(named=True)
+        for r in shown.iter_rows(named=True)
     ]
     notes = [
-        "logged: the log store's own cost figure (cost_logged); traceviz: the dated catalog"
-        " price of the same traces; difference = traceviz minus logged"
+        "logged: the store's own cost (cost_logged); traceviz: the dated catalog price;"
+        " difference = traceviz minus logged"
     ]
     header = ["model", "traces", "logged", "traceviz", "difference", "diff %"]
-    return Section("Logged cost vs traceviz price", header, body, notes)
+    more = more_line(logged.height - shown.height, "models")
+    return Section("Logged cost vs traceviz price", header, body, notes, more=more)
 
 
 def _dollars(value: Any) -> str:
@@ -184,26 +215,33 @@ def _dollars(value: Any) -> str:
     return f"${float(value):,.6f}".replace("$-", "-$")
 
 
-def _records(report: Report) -> Section:
+def _counts(counts: dict[str, int], top: int | None = None) -> str:
+    """`a 3, b 2, c 1`, most first; cut to `top` names with "… N more"."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ranked if top is None else ranked[:top]
+    text = ", ".join(f"{k} {v:,}" for k, v in shown)
+    return text + (f", … {len(ranked) - len(shown):,} more" if len(shown) < len(ranked) else "")
+
+
+def _records(report: Report, top: int | None) -> Section:
     stats = report.stats
-    formats = ", ".join(
-        f"{k} {v:,}" for k, v in sorted(stats.by_format.items(), key=lambda kv: -kv[1])
-    )
-    body = [
-        ["files", f"{stats.files:,}"],
-        ["records read", f"{stats.read:,}"],
-        ["traces", f"{stats.traces:,}"],
-        ["quarantined", f"{stats.quarantined:,}"],
-        ["skipped", f"{stats.skipped:,}"],
+    cut = None if report.full else top
+    notes = [
+        f"{stats.read:,} records read from {stats.files:,} files: {stats.traces:,} traces,"
+        f" {stats.quarantined:,} quarantined, {stats.skipped:,} skipped"
     ]
-    notes = [f"formats: {formats}"] if formats else []
-    notes += [f"quarantined: {k} {v:,}" for k, v in sorted(stats.quarantine_reasons.items())]
-    notes += [f"skipped: {k} {v:,}" for k, v in sorted(stats.skip_reasons.items())]
-    notes += [f"left out: {k} {v:,}" for k, v in sorted(stats.filtered.items())]
-    return Section("Records", ["", "count"], body, notes)
+    for name, counts in (
+        ("formats", stats.by_format),
+        ("quarantined", stats.quarantine_reasons),
+        ("skipped", stats.skip_reasons),
+        ("left out", stats.filtered),
+    ):
+        if counts:
+            notes.append(f"{name}: {_counts(counts, cut)}")
+    return Section("Records", [], [], notes)
 
 
-def _kinds(report: Report, group: str) -> Section:
+def _kinds(report: Report, group: str, shown: list[str] | None, more: str) -> Section:
     keys = report.by
     shares: dict[tuple[Any, ...], dict[str, float]] = {}
     for row in report.kinds.iter_rows(named=True):
@@ -215,13 +253,109 @@ def _kinds(report: Report, group: str) -> Section:
         ]
         for key, values in shares.items()
     ]
+    if shown is not None:  # layout: the groups of the other tables, in their order
+        by_label = {row[0]: row for row in body}
+        kept = [by_label[label] for label in shown if label in by_label]
+        more = more_line(len(body) - len(kept)) if not report.full else ""
+        body = kept
     notes = [", ".join(f"{s}: {k}" for s, k in zip(SHORT_KINDS, KINDS, strict=True))]
-    return Section("Step kinds (share of steps)", [group, *SHORT_KINDS], body, notes)
+    title = "Step kinds (share of steps)"
+    return Section(title, [group, *SHORT_KINDS], body, notes, more=more)
+
+
+def priced(row: dict[str, Any], column: str, digits: int = 2) -> str:
+    """An amount, or "not priced" for a group none of whose traces has a price."""
+    if row.get(column) is None and row.get("traces_unpriced") == row.get("traces"):
+        return "not priced"
+    return money(row.get(column), digits)
+
+
+def _bill(
+    report: Report, group: str, labels: list[str], rows: list[dict[str, Any]], more: str
+) -> Iterator[Section]:
+    """The overthinking bill per group, and the reasoning cap's savings and risk."""
+    overall = rows[-1]
+    if "overthinking_tokens" in overall:
+        body = []
+        for label, r in zip(labels, rows, strict=True):
+            changed = (
+                f"{r['answer_changed']:,} ({share(r['answer_changed_share'])})"
+                if r.get("answer_changed_known")
+                else "–"
+            )
+            body.append(
+                [
+                    label,
+                    f"{r['overthinking_traces']:,}",
+                    number(r["overthinking_tokens"]),
+                    share(r["overthinking_token_share"]),
+                    money(r.get("overthinking_cost"), 4),
+                    share(r.get("overthinking_share")),
+                    changed,
+                ]
+            )
+        notes = [
+            overthinking.PROXY.capitalize(),
+            "measured: traces with visible reasoning and a final answer found in it (hidden"
+            " reasoning is not computed); % tok, % $: of their reasoning tokens and spend;"
+            " changed: first committed to another answer",
+        ]
+        header = [group, "measured", "tokens", "% tok", "cost", "% $", "changed"]
+        yield Section("After the first answer (proxy)", header, body, notes, more=more)
+    if report.cap is not None and "cap_tokens_saved" in overall:
+        body = [
+            [
+                label,
+                f"{r['cap_traces_over']:,}",
+                number(r["cap_tokens_saved"]),
+                money(r.get("cap_saved"), 4),
+                number(r.get("cap_at_risk")),
+                number(r.get("cap_risk_unknown")),
+            ]
+            for label, r in zip(labels, rows, strict=True)
+        ]
+        notes = [
+            f"cap: {report.cap.rule}; {overthinking.CAP_RULE}",
+            "unknown: cut, but the reasoning is hidden or has no answer found in it",
+        ]
+        header = [group, "cut", "tokens removed", "saved", "at risk", "unknown"]
+        title = f"Reasoning cap at {report.cap.tokens:,} tokens (estimate)"
+        yield Section(title, header, body, notes, more=more)
+
+
+WHY = {"most_expensive": "cost", "longest": "long", "looping": "loop", "truncated": "trunc"}
+
+
+def _outliers(report: Report) -> Section | None:
+    """The traces worth opening, once each, with why: most expensive, longest, looping,
+    truncated."""
+    found: dict[tuple[Any, ...], tuple[list[str], dict[str, Any]]] = {}
+    for name, frame in report.outliers.items():
+        for r in frame.iter_rows(named=True):
+            key = (r["trace_id"], r["source"], r["line"])
+            found.setdefault(key, ([], r))[0].append(WHY.get(name, name))
+    if not found:
+        return None
+    body = [
+        [
+            " ".join(why),
+            str(r["trace_id"]),
+            f"{Path(r['source']).name}:{r['line']}",
+            str(r.get("model") or ""),
+            _cell(r.get("output_tokens")),
+            _cell(r.get("cost_total")),
+        ]
+        for why, r in found.values()
+    ]
+    notes = [
+        "why: cost = most expensive, long = most output tokens, loop = looping,"
+        " trunc = truncated; open one with `traceviz show TRACE_ID PATHS`"
+    ]
+    header = ["why", "trace id", "where", "model", "out tok", "cost"]
+    return Section("Traces worth opening", header, body, notes, numeric_from=4)
 
 
 def _cell(value: Any) -> str:
-    from decimal import Decimal
-
     if isinstance(value, Decimal):
         return money(value, 4)
     if isinstance(value, int):

@@ -18,3 +18,20 @@ def visible(text: str) -> str:
 def html_text(text: str) -> str:
     """Text escaped for HTML, controls made visible."""
     return html.escape(visible(text), quote=True)
+
+
+ELLIPSIS = "…"
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters by an ellipsis in the middle, so an id keeps its
+    start and its end; whole when it fits.
+
+    >>> shorten("chatcmpl-AqZ2b1LmN0", 12), shorten("o1", 12)
+    ('chatcm…1LmN0', 'o1')
+    """
+    if len(text) <= width or width < 3:
+        return text
+    head = (width - 1) - (width - 1) // 2
+    tail = (width - 1) // 2
+    return text[:head] + ELLIPSIS + text[len(text) - tail :]

@@ -1,0 +1,235 @@
+"""The report's answer first: five to eight lines every format opens with.
+
+Responses read, total cost, the reasoning's share of the spend, the overthinking bill
+(a proxy), the what-if with its band (with `--vs`), the reasoning cap (with `--cap`),
+and the single biggest driver of the spend. `items` gives the lines as text for the
+human formats; `numbers` gives the same figures as numbers for JSON (money as exact
+decimal strings, like the rest of the JSON report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from traceviz.price import overthinking
+from traceviz.report.aggregate import Report
+from traceviz.report.interface import group_label, money, plain, share
+from traceviz.report.text import shorten
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One headline line: a label, its value, and what the value covers."""
+
+    key: str
+    label: str
+    value: str
+    detail: str = ""
+
+    @property
+    def line(self) -> str:
+        return f"{self.label}: {self.value}" + (f" {self.detail}" if self.detail else "")
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    if part is None or whole is None or not whole:
+        return None
+    return float(Decimal(part) / Decimal(whole))
+
+
+def driver(report: Report) -> tuple[str, str, Any, float | None] | None:
+    """The group (with `--by`) or model that holds most of the spend: key, name, cost, share."""
+    total = report.overall.row(0, named=True).get("cost_total")
+    if report.by and "cost_total" in report.groups.columns:
+        top = report.groups.drop_nulls("cost_total").sort("cost_total", descending=True)
+        if not top.height:
+            return None
+        row = top.row(0, named=True)
+        return (
+            " / ".join(report.by),
+            group_label(row, report.by),
+            row["cost_total"],
+            _ratio(row["cost_total"], total),
+        )
+    if report.models.height and report.models["cost_total"][0] is not None:
+        row = report.models.row(0, named=True)
+        return "model", str(row["model"]), row["cost_total"], _ratio(row["cost_total"], total)
+    return None
+
+
+def items(report: Report, width: int | None = None) -> list[Item]:
+    """The headline as lines; names cut to `width` characters (middle ellipsis) if given."""
+    stats = report.stats
+    row = report.overall.row(0, named=True)
+    found = [
+        Item(
+            "responses",
+            "Responses read",
+            f"{stats.traces:,}",
+            f"from {stats.read:,} records in {stats.files:,} files"
+            f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)",
+        )
+    ]
+    if "cost_total" in row:
+        unpriced = row["traces_unpriced"] or 0
+        found.append(
+            Item(
+                "cost_total",
+                "Total cost",
+                money(row["cost_total"]),
+                f"for {row['traces'] - unpriced:,} priced responses"
+                + (f"; {unpriced:,} not priced" if unpriced else ""),
+            )
+        )
+        found.append(
+            Item(
+                "cost_reasoning",
+                "Reasoning",
+                money(row["cost_reasoning"]),
+                f"= {share(_ratio(row['cost_reasoning'], row['cost_total']))} of the spend"
+                + (
+                    f" ({share(row['reasoning_share_of_output'])} of output tokens)"
+                    if row.get("reasoning_share_of_output") is not None
+                    else ""
+                ),
+            )
+        )
+    else:
+        found.append(Item("cost_total", "Total cost", "not computed", "(no price stage)"))
+    found.append(_bill(report, row))
+    if "whatif_cost_total" in row:
+        found.append(
+            Item(
+                "whatif",
+                f"What if on {report.vs} (estimate)",
+                money(row["whatif_cost_total"]),
+                f"(band {money(row['whatif_cost_low'])}–{money(row['whatif_cost_high'])})"
+                f" against {money(row['whatif_actual'])} actual,"
+                f" {row['whatif_traces']:,} responses",
+            )
+        )
+    if report.cap is not None and "cap_tokens_saved" in row:
+        found.append(_cap(report.cap, row))
+    top = driver(report)
+    if top is not None:
+        key, name, cost, part = top
+        found.append(
+            Item(
+                "biggest_driver",
+                "Biggest driver",
+                shorten(name, width) if width else name,
+                f"({key}) holds {money(cost)}, {share(part)} of the spend",
+            )
+        )
+    return found
+
+
+def _bill(report: Report, row: dict[str, Any]) -> Item:
+    label = "After the first answer (proxy)"
+    if "overthinking_cost" not in row:
+        missing = "the segment stage gave no first-answer positions"
+        return Item("overthinking", label, "not computed", f"({missing})")
+    if not row.get("overthinking_priced_traces"):
+        return Item(
+            "overthinking",
+            label,
+            "not computed",
+            "(no priced trace with visible reasoning and a final answer found in it)",
+        )
+    changed = (
+        f"; {row['answer_changed']:,} of {row['answer_changed_known']:,} changed answer after it"
+        if row.get("answer_changed_known")
+        else ""
+    )
+    return Item(
+        "overthinking",
+        label,
+        money(row["overthinking_cost"]),
+        f"= {share(row['overthinking_share'])} of the reasoning spend of the"
+        f" {row['overthinking_priced_traces']:,} traces measured,"
+        f" {row['overthinking_tokens'] or 0:,} tokens{changed}",
+    )
+
+
+def _cap(cap: overthinking.Cap, row: dict[str, Any]) -> Item:
+    unknown = row.get("cap_risk_unknown") or 0
+    risk = (
+        f", {row['cap_at_risk']:,} before their first answer"
+        if row.get("cap_at_risk") is not None
+        else ""
+    )
+    return Item(
+        "cap",
+        f"Cap at {cap.tokens:,} reasoning tokens (estimate)",
+        f"saves {money(row.get('cap_saved'))}",
+        f"({row['cap_tokens_saved'] or 0:,} tokens); cuts {row['cap_traces_over']:,} traces"
+        + risk
+        + (f" ({unknown:,} unknown)" if unknown else ""),
+    )
+
+
+def numbers(report: Report) -> dict[str, Any]:
+    """The headline's figures for JSON: counts as integers, money as exact strings."""
+    stats = report.stats
+    row = report.overall.row(0, named=True)
+    document: dict[str, Any] = {
+        "responses": stats.traces,
+        "records_read": stats.read,
+        "files": stats.files,
+        "records_quarantined": stats.quarantined,
+        "records_skipped": stats.skipped,
+        "cost_total": plain(row.get("cost_total")),
+        "traces_unpriced": row.get("traces_unpriced"),
+        "cost_reasoning": plain(row.get("cost_reasoning")),
+        "reasoning_share_of_cost": plain(_ratio(row.get("cost_reasoning"), row.get("cost_total"))),
+        "overthinking": None,
+        "whatif": None,
+        "cap": None,
+        "biggest_driver": None,
+    }
+    if row.get("overthinking_priced_traces"):
+        document["overthinking"] = {
+            "estimate": overthinking.PROXY,
+            "cost": plain(row["overthinking_cost"]),
+            "tokens": row["overthinking_tokens"],
+            "share_of_reasoning_cost": plain(row["overthinking_share"]),
+            "reasoning_cost_measured": plain(row["overthinking_reasoning_cost"]),
+            "traces_measured": row["overthinking_priced_traces"],
+            "answer_changed": row.get("answer_changed"),
+            "answer_changed_known": row.get("answer_changed_known"),
+            "answer_changed_share": plain(row.get("answer_changed_share")),
+        }
+    if "whatif_cost_total" in row:
+        document["whatif"] = {
+            "estimate": "what-if: see estimates",
+            "model": report.vs,
+            "cost": plain(row["whatif_cost_total"]),
+            "low": plain(row["whatif_cost_low"]),
+            "high": plain(row["whatif_cost_high"]),
+            "actual": plain(row["whatif_actual"]),
+            "traces": row["whatif_traces"],
+        }
+    if report.cap is not None and "cap_tokens_saved" in row:
+        document["cap"] = {
+            "estimate": overthinking.CAP_RULE,
+            "tokens": report.cap.tokens,
+            "rule": report.cap.rule,
+            "saved": plain(row.get("cap_saved")),
+            "tokens_saved": row["cap_tokens_saved"] or 0,
+            "traces_cut": row["cap_traces_over"],
+            "traces_at_risk": row.get("cap_at_risk"),
+            "traces_risk_unknown": row.get("cap_risk_unknown"),
+        }
+    top = driver(report)
+    if top is not None:
+        key, name, cost, part = top
+        document["biggest_driver"] = {
+            "by": key,
+            "name": name,
+            "cost": plain(cost),
+            "share_of_cost": plain(part),
+        }
+    document["lines"] = [item.line for item in items(report)]
+    return document
