@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from traceviz.cli import main
@@ -56,3 +57,30 @@ def test_usage_and_run_errors(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(bad)])
     assert result.exit_code == 1
     assert "unknown rules ['nonsense']" in result.stderr
+
+
+def test_overthinking_share_rule_per_group() -> None:
+    import report_fixtures as fixture
+
+    from traceviz.report import audit
+
+    traces = fixture.priced()  # R1: $0.15 of $0.40 reasoning after the first answer
+    found = audit.evaluate(traces, {"max_overthinking_share": 0.3}, ["model"], 0, 3)
+    assert [(v.rule, v.group, v.value, v.limit) for v in found] == [
+        ("max_overthinking_share", "deepseek-reasoner", "0.375", "0.3")
+    ]
+    assert found[0].worst == ["r1-a", "r1-b"]
+    # o1 hides its reasoning: nothing measured, so its group cannot fail the rule
+    assert audit.evaluate(traces, {"max_overthinking_share": 0.4}, ["model"], 0, 3) == []
+
+
+def test_overthinking_rule_needs_first_answers(runner: CliRunner) -> None:
+    import report_fixtures as fixture
+
+    from traceviz.errors import ConfigError
+    from traceviz.report import audit
+
+    with pytest.raises(ConfigError, match="needs first-answer positions"):
+        audit.evaluate(fixture.traces(), {"max_overthinking_share": 0.1}, [], 0, 3)
+    result = runner.invoke(main, ["audit", "--help"])
+    assert "--max-overthinking-share" in result.stdout

@@ -39,3 +39,29 @@ def test_every_sample_is_described() -> None:
     for path in (ROOT / "samples").iterdir():
         if path.name != "README.md":
             assert f"`{path.name}`" in described, path.name
+
+
+def test_readme_quick_start_shows_what_the_report_prints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The quick-start block is the real first lines of `traceviz report samples/`."""
+    block = README.split("## Quick start")[1].split("```console\n")[1].split("\n```")[0]
+    command, *shown = block.splitlines()
+    assert command == "$ traceviz report samples/"
+    assert shown[-1] == "…"
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, ["report", "samples/"])
+    assert result.exit_code == 0, result.output
+    printed = result.stdout.splitlines()
+    assert shown[:-1] == printed[: len(shown) - 1]
+    assert len(shown) > 8  # the headline and more
+    assert result.stderr.startswith("read 48 records from 25 files: 44 traces")
+
+
+def test_readme_documents_the_report_and_audit_flags() -> None:
+    for flag in ("--cap N\\|pNN", "--full", "--max-overthinking-share X"):
+        assert flag in README, flag
+    for name in ("report", "audit"):
+        help_text = CliRunner().invoke(main, [name, "--help"]).stdout
+        for flag in {"report": ("--cap", "--full"), "audit": ("--max-overthinking-share",)}[name]:
+            assert flag in help_text

@@ -1,7 +1,8 @@
 """The HTML report in a real headless Chromium: loads offline, charts render, nothing runs.
 
 Skipped only when no Chromium is installed (`.ci/run` installs Debian's `chromium`).
-The screenshot is left at tests/output/report.png for review.
+Screenshots at 1280 and 390 px wide are left at tests/output/report-1280.png and
+report-390.png for review.
 """
 
 from __future__ import annotations
@@ -51,19 +52,33 @@ def test_report_page_in_chromium(tmp_path: Path) -> None:
     assert dom.returncode == 0, dom.stderr
     assert "<title>traceviz report</title>" in dom.stdout  # no script changed the title
     assert "<script" not in dom.stdout
+    # the headline as cards, then the charts in answer order, then the tables
+    assert (
+        dom.stdout.index('class="cards"') < dom.stdout.index("<figure") < dom.stdout.index("<table")
+    )
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", dom.stdout)
+    assert [c.split(" (")[0] for c in captions[:4]] == [
+        "Where the money went",
+        "What the thinking after the first answer cost",
+        "What if on o1",
+        "Reasoning length against first-answer position",
+    ]
     svgs = re.findall(r"<svg.*?</svg>", dom.stdout, re.DOTALL)
-    assert len(svgs) == 5
+    assert len(svgs) == 6
     assert all(re.search(r"<(rect|circle|line)\b", svg) for svg in svgs)
+    assert "not priced" in svgs[0]  # llama.cpp's distill has no price
+    assert "$0.00<" not in svgs[0]
     console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
     OUTPUT.mkdir(exist_ok=True)
-    shot = OUTPUT / "report.png"
-    taken = chromium(
-        f"--screenshot={shot}",
-        "--window-size=1280,2400",
-        page.as_uri(),
-        profile=tmp_path / "profile-shot",
-    )
-    assert taken.returncode == 0, taken.stderr
-    assert shot.stat().st_size > 10_000
-    print(f"screenshot: {shot}")
+    for width in (1280, 390):
+        shot = OUTPUT / f"report-{width}.png"
+        taken = chromium(
+            f"--screenshot={shot}",
+            f"--window-size={width},2400",
+            page.as_uri(),
+            profile=tmp_path / f"profile-shot-{width}",
+        )
+        assert taken.returncode == 0, taken.stderr
+        assert shot.stat().st_size > 10_000
+        print(f"screenshot: {shot}")

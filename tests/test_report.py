@@ -136,10 +136,44 @@ def test_every_format_writes(fmt: str, tmp_path: Path) -> None:
 def test_terminal_report_shows_every_section() -> None:
     result = CliRunner().invoke(main, ["report", str(SAMPLES), "--vs", "o1"], terminal_width=80)
     assert result.exit_code == 0, result.output
-    for title in ("Records", "Tokens", "Money", "Cost by part", "What if on o1 (estimate)",
-                  "Reasoning behaviour", "Step kinds", "Outliers: most expensive", "Estimates"):  # fmt: skip
-        assert title in result.stdout
-    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    lines = result.stdout.splitlines()
+    for title in ("At a glance", "Records", "Tokens", "Money", "Cost by part",
+                  "What if on o1 (estimate)", "Reasoning behaviour", "Step kinds",
+                  "Traces worth opening", "Estimates"):  # fmt: skip
+        assert any(line.startswith(title) for line in lines), title
+    assert lines[0] == "At a glance"
+    assert max(len(line) for line in lines) <= 80
+    assert all(line == line.rstrip() for line in lines)
+    assert len(lines) <= 100  # two 50-line screens
+
+
+def test_default_terminal_report_fits_two_screens() -> None:
+    result = CliRunner().invoke(main, ["report", str(SAMPLES), "-q"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 90
+    # ids are shortened in the middle, never wrapped: each outlier is one line
+    opening = result.stdout.split("Traces worth opening\n")[1].split("\n\n")[0].splitlines()
+    assert opening[2].split()[:2] == ["cost", "long"]
+    assert "chatcmp…" in opening[2]
+    full = CliRunner().invoke(main, ["report", str(SAMPLES), "-q", "--full"])
+    assert "chatcmpl-AqZ2b1LmN0 " in full.stdout
+    assert "DeepSeek-R1-Distill-Llama-8B-Q4_K_M.gguf " in full.stdout
+
+
+def test_cap_on_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    args = ["report", str(SAMPLES), "--cap", "p90", "-o", str(out), "-q"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    cap = json.loads(out.read_text())["headline"]["cap"]
+    assert cap["tokens"] == 384
+    assert cap["rule"] == "384 reasoning tokens, the p90 of 42 traces"
+    assert cap["estimate"].startswith("estimate: tokens above the cap removed at the output rate")
+    bad = CliRunner().invoke(main, ["report", str(SAMPLES), "--cap", "lots"])
+    assert bad.exit_code == 1
+    assert "--cap 'lots' is neither a number of reasoning tokens nor a percentile" in bad.stderr
+    assert "Use --cap 2000 or --cap p90." in bad.stderr
 
 
 def test_html_escapes_log_text(tmp_path: Path) -> None:

@@ -107,9 +107,9 @@ def test_bill_is_exact_at_a_rate_that_does_not_divide() -> None:
             REASONING_TOKENS_AFTER_FIRST_ANSWER: [19, None, 19],
             FINAL_ANSWER_MISSING_REASON: [None, "no answer in the reply", None],
         },
-        schema_overrides={
-            c: fixture.MONEY for c in ("cost_total", "cost_reasoning", "cost_output")
-        },
+        schema_overrides=dict.fromkeys(
+            ("cost_total", "cost_reasoning", "cost_output"), fixture.MONEY
+        ),
     )
     out = overthinking.apply(frame)
     assert out[OUTPUT_RATE].to_list()[:2] == [Decimal("0.00000219")] * 2

@@ -112,7 +112,10 @@ def report(
     built = reports.build(analysis.traces, analysis.steps, analysis.stats, list(by), cap, full)
     if fmt == "terminal" and not output:
         console = Console(highlight=False)
-        console.print(terminal.renderable(built, console.width))
+        if console.is_terminal:
+            console.print(terminal.renderable(built, console.width))
+        else:  # a pipe or a file: plain lines, no trailing blanks
+            click.echo(terminal.render(built, console.width), nl=False)
     else:
         content = reports.FORMATS[fmt](built)
         data = content.encode() if isinstance(content, str) else content

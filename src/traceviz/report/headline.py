@@ -203,7 +203,9 @@ def numbers(report: Report) -> dict[str, Any]:
         }
     if "whatif_cost_total" in row:
         document["whatif"] = {
-            "estimate": "what-if: see estimates",
+            "estimate": f"estimate: prompt and answer re-counted with {report.vs}'s tokenizer,"
+            f" reasoning scaled by a ratio of {row.get('whatif_ratio')}"
+            f" ({row.get('whatif_ratio_source')}); low-high from its range",
             "model": report.vs,
             "cost": plain(row["whatif_cost_total"]),
             "low": plain(row["whatif_cost_low"]),

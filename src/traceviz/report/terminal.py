@@ -23,6 +23,7 @@ from traceviz.report.text import shorten, visible
 
 WIDTH = 80
 MIN_TEXT = 8  # no text column is cut below this many characters
+FULL_WIDTH = 160  # a --full report written to a file or pipe: room for whole ids
 KEEP = 16  # a text column this narrow is never cut (tags, short names)
 
 
@@ -96,7 +97,7 @@ def renderable(report: Report, width: int = WIDTH) -> Group:
         line.append(visible(item.value))
         if item.detail:
             line.append(f" {visible(item.detail)}")
-        parts.append(Padding(line, (0, 0, 0, 2)))
+        parts.append(Padding(line, (0, 0, 0, 2), expand=False))
     parts.append(Text(""))
     for section in sections(report, TOP):
         if not section.header:
@@ -104,16 +105,20 @@ def renderable(report: Report, width: int = WIDTH) -> Group:
         else:
             parts.append(_table(section, width, report.full))
         if section.more:
-            parts.append(Padding(Text(section.more, style="italic"), (0, 0, 0, 2)))
+            parts.append(Padding(Text(section.more, style="italic"), (0, 0, 0, 2), expand=False))
         parts.extend(
-            Padding(Text(visible(note), style="dim"), (0, 0, 0, 2)) for note in section.notes
+            Padding(Text(visible(note), style="dim"), (0, 0, 0, 2), expand=False)
+            for note in section.notes
         )
         parts.append(Text(""))
     return Group(*parts)
 
 
-def render(report: Report) -> str:
-    """Plain text of the terminal report, 80 columns wide, for writing to a file."""
-    console = Console(width=WIDTH, record=True, file=io.StringIO(), force_terminal=False)
-    console.print(renderable(report))
-    return console.export_text()
+def render(report: Report, width: int = WIDTH) -> str:
+    """Plain text of the terminal report, 80 columns wide, for a file or a pipe; with
+    `--full` as wide as whole names need (a file can scroll sideways)."""
+    if report.full:
+        width = max(width, FULL_WIDTH)
+    console = Console(width=width, record=True, file=io.StringIO(), force_terminal=False)
+    console.print(renderable(report, width))
+    return "".join(line.rstrip() + "\n" for line in console.export_text().splitlines())
