@@ -71,33 +71,40 @@ def _plain_at(entry: Price, at: datetime) -> bool:
 def _table(rows: list[Price], title: str, history: bool) -> Table:
     """One row per entry; a history shows from/until, a listing shows each model."""
     table = Table(
-        title=title, title_justify="left", box=box.SIMPLE, pad_edge=False, collapse_padding=True
-    )
+        title=title, title_justify="left", box=box.SIMPLE, pad_edge=False, padding=(0, 0)
+    )  # the box keeps one space between columns
     first = ("from", "until") if history else ("model", "since")
-    for name in (*first, "input", "cached", "output", "batch", "window"):
+    names = (*first, "input", "cached", "output", "batch", "window")
+    rows_ = [_cells(entry, history) for entry in rows]
+    for index, name in enumerate(names):
         right = name in ("input", "cached", "output", "batch")
-        width = 20 if name == "model" else None
-        table.add_column(name, justify="right" if right else "left", no_wrap=True, max_width=width)
-    for entry in rows:
-        batch_in, batch_out = entry.rate("batch_input"), entry.rate("batch_output")
-        batch = f"{_rate(batch_in)}/{_rate(batch_out)}" if batch_in is not None else ""
-        name = entry.model + ("" if entry.currency == "USD" else f" ({entry.currency})")
-        since = f"{entry.start:%Y-%m-%d}"
-        if history:
-            cells = [since, f"{entry.until:%Y-%m-%d %H:%M}" if entry.until else ""]
-        else:
-            cells = [name, since]
-        if history and entry.currency != "USD":
-            cells[0] += f" ({entry.currency})"
-        table.add_row(
-            *cells,
-            _rate(entry.rate("input")),
-            _rate(entry.rate("cached_input")),
-            _rate(entry.rate("output")),
-            batch,
-            _window(entry),
+        # every column but the window keeps its whole width (so 80 columns never cut a
+        # rate to "0…"); the window wraps between its spans
+        widest = max([len(name), *(len(r[index]) for r in rows_)])
+        table.add_column(
+            name,
+            justify="right" if right else "left",
+            no_wrap=name != "window",
+            min_width=min(widest, 12) if name == "window" else widest,
         )
+    for cells in rows_:
+        table.add_row(*cells)
     return table
+
+
+def _cells(entry: Price, history: bool) -> list[str]:
+    batch_in, batch_out = entry.rate("batch_input"), entry.rate("batch_output")
+    batch = f"{_rate(batch_in)}/{_rate(batch_out)}" if batch_in is not None else ""
+    name = entry.model + ("" if entry.currency == "USD" else f" ({entry.currency})")
+    since = f"{entry.start:%Y-%m-%d}"
+    if history:
+        cells = [since, f"{entry.until:%Y-%m-%d %H:%M}" if entry.until else ""]
+        if entry.currency != "USD":
+            cells[0] += f" ({entry.currency})"
+    else:
+        cells = [name, since]
+    rates = (_rate(entry.rate(r)) for r in ("input", "cached_input", "output"))
+    return [*cells, *rates, batch, _window(entry)]
 
 
 def _rate(value: Decimal | None) -> str:
