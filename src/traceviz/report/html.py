@@ -91,6 +91,13 @@ def _legend_height(entries: Sequence[tuple[str, str]], x: float) -> int:
     return 16 * lines
 
 
+def usd_tick(value: float) -> str:
+    """A power of ten in dollars, with as many decimals as it needs: `$0.0000001`, `$10`."""
+    if value >= 1:
+        return f"${value:,.0f}"
+    return f"${value:.{-math.floor(math.log10(value))}f}"
+
+
 class LogAxis:
     """A log scale from `left` to `right` with a "0" slot before it for zero values."""
 
@@ -176,7 +183,7 @@ def log_strip(groups: dict[str, list[float]], label: str, fmt: Any = None, unit:
     values = [v for vs in groups.values() for v in vs]
     if not values:
         return _svg(40, _text(left, 24, f"no {unit or 'values'}"), label)
-    axis = LogAxis(values, left, W - 20)
+    axis = LogAxis(values, left, W - 40)  # room for the last tick's label
     body = []
     for i, (name, vs) in enumerate(groups.items()):
         y = top + i * row + row / 2
@@ -331,7 +338,7 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
         out.append(
             (
                 "What the thinking after the first answer cost (per trace, log scale; proxy)",
-                log_strip(groups, "cost after the first answer per model", money, "USD"),
+                log_strip(groups, "cost after the first answer per model", usd_tick, "USD"),
                 note + ("; " + _more(left, "models") if left else ""),
             )
         )

@@ -169,7 +169,7 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
             ]
             for label, r in zip(labels, rows, strict=True)
         ]
-        notes = ["1st ans: mean share of reasoning before the final answer first appears (a proxy)"]
+        notes = ["1st ans: mean share of reasoning before the final answer first appears (proxy)"]
         header = [group, "steps", "thought", "refl", "loop", "trunc", "empty", "refuse", "1st ans"]
         title = "Reasoning behaviour (means over visible reasoning)"
         yield Section(title, header, body, notes, more=more)
