@@ -191,3 +191,16 @@ def test_html_escapes_log_text(tmp_path: Path) -> None:
 def _analysis(path: Path) -> tuple[pl.DataFrame, pl.DataFrame | None, object]:
     analysis = analyze([path])
     return analysis.traces, analysis.steps, analysis.stats  # type: ignore[return-value]
+
+
+def test_vs_after_a_plain_run_does_not_reuse_its_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--vs` re-counts the text with the target's tokenizer: a cached run without it
+    must not stand in (it once crashed with `"prompt" not found`)."""
+    monkeypatch.setenv("TRACEVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    plain = CliRunner().invoke(main, ["report", str(SAMPLES), "-q"])
+    assert plain.exit_code == 0, plain.output
+    vs = CliRunner().invoke(main, ["report", str(SAMPLES), "-q", "--vs", "o1"])
+    assert vs.exit_code == 0, vs.output
+    assert "What if on o1 (estimate): $0.5844" in vs.stdout

@@ -284,5 +284,6 @@ def _settings(options: AnalysisOptions) -> str:
             options.tokenizer,
             options.steps,
             model_hash,
+            options.vs,  # measure() re-counts the text with the what-if model's tokenizer
         )
     )
