@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
 from decimal import Decimal
 
 import polars as pl
@@ -301,3 +302,34 @@ def test_html_draws_unpriced_as_not_priced_and_titles_whole_names() -> None:
     whole = long.replace("<", "&lt;").replace(">", "&gt;")
     assert f"<title>{whole}</title>" in money_chart
     assert "<b>" not in page
+
+
+def test_log_axes_keep_zero_values_inside() -> None:
+    svg = html.log_strip({"a": [0.0, 10.0, 1000.0]}, "x")
+    xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)" cy="[\d.]+" r="2.5"', svg)]
+    assert len(xs) == 3
+    left, right = 190, html.W - 40
+    assert all(left <= x <= right for x in xs), xs
+    assert min(xs) < html.LogAxis([0.0, 10.0], left, right).start  # in the "0" slot
+    assert ">0</text>" in svg
+
+
+def test_html_charts_answer_in_order_with_the_bill() -> None:
+    traces = fixture.priced().with_columns(
+        pl.when(pl.col("trace_id") == "r1-a")
+        .then(pl.lit(0, dtype=pl.Int64))
+        .otherwise(pl.col(REASONING_TOKENS_AFTER_FIRST_ANSWER))
+        .alias(REASONING_TOKENS_AFTER_FIRST_ANSWER)
+    )
+    report = reports.build(overthinking.apply(traces), fixture.steps(), fixture.stats())
+    captions = [caption for caption, _, _ in html.charts(report)]
+    assert captions[:4] == [
+        "Where the money went (by model and part)",
+        "What the thinking after the first answer cost (per trace, log scale; proxy)",
+        "What if on o1 (estimate, with its low–high band)",
+        "Reasoning length against first-answer position (proxy)",
+    ]
+    bill = html.charts(report)[1][1]
+    assert bill.count("<circle") == 2 + 1  # r1-a ($0, in the zero slot), r1-b, the legend
+    assert ">0</text>" in bill
+    assert "$0.1" in bill  # dollar ticks
