@@ -180,8 +180,8 @@ class Normalizer:
         if isinstance(self.forced, Shape):
             if not self.forced.detect(record.value):
                 self.stats.read += 1
-                name = self.forced.name
-                reason = f"--shape {name}: the record is not of that shape ({_unknown(record.value)})"
+                shown = _unknown(record.value)
+                reason = f"--shape {self.forced.name}: the record is not of that shape ({shown})"
                 yield self._quarantine(
                     Quarantined(record.source, record.line, reason, _raw(record.value))
                 )
