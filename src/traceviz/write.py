@@ -1,11 +1,16 @@
 """Writing tables to files in streamed batches: Parquet, JSON Lines, CSV.
 
 CSV cells that begin with `=`, `+`, `-`, `@` (or a tab or carriage return) are
-prefixed with a quote so that spreadsheets show them as text, never run them.
+prefixed with a quote so that spreadsheets show them as text, never run them, and
+control characters in them are written as `\\x1b`-style escapes (`report.text.csv_frame`);
+JSON Lines write C1 and bidi characters as `\\u` escapes, which read back as the same
+text. Parquet keeps every value as it was logged. A write that fails (a full disk) is an
+`OutputError` naming the file.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -13,21 +18,12 @@ from typing import IO, Any
 import polars as pl
 
 from traceviz.errors import ConfigError
+from traceviz.outputs import output_error, write_bytes
+from traceviz.report.text import FORMULA_PREFIXES, csv_frame, json_bytes
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["FORMULA_PREFIXES", "TableWriter", "neutralise_formulas"]
 
-
-def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """String cells that a spreadsheet would run as a formula, prefixed with `'`."""
-    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    starts = "^[" + "".join("\\" + p if p in "-+" else p for p in "=+-@") + "\t\r]"
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(starts))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name in text_columns
-    )
+neutralise_formulas = csv_frame  # the name this module gave it first
 
 
 class TableWriter:
@@ -47,6 +43,12 @@ class TableWriter:
         self._wrote_header = False
 
     def write(self, batch: pl.DataFrame) -> None:
+        try:
+            self._write(batch)
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
+
+    def _write(self, batch: pl.DataFrame) -> None:
         if self.suffix == ".parquet":
             import pyarrow.parquet as pq
 
@@ -58,12 +60,10 @@ class TableWriter:
         if self._handle is None:
             self._handle = Path(self.path).open("wb")  # noqa: SIM115 - closed in __exit__
         if self.suffix == ".csv":
-            neutralise_formulas(batch).write_csv(
-                self._handle, include_header=not self._wrote_header
-            )
+            csv_frame(batch).write_csv(self._handle, include_header=not self._wrote_header)
             self._wrote_header = True
         else:
-            batch.write_ndjson(self._handle)
+            self._handle.write(json_bytes(batch.write_ndjson().encode()))
 
     def __enter__(self) -> TableWriter:
         return self
@@ -74,10 +74,14 @@ class TableWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._handle is not None:
-            self._handle.close()
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+            if self._handle is not None:
+                self._handle.close()
+        except OSError as error:
+            if exc_type is None:
+                raise output_error(self.path, error) from error
         if self._parquet is None and self._handle is None and exc_type is None:
             self._write_empty()
 
@@ -86,8 +90,10 @@ class TableWriter:
 
         empty = empty_traces()
         if self.suffix == ".parquet":
-            empty.write_parquet(self.path)
+            buffer = io.BytesIO()
+            empty.write_parquet(buffer)
+            write_bytes(self.path, buffer.getvalue())
         elif self.suffix == ".csv":
-            empty.write_csv(self.path)
+            write_bytes(self.path, empty.write_csv().encode())
         else:
-            Path(self.path).write_bytes(b"")
+            write_bytes(self.path, b"")

@@ -113,7 +113,11 @@ def run_options(func: F) -> F:
             show_default=True,
             help="Where shards run: local processes, or a Dask cluster (with --address).",
         ),
-        click.option("--address", help="The Dask scheduler, e.g. tcp://10.0.0.5:8786."),
+        click.option(
+            "--address",
+            help="The Dask scheduler, e.g. tcp://10.0.0.5:8786. Dask exchanges pickles with"
+            " it: give only a cluster you trust.",
+        ),
         click.option(
             "--no-cache", is_flag=True, help="Read every file again, ignoring kept results."
         ),

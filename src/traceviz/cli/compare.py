@@ -16,6 +16,7 @@ from traceviz.errors import InputError
 from traceviz.load import Ingest
 from traceviz.pipeline import analyze
 from traceviz.price import fit
+from traceviz.report.text import rich_name
 
 
 @click.command()
@@ -59,12 +60,12 @@ def compare(a: str, b: str, on: str, by: tuple[str, ...], **options: object) -> 
         box=box.SIMPLE,
     )
     for name in [*by, "pairs", "ratio A/B", "95% interval", "cost B/A"]:
-        table.add_column(name, justify="left" if name in by else "right")
+        table.add_column(rich_name(name), justify="left" if name in by else "right")
     fits = fit.fit_groups(pairs, list(by))
     for key, found, cost_ratio in fits:
         cost = "–" if cost_ratio is None else f"{cost_ratio:,.2f}x"
         table.add_row(
-            *[str(k) for k in key],
+            *[rich_name(str(k)) for k in key],
             f"{found.pairs:,}",
             f"{found.ratio:.3f}",
             f"{found.low:.3f}-{found.high:.3f}",

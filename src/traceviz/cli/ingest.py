@@ -16,6 +16,7 @@ from traceviz.cli.inputs import (
 )
 from traceviz.errors import StrictModeError
 from traceviz.load import Ingest, read_batches
+from traceviz.outputs import check_output
 from traceviz.schema import Quarantined
 from traceviz.write import TableWriter
 
@@ -43,6 +44,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], output: str, **options: o
       traceviz ingest --llm -o llm.parquet
     """
     paths = input_paths(paths, options)
+    check_output(output)
     read_options = read_options_from(options)
     strict = bool(options["strict"])
     quarantine_path = options["quarantine"] or f"{Path(output).with_suffix('')}.quarantine.jsonl"

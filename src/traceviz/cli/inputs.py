@@ -16,7 +16,9 @@ from traceviz.errors import InputError
 from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES
 from traceviz.load import ReadOptions
 from traceviz.normalize import shape_names
+from traceviz.outputs import check_output, output_error
 from traceviz.price.cost import parse_at
+from traceviz.report.text import json_bytes
 from traceviz.schema import Quarantined
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -103,7 +105,12 @@ def llm_logs_path() -> Path:
 def input_paths(
     paths: tuple[str, ...], options: dict[str, Any], required: bool = True
 ) -> tuple[str, ...]:
-    """PATHS, plus llm's logs.db with `--llm`; a usage error when there is nothing to read."""
+    """PATHS, plus llm's logs.db with `--llm`; a usage error when there is nothing to read.
+
+    A `--quarantine` file that could not be written stops the run here, before any read.
+    """
+    if options.get("quarantine"):
+        check_output(str(options["quarantine"]))
     if options.get("llm_logs"):
         path = llm_logs_path()
         if not path.is_file():
@@ -140,10 +147,13 @@ class QuarantineFile:
         self._handle: IO[bytes] | None = None
 
     def write(self, item: Quarantined) -> None:
-        if self._handle is None:
-            self._handle = click.open_file(self.path, "wb")  # type: ignore[assignment]
-        assert self._handle is not None
-        self._handle.write(orjson.dumps(item.row()) + b"\n")
+        try:
+            if self._handle is None:
+                self._handle = click.open_file(self.path, "wb")  # type: ignore[assignment]
+            assert self._handle is not None
+            self._handle.write(json_bytes(orjson.dumps(item.row())) + b"\n")
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
         self.count += 1
 
     def __enter__(self) -> QuarantineFile:
@@ -156,4 +166,8 @@ class QuarantineFile:
         tb: TracebackType | None,
     ) -> None:
         if self._handle is not None:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError as error:
+                if exc_type is None:
+                    raise output_error(self.path, error) from error

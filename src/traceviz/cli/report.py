@@ -15,9 +15,11 @@ from traceviz.cli.analysis import analysis_from, analysis_options, run_from, run
 from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err, summary_line
 from traceviz.cli.inputs import QuarantineFile, input_options, input_paths, llm_option
 from traceviz.load import Ingest
+from traceviz.outputs import check_output, output_error, write_bytes
 from traceviz.pipeline import Analysis, analyze
 from traceviz.report import audit as audit_rules
 from traceviz.report import terminal
+from traceviz.report.text import json_bytes, one_line
 
 BY_HELP = "Group by model, provider, format, source, tokenizer, day, week, or a metadata key."
 
@@ -97,6 +99,8 @@ def report(
     if fmt == "parquet" and not output and sys.stdout.isatty():
         msg = "Parquet is not for a terminal."
         raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
+    if output:
+        check_output(output)
     analysis, _ = _run(paths, options, quiet)
     built = reports.build(analysis.traces, analysis.steps, analysis.stats, list(by))
     if fmt == "terminal" and not output:
@@ -105,12 +109,18 @@ def report(
         content = reports.FORMATS[fmt](built)
         data = content.encode() if isinstance(content, str) else content
         if output:
-            Path(output).write_bytes(data)
+            write_bytes(output, data)
             if not quiet:
                 echo_err(f"wrote the {fmt} report to {output}")
         else:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+            try:
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                where = "stdout"
+                raise output_error(where, exc) from exc
     if analysis.stats.file_errors:
         ctx.exit(EXIT_FAILED)
 
@@ -184,17 +194,18 @@ def audit(
     if not rules:
         msg = "No rules given."
         raise click.UsageError(msg + " Use --budget, --max-cost-per-response, ... or --rules FILE.")
+    if json_path:
+        check_output(json_path)
     analysis, _ = _run(paths, options, quiet=False)
     stats = analysis.stats
     found = audit_rules.evaluate(analysis.traces, rules, list(by), stats.quarantined, stats.read)
     if json_path:
         document = [dataclasses.asdict(v) for v in found]
-        Path(json_path).write_bytes(
-            orjson.dumps({"rules": rules, "violations": document}, option=orjson.OPT_INDENT_2)
-        )
+        violations = {"rules": rules, "violations": document}
+        write_bytes(json_path, json_bytes(orjson.dumps(violations, option=orjson.OPT_INDENT_2)))
     for v in found:
-        worst = f"  worst: {', '.join(v.worst)}" if v.worst else ""
-        click.echo(f"FAIL {v.rule} [{v.group}]: {v.value} > {v.limit}{worst}")
+        worst = f"  worst: {', '.join(map(one_line, v.worst))}" if v.worst else ""
+        click.echo(f"FAIL {v.rule} [{one_line(v.group)}]: {v.value} > {v.limit}{worst}")
     if found:
         ctx.exit(EXIT_AUDIT)
     click.echo(f"ok: {len(rules)} rule{' holds' if len(rules) == 1 else 's hold'}")

@@ -20,8 +20,10 @@ from traceviz.cli.inputs import (
 )
 from traceviz.errors import InputError
 from traceviz.load import Ingest
+from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import AnalysisOptions, analyze_batches
 from traceviz.report import trace_view
+from traceviz.report.text import rich_name
 from traceviz.schema import KIND, MODEL, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment import training
@@ -61,6 +63,7 @@ def steps(
       traceviz steps r1.jsonl --kinds
     """
     paths = input_paths(paths, read)
+    check_output(output)
     options = _options(read, kinds_model, keep_text=False)
     mix: list[pl.DataFrame] = []
     with QuarantineFile(
@@ -106,7 +109,7 @@ def _kind_table(counts: pl.DataFrame) -> Table:
         mine = counts.filter(pl.col(MODEL).eq_missing(model))
         share = dict(zip(mine[KIND].to_list(), mine["len"].to_list(), strict=True))
         cells = [f"{share.get(k, 0) / total:.0%}" for k in kinds_module.KINDS]
-        table.add_row("(none)" if model is None else str(model), f"{total:,}", *cells)
+        table.add_row(rich_name("(none)" if model is None else str(model)), f"{total:,}", *cells)
     return table
 
 
@@ -133,6 +136,8 @@ def show(
       traceviz show 930c60df-bf64-41c9-a88e-3ec75f81e00e samples/ --html trace.html
     """
     paths = input_paths(paths, read)
+    if html_path:
+        check_output(html_path)
     options = _options(read, kinds_model, keep_text=True)
     run = Ingest()
     for batch in analyze_batches(paths, options, run):
@@ -149,7 +154,7 @@ def show(
         msg = f"no trace {trace_id!r} in {', '.join(paths)}"
         raise InputError(msg, hint="List the ids with `traceviz ingest PATHS -o t.csv`.")
     if html_path:
-        Path(html_path).write_text(trace_view.html(trace, trace_steps), encoding="utf-8")
+        write_bytes(html_path, trace_view.html(trace, trace_steps).encode())
         echo_err(f"wrote {html_path}")
         return
     Console(highlight=False).print(trace_view.terminal(trace, trace_steps))
@@ -172,6 +177,7 @@ def kinds() -> None:
 )
 def kinds_train(labels: str, output: str) -> None:
     """Train a step-kind model on LABELS (JSON Lines of traces with labelled chunks)."""
+    check_output(output)
     data = training.read_labels(labels)
     training.fit(data).save(output)
     echo_err(
