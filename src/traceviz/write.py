@@ -19,11 +19,7 @@ import polars as pl
 
 from traceviz.errors import ConfigError
 from traceviz.outputs import output_error, write_bytes
-from traceviz.report.text import FORMULA_PREFIXES, csv_frame, json_bytes
-
-__all__ = ["FORMULA_PREFIXES", "TableWriter", "neutralise_formulas"]
-
-neutralise_formulas = csv_frame  # the name this module gave it first
+from traceviz.report.text import csv_frame, json_bytes
 
 
 class TableWriter:
