@@ -1,9 +1,10 @@
 """Where results are written: checked before a run starts, written with errors that say so.
 
 `check_output(path)` is called before any input is read, so a run that could not save
-its result does not start; `write_bytes` (and `output_error`, for the writers that stream)
-turn the operating system's failures (a full disk, a read-only file system) into
-`OutputError` naming the path. `-` is stdout and is always writable.
+its result does not start; `write_bytes` writes atomically (`guard.write_atomic`), and it
+and `output_error` (for the writers that stream) turn the operating system's failures
+(a full disk, a read-only file system) into `OutputError` naming the path. `-` is stdout
+and is always writable. (`guard.refuse_overwrite` keeps outputs off the inputs.)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from pathlib import Path
 
 from traceviz.errors import OutputError
+from traceviz.guard import write_atomic
 
 STDOUT = "-"
 
@@ -59,10 +61,10 @@ def check_output(path: str) -> None:
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Write `data` to `path`, a full disk or any other failure raised as `OutputError`."""
+    """Write `data` to `path` whole or not at all (`guard.write_atomic`); a full disk or
+    any other failure is raised as `OutputError` naming `path`."""
     try:
-        with Path(path).open("wb") as handle:
-            handle.write(data)
+        write_atomic(path, data)
     except OSError as exc:
         raise output_error(path, exc) from exc
 

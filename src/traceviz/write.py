@@ -1,16 +1,18 @@
 """Writing tables to files in streamed batches: Parquet, JSON Lines, CSV.
 
-CSV cells that begin with `=`, `+`, `-`, `@` (or a tab or carriage return) are
-prefixed with a quote so that spreadsheets show them as text, never run them, and
-control characters in them are written as `\\x1b`-style escapes (`report.text.csv_frame`);
-JSON Lines write C1 and bidi characters as `\\u` escapes, which read back as the same
-text. Parquet keeps every value as it was logged. A write that fails (a full disk) is an
-`OutputError` naming the file.
+The file is written beside its target and renamed into place when the last batch is in,
+so a failed run leaves any old file as it was. CSV cells that begin with `=`, `+`, `-`,
+`@` (or a tab or carriage return) are prefixed with a quote so that spreadsheets show
+them as text, never run them, and control characters in them are written as
+`\\x1b`-style escapes (`report.text.csv_frame`); JSON Lines write C1 and bidi characters
+as `\\u` escapes, which read back as the same text; Parquet keeps every value as logged.
+A write that fails (a full disk) is an `OutputError` naming the file. Money (Decimal
+columns) is written to JSON Lines and CSV as exact decimal strings, never as floats.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -18,8 +20,10 @@ from typing import IO, Any
 import polars as pl
 
 from traceviz.errors import ConfigError
-from traceviz.outputs import output_error, write_bytes
+from traceviz.guard import atomic_file
+from traceviz.outputs import output_error
 from traceviz.report.text import csv_frame, json_bytes
+from traceviz.schema import TRACE_SCHEMA
 
 
 class TableWriter:
@@ -27,16 +31,21 @@ class TableWriter:
 
     SUFFIXES = (".parquet", ".jsonl", ".ndjson", ".csv")
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, empty_schema: dict[str, pl.DataType] | None = None) -> None:
         suffix = Path(path).suffix.lower()
         if suffix not in self.SUFFIXES:
             msg = f"{path}: cannot write a table with suffix {suffix!r}"
             raise ConfigError(msg, hint="Use a name ending in .parquet, .jsonl or .csv.")
         self.path = path
         self.suffix = suffix
+        self._atomic = contextlib.ExitStack()
+        self._temporary = path
         self._parquet: Any = None
         self._handle: IO[bytes] | None = None
         self._wrote_header = False
+        self.rows = 0
+        # the columns of the file written when no batch came (an empty table of its kind)
+        self.empty_schema = empty_schema if empty_schema is not None else dict(TRACE_SCHEMA)
 
     def write(self, batch: pl.DataFrame) -> None:
         try:
@@ -45,16 +54,18 @@ class TableWriter:
             raise output_error(self.path, exc) from exc
 
     def _write(self, batch: pl.DataFrame) -> None:
+        self.rows += batch.height
         if self.suffix == ".parquet":
             import pyarrow.parquet as pq
 
             table = batch.to_arrow()
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+                self._parquet = pq.ParquetWriter(self._temporary, table.schema, compression="zstd")
             self._parquet.write_table(table)
             return
         if self._handle is None:
-            self._handle = Path(self.path).open("wb")  # noqa: SIM115 - closed in __exit__
+            self._handle = Path(self._temporary).open("wb")  # noqa: SIM115 - closed in __exit__
+        batch = exact_money(batch)
         if self.suffix == ".csv":
             csv_frame(batch).write_csv(self._handle, include_header=not self._wrote_header)
             self._wrote_header = True
@@ -62,6 +73,10 @@ class TableWriter:
             self._handle.write(json_bytes(batch.write_ndjson().encode()))
 
     def __enter__(self) -> TableWriter:
+        try:
+            self._temporary = self._atomic.enter_context(atomic_file(self.path))
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
         return self
 
     def __exit__(
@@ -71,25 +86,35 @@ class TableWriter:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if self._parquet is not None:
-                self._parquet.close()
-            if self._handle is not None:
-                self._handle.close()
+            try:
+                if self._parquet is not None:
+                    self._parquet.close()
+                if self._handle is not None:
+                    self._handle.close()
+                if self._parquet is None and self._handle is None and exc_type is None:
+                    self._write_empty()
+            except BaseException as error:  # the temporary file goes, the old one stays
+                self._atomic.__exit__(type(error), error, error.__traceback__)
+                raise
+            self._atomic.__exit__(exc_type, exc, tb)
         except OSError as error:
             if exc_type is None:
                 raise output_error(self.path, error) from error
-        if self._parquet is None and self._handle is None and exc_type is None:
-            self._write_empty()
 
     def _write_empty(self) -> None:
-        from traceviz.schema import empty_traces
-
-        empty = empty_traces()
+        empty = pl.DataFrame(schema=self.empty_schema)
         if self.suffix == ".parquet":
-            buffer = io.BytesIO()
-            empty.write_parquet(buffer)
-            write_bytes(self.path, buffer.getvalue())
+            empty.write_parquet(self._temporary)
         elif self.suffix == ".csv":
-            write_bytes(self.path, empty.write_csv().encode())
+            empty.write_csv(self._temporary)
         else:
-            write_bytes(self.path, b"")
+            Path(self._temporary).write_bytes(b"")
+
+
+def exact_money(frame: pl.DataFrame) -> pl.DataFrame:
+    """Decimal columns as exact decimal text without trailing zeros (`0.000547`)."""
+    money = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
+    return frame.with_columns(
+        pl.col(name).cast(pl.String).str.replace(r"(\.\d*?)0+$", "$1").str.replace(r"\.$", "")
+        for name in money
+    )
