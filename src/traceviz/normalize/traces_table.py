@@ -5,8 +5,8 @@ stage columns, which are measured again, so the report of the table is the repor
 the logs it came from). Each row keeps the trace's own id, source, line and format.
 CSV cells come back as text and are typed from the canonical schema; an empty cell is a
 null (CSV cannot tell it from an empty string, except where the row says: the reasoning
-by `reasoning_visible`, the answer and prompt by their token counts), and the quote that neutralised a formula-like cell (`'=…`)
-is taken off again.
+by `reasoning_visible`, the answer and prompt by their token counts), and the quote that
+neutralised a formula-like cell (`'=…`) is taken off again.
 """
 
 from __future__ import annotations
