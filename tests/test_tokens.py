@@ -244,7 +244,9 @@ R1_REASONING = "First, 17 is odd. Check 2, 3: neither divides 17, and 5 squared 
 R1_ANSWER = "Yes, 17 is prime."
 
 
-def _r1(usage_output: int | None, usage_reasoning: int | None, **extra: object) -> dict[str, object]:
+def _r1(
+    usage_output: int | None, usage_reasoning: int | None, **extra: object
+) -> dict[str, object]:
     return {
         "model": "deepseek/deepseek-r1", "prompt": "Is 17 prime?", "reasoning": R1_REASONING,
         "answer": R1_ANSWER, "usage_input": 9, "usage_cached_input": None,

@@ -107,7 +107,9 @@ class Choice:
     band: tuple[Price, ...] = ()
 
 
-TIME_OF_DAY_UNKNOWN = "time of day unknown: standard price, cost_low-cost_high span the day's prices"
+TIME_OF_DAY_UNKNOWN = (
+    "time of day unknown: standard price, cost_low-cost_high span the day's prices"
+)
 
 
 def choose(
@@ -244,7 +246,9 @@ def apply(
         money(out, "_out").alias("cost_output"),
         # never more reasoning than output (the tokens stage keeps it so; logged usage
         # read without it may not)
-        money(pl.min_horizontal(reasoning, out), "_out").alias("cost_reasoning"),
+        money(
+            pl.when(reasoning.is_not_null()).then(pl.min_horizontal(reasoning, out)), "_out"
+        ).alias("cost_reasoning"),
         # what the cache saved: the cache reads at the full input rate, less what they cost
         (money(cached, "_in") - money(cached, "_cached")).alias("cost_cache_saved"),
         (

@@ -216,5 +216,7 @@ def _rates(
     rates, _ = tier_rates(choice.price, tier)
     low, high = band_rates(choice.band, tier)
     return tuple(
-        per_token(r[name]) for r in (rates, low, high) for name in ("input", "cached_input", "output")
+        per_token(r[name])
+        for r in (rates, low, high)
+        for name in ("input", "cached_input", "output")
     )
