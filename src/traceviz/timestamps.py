@@ -115,16 +115,24 @@ def unit_of(value: float) -> tuple[str, int] | None:
     return None
 
 
-def from_unix(value: float, name: str) -> datetime:
-    """A UTC time from a Unix time whose unit is decided by its magnitude (see the module)."""
+def from_unix(value: float, name: str, unit: str | None = None) -> datetime:
+    """A UTC time from a Unix time in `unit` (a name from `UNITS`), else in the unit its
+    magnitude says (see the module)."""
     if not math.isfinite(value):
         msg = f"{name} is not a plausible Unix time: {value!r}"
         raise TimestampError(msg)
-    found = unit_of(value)
+    if unit is not None:
+        per = {u: p for u, p, _ in UNITS}[unit]
+        if not 0 <= value < SECONDS_END * per:
+            msg = f"{name} is not a plausible Unix time in {unit}: {value!r}"
+            raise TimestampError(msg)
+        found: tuple[str, int] | None = (unit, per)
+    else:
+        found = unit_of(value)
     if found is None:
         msg = f"{name} is not a plausible Unix time: {value!r} ({_why(value)})"
         raise TimestampError(msg)
-    unit, per_second = found
+    _, per_second = found
     if isinstance(value, int):  # exact: no float rounding of large integers
         return EPOCH + timedelta(microseconds=value * 10**6 // per_second)
     return EPOCH + timedelta(seconds=value / per_second)
