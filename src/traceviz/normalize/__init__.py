@@ -30,6 +30,7 @@ from traceviz.normalize import (
     otel,
     responses,
     think_tags,
+    traces_table,
     wrappers,
 )
 from traceviz.normalize.fields import ShapeError
@@ -73,6 +74,8 @@ STREAMS: tuple[StreamShape, ...] = (
 )
 
 SHAPES: tuple[Shape, ...] = (
+    # traceviz's own table first: its rows carry columns that other shapes also read
+    Shape(traces_table.NAME, traces_table.detect, traces_table.normalize),
     Shape(llm_row.NAME, llm_row.detect, llm_row.normalize),
     # log stores first: their rows wrap responses that the shapes below would half-read
     Shape(otel.NAME, otel.detect, otel.normalize, otel.split),
