@@ -5,8 +5,8 @@ stage columns, which are measured again, so the report of the table is the repor
 the logs it came from). Each row keeps the trace's own id, source, line and format.
 CSV cells come back as text and are typed from the canonical schema; an empty cell is a
 null (CSV cannot tell it from an empty string, except where the row says: the reasoning
-by `reasoning_visible`, the answer and prompt by their token counts), and the quote that neutralised a formula-like cell (`'=…`)
-is taken off again.
+by `reasoning_visible`, the answer and prompt by their token counts), and the quote that
+neutralised a formula-like cell (`'=…`) is taken off again.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from traceviz.ingest import RawRecord
-from traceviz.normalize.fields import ShapeError
+from traceviz.normalize.fields import ShapeError, timestamp
 from traceviz.schema import (
     ANSWER,
     FORMAT,
@@ -44,8 +44,10 @@ _FORMULA = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 
 
 def detect(value: Any) -> bool:
-    return isinstance(value, Mapping) and all(mark in value for mark in _MARKS) and (
-        "usage_input" in value or TOKENS_REASONING in value
+    return (
+        isinstance(value, Mapping)
+        and all(mark in value for mark in _MARKS)
+        and ("usage_input" in value or TOKENS_REASONING in value)
     )
 
 
@@ -89,8 +91,7 @@ def _typed(name: str, value: Any, text_only: bool) -> Any:
             raise ShapeError(msg)
         return value.lower() == "true"
     if isinstance(dtype, pl.Datetime):
-        created = _parse(name, value, datetime.fromisoformat)
-        return created if created.tzinfo else created.replace(tzinfo=UTC)
+        return timestamp(value, name)
     return value
 
 
