@@ -34,7 +34,7 @@ import numpy as np
 import orjson
 import polars as pl
 
-from traceviz import __version__
+from traceviz._version import __version__
 from traceviz.schema import IngestStats, Quarantined
 
 _HASH_CHUNK = 8 * 1024 * 1024

@@ -179,11 +179,11 @@ def analyze(
     Examples
     --------
     >>> import traceviz
-    >>> run = traceviz.analyze(["samples/deepseek-reasoner.json"])
+    >>> run = traceviz.analyze("samples/deepseek-reasoner.json")
     >>> run.stats.read == run.stats.parsed + run.stats.quarantined + run.stats.skipped
     True
     >>> run.traces.select("model", "reasoning_tokens", "cost_total").row(0)
-    ('deepseek-reasoner', 117, Decimal('0.000547260000'))
+    ('deepseek-reasoner', 57, Decimal('0.000161010000'))
     """
     options = options or AnalysisOptions()
     ingest = ingest if ingest is not None else Ingest()

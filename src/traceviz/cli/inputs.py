@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ import orjson
 
 from traceviz.cli.common import echo_err, summary_line
 from traceviz.errors import InputError, StrictModeError
+from traceviz.guard import atomic_file
 from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES
 from traceviz.load import Ingest, ReadOptions
 from traceviz.normalize import shape_names
@@ -162,17 +163,19 @@ def input_paths(
 
 
 class QuarantineFile:
-    """Quarantined records as JSON Lines, opened only once there is one to write."""
+    """Quarantined records as JSON Lines, opened only once there is one to write, and
+    renamed into place when the run ends well (a failed run leaves an old file as it was)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.count = 0
         self._handle: IO[bytes] | None = None
+        self._atomic = ExitStack()
 
     def write(self, item: Quarantined) -> None:
         if self._handle is None:
-            self._handle = click.open_file(self.path, "wb")  # type: ignore[assignment]
-        assert self._handle is not None
+            temporary = self._atomic.enter_context(atomic_file(self.path))
+            self._handle = Path(temporary).open("wb")  # noqa: SIM115 - closed in __exit__
         self._handle.write(orjson.dumps(item.row()) + b"\n")
         self.count += 1
 
@@ -187,6 +190,7 @@ class QuarantineFile:
     ) -> None:
         if self._handle is not None:
             self._handle.close()
+        self._atomic.__exit__(exc_type, exc, tb)
 
 
 @contextmanager

@@ -178,6 +178,14 @@ class Normalizer:
             yield from self._apply(self.forced.name, self.forced.normalize, _as_chunks(record))
             return
         if isinstance(self.forced, Shape):
+            if not self.forced.detect(record.value):
+                self.stats.read += 1
+                shown = _unknown(record.value)
+                reason = f"--shape {self.forced.name}: the record is not of that shape ({shown})"
+                yield self._quarantine(
+                    Quarantined(record.source, record.line, reason, _raw(record.value))
+                )
+                return
             yield from self._split(self.forced, record)
             return
         found = self._detect(record.value)
