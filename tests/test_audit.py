@@ -97,3 +97,16 @@ def analyze_columns() -> list[str]:
     from traceviz.pipeline import analyze
 
     return analyze([SAMPLES / "deepseek-reasoner.json"]).traces.columns
+
+
+def test_a_non_number_in_a_rules_file_names_the_file_and_rule(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_text('budget = "abc"\n')
+    result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(rules)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"Error: {rules}: rule 'budget' is not a number: 'abc'\n\n"
+        "Write it as a number, e.g. `budget = 25.0`.\n"
+    )

@@ -228,12 +228,9 @@ def test_headline_opens_every_format() -> None:
 def test_bill_missing_upstream_is_not_computed_everywhere() -> None:
     traces = fixture.traces().drop(REASONING_TOKENS_AFTER_FIRST_ANSWER, ANSWER_CHANGED_AFTER_FIRST)
     report = reports.build(overthinking.apply(traces), None, fixture.stats())
-    assert report.missing == ["overthinking bill", "answer changes after the first answer"]
+    assert report.missing == ["overthinking bill", "answer changes"]
     lines = [item.line for item in headline.items(report)]
-    assert lines[3] == (
-        "After the first answer (proxy): not computed"
-        " (the segment stage gave no first-answer positions)"
-    )
+    assert lines[3] == ("After the first answer (proxy): not computed (no first-answer positions)")
     assert json.loads(reports.FORMATS["json"](report))["headline"]["overthinking"] is None
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from traceviz import price
 from traceviz.errors import ConfigError
 from traceviz.price.catalog import Price
+from traceviz.report.text import one_line, rich_name, rich_text
 
 
 @click.command()
@@ -32,7 +33,7 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
       traceviz prices o3 --at 2025-05-01 --sources
     """
     book = price.load(catalog)
-    at = price.parse_at(at_text) if at_text else None
+    at = price.parse_at(at_text) if at_text is not None else None
     if model:
         key = book.key(model)
         if key is None:
@@ -57,7 +58,9 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
         for entry in rows:
             flag = " (single source)" if entry.single_source else ""
             note = f" Note: {entry.notes}" if entry.notes else ""
-            console.print(f"[bold]{entry.id}[/bold]{flag}: {entry.source}{note}", highlight=False)
+            line = rich_text(entry.id, style="bold")
+            line.append_text(rich_text(f"{flag}: {entry.source}{note}"))
+            console.print(line, highlight=False)
 
 
 def _span_at(entry: Price, at: datetime) -> bool:
@@ -71,8 +74,12 @@ def _plain_at(entry: Price, at: datetime) -> bool:
 def _table(rows: list[Price], title: str, history: bool) -> Table:
     """One row per entry; a history shows from/until, a listing shows each model."""
     table = Table(
-        title=title, title_justify="left", box=box.SIMPLE, pad_edge=False, padding=(0, 0)
-    )  # the box keeps one space between columns
+        title=rich_text(title),
+        title_justify="left",
+        box=box.SIMPLE,
+        pad_edge=False,
+        padding=(0, 0),  # the box keeps one space between columns
+    )
     first = ("from", "until") if history else ("model", "since")
     names = (*first, "input", "cached", "output", "batch", "window")
     rows_ = [_cells(entry, history) for entry in rows]
@@ -80,7 +87,7 @@ def _table(rows: list[Price], title: str, history: bool) -> Table:
         right = name in ("input", "cached", "output", "batch")
         # every column but the window keeps its whole width (so 80 columns never cut a
         # rate to "0…"); the window wraps between its spans
-        widest = max([len(name), *(len(r[index]) for r in rows_)])
+        widest = max([len(name), *(len(one_line(r[index])) for r in rows_)])
         table.add_column(
             name,
             justify="right" if right else "left",
@@ -88,7 +95,7 @@ def _table(rows: list[Price], title: str, history: bool) -> Table:
             min_width=min(widest, 12) if name == "window" else widest,
         )
     for cells in rows_:
-        table.add_row(*cells)
+        table.add_row(*[rich_name(c) for c in cells[:2]], *cells[2:])
     return table
 
 

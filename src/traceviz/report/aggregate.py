@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from traceviz.price import overthinking
+from traceviz.price.notes import notes as price_notes
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     COST_AFTER_FIRST_ANSWER,
@@ -243,7 +244,7 @@ def build(
             ("what-if", "whatif_cost_total"),
             ("reasoning behaviour", "steps"),
             ("overthinking bill", REASONING_TOKENS_AFTER_FIRST_ANSWER),
-            ("answer changes after the first answer", ANSWER_CHANGED_AFTER_FIRST),
+            ("answer changes", ANSWER_CHANGED_AFTER_FIRST),
         )
         if column not in traces.columns
     ]
@@ -256,7 +257,7 @@ def build(
         kinds=_kinds(keyed, steps, by),
         outliers=_outliers(traces),
         stats=stats,
-        estimates=_estimates(overall, resolved),
+        estimates=_estimates(overall, resolved) + price_notes(traces),
         missing=missing,
         vs=overall["whatif_model"][0] if "whatif_model" in overall.columns else None,
         points=_points(keyed, by),

@@ -129,7 +129,7 @@ def items(report: Report, width: int | None = None) -> list[Item]:
 def _bill(report: Report, row: dict[str, Any]) -> Item:
     label = "After the first answer (proxy)"
     if "overthinking_cost" not in row:
-        missing = "the segment stage gave no first-answer positions"
+        missing = "no first-answer positions"
         return Item("overthinking", label, "not computed", f"({missing})")
     if not row.get("overthinking_priced_traces"):
         return Item(

@@ -35,6 +35,7 @@ class Section:
 
 
 TOP = 6  # groups a terminal table shows unless --full
+NOTE_TOP = 4  # names a terminal's records notes list (formats, reasons) unless --full
 PAGE_TOP = 40  # groups a Markdown or HTML table shows unless --full
 
 
@@ -82,9 +83,9 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
                 body.append([label if index == 0 else "", part.replace("_", " "), *cells])
         notes = [
             f"reasoning is {share(overall['reasoning_share_of_output'])} of output tokens",
-            "usage drift (counted minus billed output):"
+            "usage drift (counted minus billed):"
             f" mean {number(overall['usage_drift_mean'])} tokens;"
-            f" non-zero in {share(overall['usage_drift_share'])} of traces",
+            f" {share(overall['usage_drift_share'])} of traces drift",
         ]
         yield Section("Tokens", [group, "part", *STATISTICS], body, notes, 2, more)
     if "cost_total" in overall:
@@ -179,7 +180,9 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
     if outliers is not None:
         yield outliers
     if report.estimates or report.missing:
-        notes = [*report.estimates] + [f"not computed: {m}" for m in report.missing]
+        notes = [*report.estimates]
+        if report.missing:
+            notes.append(f"not computed: {', '.join(report.missing)}")
         yield Section("Estimates", [], [], notes)
 
 
@@ -225,7 +228,8 @@ def _counts(counts: dict[str, int], top: int | None = None) -> str:
 
 def _records(report: Report, top: int | None) -> Section:
     stats = report.stats
-    cut = None if report.full else top
+    # the terminal's cut (top <= TOP) lists few names; a page lists them all
+    cut = NOTE_TOP if top is not None and top <= TOP and not report.full else None
     notes = [
         f"{stats.read:,} records read from {stats.files:,} files: {stats.traces:,} traces,"
         f" {stats.quarantined:,} quarantined, {stats.skipped:,} skipped"
@@ -347,10 +351,7 @@ def _outliers(report: Report) -> Section | None:
         ]
         for why, r in found.values()
     ]
-    notes = [
-        "why: cost = most expensive, long = most output tokens, loop = looping,"
-        " trunc = truncated; open one with `traceviz show TRACE_ID PATHS`"
-    ]
+    notes = ["cost: most expensive, long: most output tokens; open one: traceviz show ID PATHS"]
     header = ["why", "trace id", "where", "model", "out tok", "cost"]
     return Section("Traces worth opening", header, body, notes, numeric_from=4)
 

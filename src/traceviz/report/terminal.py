@@ -19,7 +19,7 @@ from rich.text import Text
 from traceviz.report import headline
 from traceviz.report.aggregate import Report
 from traceviz.report.sections import TOP, Section, sections
-from traceviz.report.text import shorten, visible
+from traceviz.report.text import one_line, rich_text, shorten, visible
 
 WIDTH = 80
 MIN_TEXT = 8  # no text column is cut below this many characters
@@ -52,7 +52,7 @@ def fit(natural: list[int], budget: int) -> list[int]:
 
 def _cells(section: Section, width: int, full: bool) -> list[list[str]]:
     """The section's rows with control characters made visible and long names shortened."""
-    rows = [[visible(c) for c in row] for row in section.rows]
+    rows = [[one_line(c) for c in row] for row in section.rows]
     if full or not rows:
         return rows
     columns = len(section.header)
@@ -68,7 +68,7 @@ def _cells(section: Section, width: int, full: bool) -> list[list[str]]:
 
 def _table(section: Section, width: int, full: bool) -> Table:
     table = Table(
-        title=section.title,
+        title=rich_text(section.title),
         title_justify="left",
         title_style="bold",
         box=box.SIMPLE_HEAD,
@@ -78,7 +78,7 @@ def _table(section: Section, width: int, full: bool) -> Table:
     )
     for index, name in enumerate(section.header):
         table.add_column(
-            name,
+            rich_text(name),
             justify="right" if index >= section.numeric_from else "left",
             no_wrap=not full,
             overflow="fold" if full else "ellipsis",
@@ -101,7 +101,7 @@ def renderable(report: Report, width: int = WIDTH) -> Group:
     parts.append(Text(""))
     for section in sections(report, TOP):
         if not section.header:
-            parts.append(Text(section.title, style="bold"))
+            parts.append(rich_text(section.title, style="bold"))
         else:
             parts.append(_table(section, width, report.full))
         if section.more:
