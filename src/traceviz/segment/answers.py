@@ -19,6 +19,7 @@ in docs/first-answer.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -35,15 +36,17 @@ YES_NO_NOT_LOCATED = "yes/no answer: where the reasoning reaches it is not locat
 
 MAX_CANDIDATES = 400  # occurrences of a value looked at before giving up on a trace
 _LOOK_BACK = 240  # characters before an occurrence searched for its sentence start
+_CLOSING_TAIL = 600  # characters at the end of an answer searched for its last sentence
 
 _OPTION_LINE = re.compile(
     r"^[ \t]*(?:\*\*)?(?:\(([A-J])\)|([A-J])[).:])(?:\*\*)?[ \t]+(\S.*?)[ \t]*$", re.MULTILINE
 )
 _OPTION_INLINE = re.compile(r"\(([A-J])\)[ \t]*(.+?)(?=[ \t,;]*\([A-J]\)|[ \t]*$)", re.MULTILINE)
 _BOXED = "\\boxed{"
+# what follows the word "answer" in a label ("Answer:", "**Final answer:**", "the answer is")
 _LABEL = re.compile(
-    r"(?:\bfinal answer|\bcorrect answer|\bthe answer|\banswer)(?:\*\*|__)?[ \t]*"
-    r"(?:is[ \t]+|would be[ \t]+|should be[ \t]+|=|:|-|–|—)(?:\*\*|__)?[ \t:]*([^\n]*)",
+    r"(?:\*\*|__)?[ \t]*(?:is[ \t]+|would be[ \t]+|should be[ \t]+|=|:|-|–|—)"
+    r"(?:\*\*|__)?[ \t:]*([^\n]*)",
     re.IGNORECASE,
 )
 _BOLD = re.compile(r"\*\*(?!\s)(.+?)(?<!\s)\*\*|__(?!\s)(.+?)(?<!\s)__")
@@ -64,9 +67,10 @@ _EQUALS = re.compile(r"(?:=|\bequals\b|\bis equal to\b|\\approx|≈)\s*")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _NUMBER_UNIT = re.compile(r"(-?\$?\d[\d,]*(?:\.\d+)?%?)(?:\s+([A-Za-z][A-Za-z'’-]*))?")
 _NOT_UNITS = frozenset(
-    "more less than and or in of to for is are was were times so then the a an at by on "
-    "with from as if which that this it".split()
-)
+    ("more", "less", "than", "and", "or", "in", "of", "to", "for", "is", "are", "was",
+     "were", "times", "so", "then", "the", "a", "an", "at", "by", "on", "with", "from",
+     "as", "if", "which", "that", "this", "it")
+)  # fmt: skip
 _MARKDOWN = re.compile(r"\*\*|__|(?<!\w)[*_](?!\s)|(?<!\s)[*_](?!\w)|`")
 _MATH_WRAPPER = re.compile(r"^\s*(?:\\\(|\\\[|\$\$?)\s*(.*?)\s*(?:\\\)|\\\]|\$\$?)\s*$", re.DOTALL)
 _TEXT_WRAPPER = re.compile(r"\\(?:text|mathrm|mathbf|textbf|textit|mbox)\{([^{}]*)\}")
@@ -85,7 +89,7 @@ _HEDGE = re.compile(
 _CUE = re.compile(
     r"\b(?:so|thus|therefore|hence|answer|must|conclude|means|equals?|gives?|giving|get|gets|"
     r"got|yields?|makes?|correct|result|total|it's|that's|which is|it is|that is|is actually)\b"
-    r"|=|≈|\\approx|\\implies|\b(?:is|are|was|be)\s+$",
+    r"|=|≈|\\approx|\\implies",
     re.IGNORECASE,
 )
 _NEGATION_BEFORE = re.compile(
@@ -98,12 +102,11 @@ _NEGATION_AFTER = re.compile(
     r"did not|didn't|doesn't)\b",
     re.IGNORECASE,
 )
+_LIST_AFTER = re.compile(r"\s*(?:,\s*(?:the\s+|a\s+)?\w+\s*(?:,|\band\b|\bor\b)|\band\b|\bor\b|/)")
 _SENTENCE_START = re.compile(r".*(?:[.!?](?=\s)|\n)", re.DOTALL)
 _SENTENCE_TAIL = re.compile(r"[^\n]*?(?:[.!?](?=\s)|$|(?=\n))", re.MULTILINE)
-_COMMITMENT = re.compile(
-    r"\\boxed\{|\b(?:final answer|the answer|answer)\s*(?:is|would be|should be|must be|=|:)\s*",
-    re.IGNORECASE,
-)
+# literal first, so the engine scans for it fast; matched on the lower-cased reasoning
+_COMMITMENT = re.compile(r"\\boxed\{|answer\s*(?:is|would be|should be|must be|=|:)\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +135,9 @@ def options(prompt: str | None) -> dict[str, str]:
     "(A) … (B) …" list. Empty unless there are at least two, lettered in order from A."""
     if not prompt or ("A)" not in prompt and "A." not in prompt and "A:" not in prompt):
         return {}
-    found = {
-        (m.group(1) or m.group(2)): m.group(3) for m in _OPTION_LINE.finditer(prompt)
-    } or {m.group(1): m.group(2) for m in _OPTION_INLINE.finditer(prompt)}
+    found = {(m.group(1) or m.group(2)): m.group(3) for m in _OPTION_LINE.finditer(prompt)} or {
+        m.group(1): m.group(2) for m in _OPTION_INLINE.finditer(prompt)
+    }
     letters = "ABCDEFGHIJ"[: len(found)]
     if len(found) < 2 or "".join(sorted(found)) != letters:
         return {}
@@ -208,8 +211,9 @@ def first_position(
     if, suppose, maybe…) nor with a negation after them ("… can't be"). Where the prompt
     already contains the value (always so for multiple choice), the occurrence must also
     sit in a committing clause: the text before it in its sentence holds a cue (so,
-    therefore, =, gives, the answer, it's, "is" just before…). For multiple choice, the
-    option's value counts unless it is written after its own label (the choices copied),
+    therefore, =, gives, the answer, it's…). Words followed by "and", "or" or a list are
+    one of several named, not the answer. For multiple choice, the option's value counts
+    unless it is written after its own label ("C) 18", "C is 18": the choices copied),
     and so does a commitment to the letter: "the answer is C", "it's C", `\\boxed{C}`, or
     "option C" / "(C)" in a committing sentence that names no other option. A bare
     letter never counts. Yes/No answers are not located.
@@ -250,34 +254,40 @@ def changed(reasoning: str, final: FinalAnswer, prompt: str | None = None) -> bo
 # --- reading the answer text ----------------------------------------------------------
 
 
-def _phrases(answer: str) -> list[str]:
-    """Candidate answer phrases, most explicit first."""
-    found: list[str] = []
+def _phrases(answer: str) -> Iterator[str]:
+    """Candidate answer phrases, most explicit first (lazily: the first that names an
+    answer ends the search)."""
     box = _last_boxed(answer)
     if box is not None:
-        found.append(box)
-    labelled = [m.group(1) for m in _LABEL.finditer(answer) if _clean(m.group(1))]
-    if labelled:
-        found.append(_reduce(labelled[-1]))
-    bold = [
-        b
-        for m in _BOLD.finditer(answer)
-        if (b := (m.group(1) or m.group(2)).strip()) and not _heading(b)
-    ]
-    if bold:
-        found.append(_reduce(bold[-1]))
+        yield box
+    lowered = answer.lower()
+    if "answer" in lowered:  # NOTE: a literal find spares most answers the label regex
+        labelled = [
+            label.group(1)
+            for at in re.finditer("answer", lowered)
+            if (label := _LABEL.match(answer, at.end())) and _clean(label.group(1))
+        ]
+        if labelled:
+            yield _reduce(labelled[-1])
+    if "**" in answer or "__" in answer:
+        bold = [
+            b
+            for m in _BOLD.finditer(answer)
+            if (b := (m.group(1) or m.group(2)).strip()) and not _heading(b)
+        ]
+        if bold:
+            yield _reduce(bold[-1])
     yes_no = _YES_NO.match(answer)
     if yes_no:
-        found.append(yes_no.group(1))
+        yield yes_no.group(1)
     closing = _closing(answer)
     if closing:
-        found.append(closing)
-    return found
+        yield closing
 
 
 def _heading(bold: str) -> bool:
     text = bold.strip()
-    return text.endswith(":") or bool(_HEADING.match(text)) or bool(_LABEL.match(text + ":"))
+    return text.endswith(":") or bool(_HEADING.match(text))
 
 
 def _last_boxed(text: str) -> str | None:
@@ -305,12 +315,15 @@ def boxed(text: str) -> str | None:
 def _closing(answer: str) -> str | None:
     """The answer of a closing sentence that concludes ("So …", "Therefore …") or of
     an answer that is one short sentence."""
-    sentences = [s for s in _SENTENCE_END.split(answer.strip()) if s.strip()]
+    text = answer.strip()
+    tail = text[-_CLOSING_TAIL:]  # the last sentence is all that is read
+    sentences = [s for s in _SENTENCE_END.split(tail) if s.strip()]
     if not sentences:
         return None
     last = sentences[-1].strip()
     cue = _CLOSING_CUE.match(last)
-    if not cue and (len(sentences) > 1 or len(last.split()) > 16):
+    several = len(sentences) > 1 or len(text) > len(tail)
+    if not cue and (several or len(last.split()) > 16):
         return None
     clause = _clean(last[cue.end() :] if cue else last)
     if not clause:
@@ -413,16 +426,18 @@ def _letter_in(answer: str, choices: dict[str, str]) -> str | None:
 
 
 def _value_position(reasoning: str, final: FinalAnswer, prompt: str | None) -> int | None:
-    pattern = _value_pattern(final.core, final.kind)
-    if pattern is None:
+    found = _value_pattern(final.core, final.kind)
+    if found is None:
         return None
-    needs_commitment = final.kind == "choice" or bool(prompt and pattern.search(prompt))
-    for index, match in enumerate(pattern.finditer(reasoning)):
-        if index >= MAX_CANDIDATES:
-            break
-        start, end = match.start(), match.end()
+    pattern, sign = found
+    needs_commitment = final.kind == "choice" or (
+        bool(prompt) and next(_occurrences(prompt or "", pattern, sign), None) is not None
+    )
+    for start, end in _occurrences(reasoning, pattern, sign):
         if final.letter and _after_label(reasoning, start, final.letter):
             continue
+        if final.kind != "math" and _LIST_AFTER.match(reasoning, end):
+            continue  # one of several named ("the butler and the maid")
         if needs_commitment:
             if _committed(reasoning, start, end):
                 return start
@@ -431,44 +446,71 @@ def _value_position(reasoning: str, final: FinalAnswer, prompt: str | None) -> i
     return None
 
 
+Sign = Literal["none", "positive", "negative"]
+_OPERAND = frozenset(")}]")
+_NOT_BEFORE_NUMBER = frozenset(".^_/,-−")
+
+
+def _occurrences(text: str, pattern: re.Pattern[str], sign: Sign) -> Iterator[tuple[int, int]]:
+    """(start, end) of each occurrence of a value, at most MAX_CANDIDATES of them.
+
+    NOTE: number patterns begin with their digits, so the regex engine scans for that
+    literal quickly; what may stand before a number (a sign, not a subtraction; not a
+    decimal point or another digit) is checked here, on the few characters before it.
+    """
+    for index, match in enumerate(pattern.finditer(text)):
+        if index >= MAX_CANDIDATES:
+            return
+        start = match.start()
+        if sign == "none":
+            yield start, match.end()
+            continue
+        before = text[max(0, start - 3) : start]
+        last = before[-1:]
+        if sign == "positive":
+            if not last or not (last.isalnum() or last == "_" or last in _NOT_BEFORE_NUMBER):
+                yield start, match.end()
+            continue
+        stripped = before.rstrip()
+        if not stripped.endswith(("-", "−")):
+            continue
+        minus = start - (len(before) - len(stripped)) - 1
+        ahead = text[max(0, minus - 2) : minus].rstrip()[-1:]
+        if not ahead or not (ahead.isalnum() or ahead == "_" or ahead in _OPERAND):
+            yield minus, match.end()
+
+
 @lru_cache(maxsize=4096)
-def _value_pattern(core: str, kind: Kind) -> re.Pattern[str] | None:
-    """A regex for a value as the reasoning may write it."""
+def _value_pattern(core: str, kind: Kind) -> tuple[re.Pattern[str], Sign] | None:
+    """A regex for a value as the reasoning may write it, and how to check its sign."""
     if not core:
         return None
-    if _PLAIN_NUMBER.match(core.rstrip("%")) and "%" not in core:
-        return re.compile(_number_pattern(core))
+    if _PLAIN_NUMBER.match(core):
+        negative = core.startswith("-")
+        return re.compile(_number_pattern(core.lstrip("-"))), "negative" if negative else "positive"
     fraction = _FRACTION.match(core)
     if fraction:
-        return re.compile(_fraction_pattern(fraction))
+        return re.compile(_fraction_pattern(fraction)), "none"
     if kind == "text" or (kind == "choice" and _WORD.search(_LATEX_COMMAND.sub(" ", core))):
         words = [re.escape(w) for w in core.split()]
-        return re.compile(r"(?<![\w-])" + r"[\s\-]+".join(words) + r"(?![\w-])", re.IGNORECASE)
+        body = r"(?:(?:the|a|an)\s+)?" + r"[\s\-]+".join(words) + r"(?![\w-])"
+        return re.compile(body, re.IGNORECASE), "positive"
     pieces = re.findall(r"\\[A-Za-z]+|\S", core)
     body = r"\s*".join(r"\\[dt]?frac" if p == "\\frac" else re.escape(p) for p in pieces)
-    head = r"(?<![\w.])" if core[:1].isalnum() else ""
     tail = r"(?![\w])" if core[-1:].isalnum() else ""
-    return re.compile(head + body + tail)
+    return re.compile(body + tail), "positive" if core[:1].isalnum() else "none"
 
 
-def _number_pattern(core: str) -> str:
-    negative = core.startswith("-")
-    digits = core.lstrip("-")
+def _number_pattern(digits: str) -> str:
+    """Digits (thousands may be grouped with commas), not followed by more of a number,
+    an exponent, a fraction bar or a range."""
     whole, _, decimals = digits.partition(".")
-    if len(whole) > 3:
-        groups = []
-        while whole:
-            groups.insert(0, whole[-3:])
-            whole = whole[:-3]
-        whole_pattern = ",?".join(groups)
-    else:
-        whole_pattern = whole
-    body = whole_pattern + (r"\." + decimals if decimals else "")
-    tail = r"(?![\d^_/]|[.,]\d|-\d|\)\^)"
-    if negative:
-        # a minus that is a sign, not a subtraction (no operand just before it)
-        return r"(?<![\w)}\]])(?<![\w)}\]]\s)(?:-|−)\s*" + body + tail
-    return r"(?<![\w.^_/,-])(?<![\w)}\]]-)" + body + tail
+    groups: list[str] = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    body = ",?".join([whole, *groups]) + (r"\." + decimals if decimals else "")
+    return body + r"(?![\d^_/]|[.,]\d|-\d|\)\^)"
 
 
 def _fraction_pattern(match: re.Match[str]) -> str:
@@ -505,14 +547,20 @@ def _committed(reasoning: str, start: int, end: int) -> bool:
 def _asserted(reasoning: str, start: int, end: int) -> bool:
     """Whether a phrase is stated, not negated or supposed (see `first_position`)."""
     clause = _sentence_before(reasoning, start)
-    return not _NEGATION_BEFORE.search(clause) and not _NEGATION_AFTER.match(reasoning[end : end + 40])
+    return not _NEGATION_BEFORE.search(clause) and not _NEGATION_AFTER.match(
+        reasoning[end : end + 40]
+    )
 
 
 def _after_label(reasoning: str, start: int, letter: str) -> bool:
-    """Whether a value is written right after its option label ("C) 18"): a copy of the
-    choices, not an answer."""
-    before = reasoning[max(0, start - 8) : start]
-    return bool(re.search(rf"(?:\({letter}\)|(?<![\w(]){letter}[).:])\**\s*\$?$", before))
+    """Whether a value is written right after its option label ("C) 18", "C is 18"): a
+    copy or a description of the choices, not an answer."""
+    before = reasoning[max(0, start - 16) : start]
+    return bool(
+        re.search(
+            rf"(?:\({letter}\)|(?<![\w(]){letter}[).:]|\b{letter}\s+(?:is|=))\**\s*\$?$", before
+        )
+    )
 
 
 @lru_cache(maxsize=64)
@@ -528,7 +576,9 @@ def _letter_patterns(letter: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
         rf"(?:option\s+|choice\s+)?\(?{letter}\)?{guard}",
         re.IGNORECASE if letter not in "AI" else 0,
     )
-    weak = re.compile(rf"\b(?:option|choice)\s+\(?{letter}\)?{guard}|\({letter}\)|(?<![\w(]){letter}\)")
+    weak = re.compile(
+        rf"\b(?:option|choice)\s+\(?{letter}\)?{guard}|\({letter}\)|(?<![\w(]){letter}\)"
+    )
     return strong, weak
 
 
@@ -538,7 +588,9 @@ def _letter_position(reasoning: str, letter: str, choices: dict[str, str]) -> in
     best = match.start() if match else None
     others = "".join(other for other in choices if other != letter)
     listing = re.compile(rf"\([{others}]\)|(?<![\w(])[{others}]\)") if others else None
-    for index, candidate in enumerate(weak.finditer(reasoning, 0, len(reasoning) if best is None else best)):
+    for index, candidate in enumerate(
+        weak.finditer(reasoning, 0, len(reasoning) if best is None else best)
+    ):
         if index >= MAX_CANDIDATES:
             break
         start = candidate.start()
@@ -552,17 +604,20 @@ def _letter_position(reasoning: str, letter: str, choices: dict[str, str]) -> in
     return best
 
 
-def _first_commitment(
-    reasoning: str, final: FinalAnswer, choices: dict[str, str]
-) -> bool | None:
+def _first_commitment(reasoning: str, final: FinalAnswer, choices: dict[str, str]) -> bool | None:
     """Whether the reasoning's first explicit commitment names the final answer (None
     when it commits to nothing)."""
     first: tuple[int, bool] | None = None
-    for match in _COMMITMENT.finditer(reasoning):
+    lowered = reasoning.lower()
+    if len(lowered) != len(reasoning):  # a few letters change length in lower case
+        lowered = re.sub(r"[A-Z]", lambda m: m.group().lower(), reasoning)
+    for match in _COMMITMENT.finditer(lowered):
         if match.group().startswith("\\boxed"):
             phrase = _last_boxed(reasoning[match.start() : match.start() + 400]) or ""
         else:
-            phrase = re.split(r"(?<=[^\d])[.!?](?:\s|$)|\n|[,:;]\s", reasoning[match.end() : match.end() + 120])[0]
+            phrase = re.split(
+                r"(?<=[^\d])[.!?](?:\s|$)|\n|[,:;]\s", reasoning[match.end() : match.end() + 120]
+            )[0]
         phrase = _HEDGE.sub("", _clean(phrase))
         candidate = _final(_reduce(phrase), choices) if phrase else None
         if candidate is None or not _comparable(candidate, final):

@@ -223,10 +223,10 @@ def answer_metrics(
 
     - `final_answer`: what the answer text answers (`answers.read`); for multiple choice
       "(C) value", the picked option with its text from the prompt.
-    - `final_answer_missing_reason`: why `final_answer` is null ("no answer text", "answer
-      has no recognisable final answer", "answer is a refusal"), or, with visible reasoning, why its first
-      position is ("reasoning never reaches the answer", or that a yes/no answer is not
-      located); null when both were found.
+    - `final_answer_missing_reason`: why `final_answer` is null ("no answer text",
+      "answer has no recognisable final answer", "answer is a refusal"), or, with visible
+      reasoning, why its first position is ("reasoning never reaches the answer", or
+      that a yes/no answer is not located); null when both were found.
     - `first_answer_share` / `after_first_answer`: the share of the reasoning's tokens
       before / after the first position where the reasoning reaches the final answer
       (`answers.first_position`; the step containing it split pro rata by characters).
@@ -243,7 +243,9 @@ def answer_metrics(
     - `reference_first_share`: as `first_answer_share`, for the reference answer.
     """
     reading = (
-        answers.Reading(None, answers.REFUSED) if is_refusal(answer) else answers.read(answer, prompt)
+        answers.Reading(None, answers.REFUSED)
+        if is_refusal(answer)
+        else answers.read(answer, prompt)
     )
     final = reading.final
     expected = answers.from_value(reference, prompt) if reference else None
