@@ -65,7 +65,9 @@ _CLOSING_CUE = re.compile(
 _COPULA = re.compile(r"\b(?:is|are|was|were)\s+")
 _EQUALS = re.compile(r"(?:=|\bequals\b|\bis equal to\b|\\approx|≈)\s*")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-_NUMBER_UNIT = re.compile(r"(-?\$?\d[\d,]*(?:\.\d+)?%?)(?:\s+([A-Za-z][A-Za-z'’-]*))?")
+_NUMBER_UNIT = re.compile(
+    r"(?<![\w^.\\/])(-?\$?\d[\d,]*(?:\.\d+)?%?)(?![\w^/])(?:\s+([A-Za-z][A-Za-z'’-]*))?"
+)
 _NOT_UNITS = frozenset(
     ("more", "less", "than", "and", "or", "in", "of", "to", "for", "is", "are", "was",
      "were", "times", "so", "then", "the", "a", "an", "at", "by", "on", "with", "from",
