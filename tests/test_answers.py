@@ -11,6 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from traceviz.schema import (
     AFTER_FIRST_ANSWER,
@@ -219,6 +221,27 @@ def test_answer_changed_by_letter() -> None:
     first = "Add 10 again: 40, so the answer is (A). Wait, differences grow: 30 + 12 = 42."
     assert answers.changed(first, final, prompt) is True
     assert answers.changed("30 + 12 = 42, so the answer is (B).", final, prompt) is False
+
+
+PIECES = st.sampled_from(
+    ["\\boxed{", "}", "answer is ", "**", "(A) ", "B) ", "C: ", "So ", "the butler", "12", "-",
+     "\\frac{1}{2}", "Yes. ", "No, ", "option C", "it's ", "\n", ".", " ", "$", "A", "/"]
+)  # fmt: skip
+TEXTS = st.lists(PIECES | st.text(max_size=5), max_size=40).map("".join)
+
+
+@given(prompt=TEXTS, reasoning=TEXTS, answer=TEXTS)
+@example(prompt="", reasoning="", answer="")
+@example(prompt="Q\n(A) 1\n(B) 2", reasoning="(A) 1, (B) 2", answer="\\boxed{A")
+@settings(max_examples=300, deadline=None)
+def test_answers_are_total_on_any_text(prompt: str, reasoning: str, answer: str) -> None:
+    reading = answers.read(answer, prompt)
+    assert (reading.final is None) != (reading.missing_reason is None)
+    if reading.final is not None:
+        assert reading.final.text.strip()
+        position = answers.first_position(reasoning, reading.final, prompt)
+        assert position is None or 0 <= position < len(reasoning)
+        assert answers.changed(reasoning, reading.final, prompt) in (True, False, None)
 
 
 # --- the metric columns -------------------------------------------------------------------

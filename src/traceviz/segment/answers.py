@@ -36,6 +36,7 @@ YES_NO_NOT_LOCATED = "yes/no answer: where the reasoning reaches it is not locat
 
 MAX_CANDIDATES = 400  # occurrences of a value looked at before giving up on a trace
 _LOOK_BACK = 240  # characters before an occurrence searched for its sentence start
+_LAST_LABELS = 20  # "answer" labels of an answer text tried, from its end
 _CLOSING_TAIL = 600  # characters at the end of an answer searched for its last sentence
 
 _OPTION_LINE = re.compile(
@@ -46,7 +47,7 @@ _BOXED = "\\boxed{"
 # what follows the word "answer" in a label ("Answer:", "**Final answer:**", "the answer is")
 _LABEL = re.compile(
     r"(?:\*\*|__)?[ \t]*(?:is[ \t]+|would be[ \t]+|should be[ \t]+|=|:|-|–|—)"
-    r"(?:\*\*|__)?[ \t:]*([^\n]*)",
+    r"(?:\*\*|__)?[ \t:]*([^\n]{0,300})",
     re.IGNORECASE,
 )
 _BOLD = re.compile(r"\*\*(?!\s)(.+?)(?<!\s)\*\*|__(?!\s)(.+?)(?<!\s)__")
@@ -264,13 +265,14 @@ def _phrases(answer: str) -> Iterator[str]:
         yield box
     lowered = answer.lower()
     if "answer" in lowered:  # NOTE: a literal find spares most answers the label regex
-        labelled = [
-            label.group(1)
-            for at in re.finditer("answer", lowered)
-            if (label := _LABEL.match(answer, at.end())) and _clean(label.group(1))
-        ]
-        if labelled:
-            yield _reduce(labelled[-1])
+        # the last label with content; only the last few are tried, so a text made of
+        # labels stays linear
+        ends = [at.end() for at in re.finditer("answer", lowered)][-_LAST_LABELS:]
+        for end in reversed(ends):
+            label = _LABEL.match(answer, end)
+            if label and _clean(label.group(1)):
+                yield _reduce(label.group(1))
+                break
     if "**" in answer or "__" in answer:
         bold = [
             b
@@ -613,7 +615,9 @@ def _first_commitment(reasoning: str, final: FinalAnswer, choices: dict[str, str
     lowered = reasoning.lower()
     if len(lowered) != len(reasoning):  # a few letters change length in lower case
         lowered = re.sub(r"[A-Z]", lambda m: m.group().lower(), reasoning)
-    for match in _COMMITMENT.finditer(lowered):
+    for index, match in enumerate(_COMMITMENT.finditer(lowered)):
+        if index >= MAX_CANDIDATES:
+            break
         if match.group().startswith("\\boxed"):
             phrase = _last_boxed(reasoning[match.start() : match.start() + 400]) or ""
         else:
