@@ -105,6 +105,20 @@ def test_closing_sentence_of_a_puzzle() -> None:
     assert answers.first_position(reasoning, final, prompt) == at(reasoning, "the butler is")
 
 
+def test_compound_answer_is_reached_at_its_last_part() -> None:
+    prompt = 'Knights tell the truth, knaves lie. A says: "We are both knaves." What are A and B?'
+    reasoning = (
+        "If A were a knight, his words would be true, a contradiction. So A must be a knave. "
+        "His statement is false, so B must be a knight."
+    )
+    final = answers.read("A is a knave and B is a knight.", prompt).final
+    assert final is not None
+    assert (final.text, final.parts) == ("A is a knave and B is a knight", ("knave", "knight"))
+    # "If A were a knight" is a hypothesis; the last part is reached in the last sentence
+    assert answers.first_position(reasoning, final, prompt) == at(reasoning, "a knight.")
+    assert answers.first_position("So A must be a knave.", final, prompt) is None
+
+
 @pytest.mark.parametrize(
     "prompt",
     [

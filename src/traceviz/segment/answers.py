@@ -64,6 +64,7 @@ _CLOSING_CUE = re.compile(
     re.IGNORECASE,
 )
 _COPULA = re.compile(r"\b(?:is|are|was|were)\s+")
+_CLAUSES = re.compile(r"\s*(?:,\s*and\b|\band\b|;|,)\s*")
 _EQUALS = re.compile(r"(?:=|\bequals\b|\bis equal to\b|\\approx|≈)\s*")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _NUMBER_UNIT = re.compile(
@@ -116,12 +117,14 @@ _COMMITMENT = re.compile(r"\\boxed\{|answer\s*(?:is|would be|should be|must be|=
 class FinalAnswer:
     """A final answer: `text` is what the `final_answer` column shows, `core` what is
     looked for in the reasoning (a number, expression or phrase), `letter` the chosen
-    option of a multiple-choice prompt."""
+    option of a multiple-choice prompt, `parts` the predicates of a compound answer, each
+    of which the reasoning must reach."""
 
     text: str
     core: str
     kind: Kind
     letter: str | None = None
+    parts: tuple[str, ...] = ()  # the predicates of a compound answer ("A is a knave and …")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,8 @@ def first_position(
     unless it is written after its own label ("C) 18", "C is 18": the choices copied),
     and so does a commitment to the letter: "the answer is C", "it's C", `\\boxed{C}`, or
     "option C" / "(C)" in a committing sentence that names no other option. A bare
-    letter never counts. Yes/No answers are not located.
+    letter never counts. A compound answer ("A is a knave and B is a knight") is reached
+    where the last of its predicates is. Yes/No answers are not located.
     """
     if isinstance(final, str):
         parsed = from_value(final, prompt)
@@ -228,6 +232,13 @@ def first_position(
         final = parsed
     if final.kind == "yesno":
         return None
+    if final.parts:  # reached when its last part is
+        found_parts = [
+            _value_position(reasoning, FinalAnswer(part, part, "text"), prompt)
+            for part in final.parts
+        ]
+        reached = [p for p in found_parts if p is not None]
+        return max(reached) if len(reached) == len(found_parts) else None
     positions = [_value_position(reasoning, final, prompt)]
     if final.letter:
         positions.append(_letter_position(reasoning, final.letter, options(prompt)))
@@ -395,7 +406,23 @@ def _final(phrase: str, choices: dict[str, str]) -> FinalAnswer | None:
     if not text:
         return None
     core = _core(text)
-    return FinalAnswer(text, core, "math" if _PLAIN_NUMBER.match(core) else _kind(text))
+    kind: Kind = "math" if _PLAIN_NUMBER.match(core) else _kind(text)
+    return FinalAnswer(text, core, kind, parts=_parts(text) if kind == "text" else ())
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    """The predicates of "X is Y and Z is W" (two clauses or more, each "… is …")."""
+    clauses = _CLAUSES.split(text)
+    if len(clauses) < 2:
+        return ()
+    predicates = []
+    for clause in clauses:
+        copula = _COPULA.search(clause)
+        predicate = clause[copula.end() :].strip() if copula else ""
+        if not predicate or len(predicate.split()) > 6:
+            return ()
+        predicates.append(_ARTICLE.sub("", predicate))
+    return tuple(predicates)
 
 
 def _choice(letter: str, choices: dict[str, str]) -> FinalAnswer:
