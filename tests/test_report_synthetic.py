@@ -167,8 +167,8 @@ HEADLINE = [
     "Responses read: 3 from 4 records in 2 files (1 quarantined, 0 skipped)",
     "Total cost: $8.92 for 3 priced responses",
     "Reasoning: $6.40 = 71.7% of the spend (95.9% of output tokens)",
-    "After the first answer (proxy): $0.1500 = 37.5% of the reasoning spend of the"
-    " 2 traces measured, 150 tokens; 1 of 2 changed answer after it",
+    "After the first answer (proxy): $0.1500 = 37.5% of the reasoning spend of"
+    " 2 priced traces; 150 tokens in 2; 1 of 2 changed answer",
     "What if on o1 (estimate): $4.00 (band $3.30–$4.70) against $0.5520 actual, 2 responses",
     "Cap at 200 reasoning tokens (estimate): saves $4.90 (900 tokens); cuts 2 traces,"
     " 1 before their first answer (1 unknown)",
@@ -190,7 +190,7 @@ def test_headline_opens_every_format() -> None:
     assert opening == "At a glance " + " ".join(" ".join(HEADLINE).split())
     md = str(reports.FORMATS["md"](report))
     assert md.split("\n## ")[1].startswith("At a glance\n\n- **Responses read: 3**")
-    assert "- **After the first answer (proxy): $0.1500** = 37.5% of the reasoning" in md
+    assert "- **After the first answer (proxy): $0.1500** = 37.5% of the reasoning spend" in md
     page = str(reports.FORMATS["html"](report))
     cards = page.index('<section class="cards">')
     assert cards < page.index("<figure>") < page.index("<table>")
@@ -330,3 +330,17 @@ def test_html_charts_answer_in_order_with_the_bill() -> None:
     assert bill.count("<circle") == 2 + 1  # r1-a ($0, in the zero slot), r1-b, the legend
     assert ">0</text>" in bill
     assert "$0.1" in bill  # dollar ticks
+
+
+def test_the_proxy_label_quotes_the_detectors_measured_agreement() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "first-answer.md").read_text()
+    within = re.search(r"within one step (\d+/\d+)", doc)
+    same = re.search(r"first position in the same step (\d+/\d+)", doc)
+    assert within is not None
+    assert same is not None
+    assert (
+        f"first position within one step {within.group(1)}, same step {same.group(1)}"
+    ) == overthinking.AGREEMENT
+    assert overthinking.AGREEMENT in overthinking.PROXY

@@ -160,17 +160,23 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "refusal": pl.Boolean(),
 }
 LOOPING = "looping"
+# the final answer and the reasoning after it first reaches it (segment/answers.py,
+# segment/metrics.py; an estimate, measured in docs/first-answer.md)
+FINAL_ANSWER = "final_answer"
+FIRST_ANSWER_SHARE = "first_answer_share"
+AFTER_FIRST_ANSWER = "after_first_answer"
+FINAL_ANSWER_MISSING_REASON = "final_answer_missing_reason"
+REASONING_TOKENS_AFTER_FIRST_ANSWER = "reasoning_tokens_after_first_answer"
+ANSWER_CHANGED_AFTER_FIRST = "answer_changed_after_first"
+METRICS_SCHEMA.update(
+    {
+        FINAL_ANSWER_MISSING_REASON: pl.String(),
+        REASONING_TOKENS_AFTER_FIRST_ANSWER: pl.Int64(),
+        ANSWER_CHANGED_AFTER_FIRST: pl.Boolean(),
+    }
+)
 REFUSAL = "refusal"
 EMPTY_REASONING = "empty_reasoning"
-
-# --- segment stage: the first answer (filled by the segment stage; optional downstream) --
-
-# Exact counted tokens of reasoning after the first position where the reasoning reaches
-# the final answer; null when the reasoning is hidden or no answer was found.
-REASONING_TOKENS_AFTER_FIRST_ANSWER = "reasoning_tokens_after_first_answer"
-# The reasoning first committed to another answer and later changed it; null when unknown.
-ANSWER_CHANGED_AFTER_FIRST = "answer_changed_after_first"
-FINAL_ANSWER_MISSING_REASON = "final_answer_missing_reason"
 
 # --- price stage: the overthinking bill (price/overthinking.py) ---------------------------
 

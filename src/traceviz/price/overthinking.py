@@ -48,10 +48,13 @@ HIDDEN = "hidden reasoning: billed but not shown, so not computed"
 NO_ANSWER = "no final answer found in the reasoning"
 UNPRICED = "not priced"
 NO_RATE = "output rate not recoverable from the price stage's costs"
+# NOTE: the detector's figures as docs/first-answer.md measures them (a test keeps the two
+# equal); update both when the detector changes
+AGREEMENT = "first position within one step 43/48, same step 41/48"
 PROXY = (
     "proxy: reasoning tokens after the first point where the reasoning reaches its final"
     " answer, at the trace's output rate; as good as the first-answer detector"
-    " (measured agreement: docs/first-answer.md)"
+    f" (hand-labelled: {AGREEMENT}; docs/first-answer.md)"
 )
 CAP_RULE = (
     "estimate: tokens above the cap removed at the output rate; a trace is at risk when"

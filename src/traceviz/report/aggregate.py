@@ -188,9 +188,9 @@ def _overthinking(traces: pl.DataFrame) -> list[pl.Expr]:
         exprs += [
             after.count().alias("overthinking_traces"),
             _sum(REASONING_TOKENS_AFTER_FIRST_ANSWER).alias("overthinking_tokens"),
-            (
-                after.sum() / pl.when(after.is_not_null()).then(pl.col("reasoning_tokens")).sum()
-            ).alias("overthinking_token_share"),
+            (after.sum() / pl.when(after.is_not_null()).then(pl.col("reasoning_tokens")).sum())
+            .fill_nan(None)
+            .alias("overthinking_token_share"),
         ]
     if _has(traces, COST_AFTER_FIRST_ANSWER, "cost_reasoning"):
         measured = pl.col(COST_AFTER_FIRST_ANSWER).is_not_null()
@@ -400,7 +400,7 @@ def _estimates(overall: pl.DataFrame, cap: overthinking.Cap | None) -> list[str]
     notes = []
     row = overall.row(0, named=True)
     if "overthinking_tokens" in row:
-        notes.append(f"the overthinking bill is a {overthinking.PROXY}")
+        notes.append("the overthinking bill is a proxy (its rule and accuracy under its table)")
     if cap is not None:
         notes.append("the reasoning cap's savings and risk are estimates (rule under its table)")
     if row.get("traces_counted"):

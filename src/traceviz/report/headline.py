@@ -139,7 +139,7 @@ def _bill(report: Report, row: dict[str, Any]) -> Item:
             "(no priced trace with visible reasoning and a final answer found in it)",
         )
     changed = (
-        f"; {row['answer_changed']:,} of {row['answer_changed_known']:,} changed answer after it"
+        f"; {row['answer_changed']:,} of {row['answer_changed_known']:,} changed answer"
         if row.get("answer_changed_known")
         else ""
     )
@@ -147,9 +147,9 @@ def _bill(report: Report, row: dict[str, Any]) -> Item:
         "overthinking",
         label,
         money(row["overthinking_cost"]),
-        f"= {share(row['overthinking_share'])} of the reasoning spend of the"
-        f" {row['overthinking_priced_traces']:,} traces measured,"
-        f" {row['overthinking_tokens'] or 0:,} tokens{changed}",
+        f"= {share(row['overthinking_share'])} of the reasoning spend of"
+        f" {row['overthinking_priced_traces']:,} priced traces;"
+        f" {row['overthinking_tokens'] or 0:,} tokens in {row['overthinking_traces']:,}{changed}",
     )
 
 

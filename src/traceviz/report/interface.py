@@ -52,7 +52,7 @@ def number(value: float | int | None, digits: int = 1) -> str:
 
 
 def share(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
+    return "–" if value is None or value != value else f"{value:.1%}"  # NaN: nothing to divide
 
 
 def group_label(row: dict[str, Any], by: list[str]) -> str:

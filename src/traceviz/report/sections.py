@@ -35,7 +35,7 @@ class Section:
 
 
 TOP = 6  # groups a terminal table shows unless --full
-NOTE_TOP = 4  # names a terminal's records notes list (formats, reasons) unless --full
+NOTE_TOP = 3  # names a terminal's records notes list (formats, reasons) unless --full
 PAGE_TOP = 40  # groups a Markdown or HTML table shows unless --full
 
 
@@ -130,7 +130,9 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
             body,
             more=more,
         )
-        if report.logged.height:
+        # a terminal has the total in the Money note; the per-model table with --full
+        terminal = top is not None and top <= TOP and not report.full
+        if report.logged.height and not terminal:
             yield _logged(report, top)
     yield from _bill(report, group, labels, rows, more)
     if "whatif_cost_total" in overall:
@@ -293,16 +295,16 @@ def _bill(
                     f"{r['overthinking_traces']:,}",
                     number(r["overthinking_tokens"]),
                     share(r["overthinking_token_share"]),
-                    money(r.get("overthinking_cost"), 4),
+                    priced(r, "overthinking_cost", 4),
                     share(r.get("overthinking_share")),
                     changed,
                 ]
             )
         notes = [
-            overthinking.PROXY.capitalize(),
-            "measured: traces with visible reasoning and a final answer found in it (hidden"
-            " reasoning is not computed); % tok, % $: of their reasoning tokens and spend;"
-            " changed: first committed to another answer",
+            "tokens after the reasoning first reaches its final answer, at the output rate;"
+            f" {overthinking.AGREEMENT} (docs/first-answer.md)",
+            "measured: visible reasoning with a final answer found (hidden: not computed);"
+            " % tok, % $: of their reasoning; changed: committed to another answer first",
         ]
         header = [group, "measured", "tokens", "% tok", "cost", "% $", "changed"]
         yield Section("After the first answer (proxy)", header, body, notes, more=more)
