@@ -14,6 +14,7 @@ from traceviz import report as reports
 from traceviz.cli.analysis import analysis_from, analysis_options, run_from, run_options
 from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err, summary_line
 from traceviz.cli.inputs import QuarantineFile, input_options, input_paths, llm_option
+from traceviz.cli.kinds import kinds_note
 from traceviz.load import Ingest
 from traceviz.pipeline import Analysis, analyze
 from traceviz.report import audit as audit_rules
@@ -98,7 +99,13 @@ def report(
         msg = "Parquet is not for a terminal."
         raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
     analysis, _ = _run(paths, options, quiet)
-    built = reports.build(analysis.traces, analysis.steps, analysis.stats, list(by))
+    built = reports.build(
+        analysis.traces,
+        analysis.steps,
+        analysis.stats,
+        list(by),
+        kinds_note(options["kinds_model"]),
+    )
     if fmt == "terminal" and not output:
         Console(highlight=False).print(terminal.renderable(built))
     else:

@@ -1,4 +1,4 @@
-"""`traceviz steps`, `traceviz show` and `traceviz kinds`: what the reasoning does."""
+"""`traceviz steps` and `traceviz show`: what the reasoning does."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from traceviz.pipeline import AnalysisOptions, analyze_batches
 from traceviz.report import trace_view
 from traceviz.schema import KIND, MODEL, TRACE_ID
 from traceviz.segment import kinds as kinds_module
-from traceviz.segment import training
 from traceviz.write import TableWriter
 
 kinds_model_option = click.option(
@@ -153,45 +152,3 @@ def show(
         echo_err(f"wrote {html_path}")
         return
     Console(highlight=False).print(trace_view.terminal(trace, trace_steps))
-
-
-@click.group()
-def kinds() -> None:
-    """Train and evaluate the step-kind classifier on labelled steps.
-
-    \b
-      traceviz kinds eval labelled-traces.jsonl
-      traceviz kinds train labelled-traces.jsonl -o model.json
-    """
-
-
-@kinds.command("train")
-@click.argument("labels", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), required=True, help="Model file (JSON)."
-)
-def kinds_train(labels: str, output: str) -> None:
-    """Train a step-kind model on LABELS (JSON Lines of traces with labelled chunks)."""
-    data = training.read_labels(labels)
-    training.fit(data).save(output)
-    echo_err(
-        f"trained on {sum(map(len, data.traces)):,} steps of {len(data.traces):,} traces;"
-        f" wrote {output}"
-    )
-
-
-@kinds.command("eval")
-@click.argument("labels", type=click.Path(exists=True, dir_okay=False))
-@click.option("--folds", type=click.IntRange(min=2), default=7, show_default=True)
-def kinds_eval(labels: str, folds: int) -> None:
-    """Cross-validate on LABELS, folds grouped by problem (test traces are unseen)."""
-    result = training.evaluate(training.read_labels(labels), folds)
-    click.echo(f"grouped {result.folds}-fold cross-validation")
-    click.echo(f"accuracy  {result.accuracy:.3f}")
-    click.echo(f"macro-F1  {result.macro_f1:.3f}")
-    table = Table(
-        "kind", "F1", *[k[:6] for k in kinds_module.KINDS], title="F1 and confusion (rows: truth)"
-    )
-    for kind, row in zip(kinds_module.KINDS, result.confusion, strict=True):
-        table.add_row(kind, f"{result.per_kind_f1[kind]:.2f}", *[str(n) for n in row])
-    Console().print(table)
