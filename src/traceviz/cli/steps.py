@@ -10,6 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from traceviz import segment
 from traceviz.cli.common import echo_err, summary_line
 from traceviz.cli.inputs import (
     QuarantineFile,
@@ -22,7 +23,7 @@ from traceviz.errors import InputError
 from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, analyze_batches
 from traceviz.report import trace_view
-from traceviz.schema import KIND, MODEL, TRACE_ID
+from traceviz.schema import EXPECTED_STEPS_PREFIX, KIND, MODEL, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.write import TableWriter
 
@@ -73,19 +74,32 @@ def steps(
                 if batch.steps is None or not batch.steps.height:
                     continue
                 writer.write(batch.steps)
-                models = batch.traces.select(TRACE_ID, MODEL)
-                mix.append(batch.steps.join(models, on=TRACE_ID).group_by(MODEL, KIND).len())
+                mix.append(_expected_kinds(batch.traces))
     echo_err(summary_line(run.stats))
     echo_err(f"wrote the steps of {run.stats.traces:,} traces to {output}")
     if show_kinds and mix:
-        Console().print(_kind_table(pl.concat(mix).group_by(MODEL, KIND).agg(pl.col("len").sum())))
+        note = (options.kinds_model or segment.default_model()).note
+        table = pl.concat(mix).group_by(MODEL, KIND).agg(pl.col("len").sum())
+        Console().print(_kind_table(table, note))
+
+
+def _expected_kinds(traces: pl.DataFrame) -> pl.DataFrame:
+    """(model, kind, len): each model's summed step probabilities of each kind."""
+    return (
+        traces.select(MODEL, *segment.KIND_EXPECTED)
+        .unpivot(list(segment.KIND_EXPECTED), index=MODEL, variable_name=KIND, value_name="len")
+        .with_columns(pl.col(KIND).str.strip_prefix(EXPECTED_STEPS_PREFIX))
+        .drop_nulls("len")  # hidden reasoning
+        .group_by(MODEL, KIND)
+        .agg(pl.col("len").sum())
+    )
 
 
 SHORT_KINDS = ("set", "plan", "fact", "comp", "cons", "unc", "chk", "fin")
 
 
-def _kind_table(counts: pl.DataFrame) -> Table:
-    """One row per model: the share of its steps of each kind."""
+def _kind_table(counts: pl.DataFrame, note: str) -> Table:
+    """One row per model: the estimated share of its steps of each kind."""
     totals = counts.group_by(MODEL).agg(pl.col("len").sum().alias("total"))
     table = Table(
         title="Step kinds (share of steps)",
@@ -94,18 +108,19 @@ def _kind_table(counts: pl.DataFrame) -> Table:
         padding=(0, 1),
         pad_edge=False,
     )
-    table.caption = ", ".join(
-        f"{s}: {k}" for s, k in zip(SHORT_KINDS, kinds_module.KINDS, strict=True)
+    table.caption = (
+        ", ".join(f"{s}: {k}" for s, k in zip(SHORT_KINDS, kinds_module.KINDS, strict=True))
+        + f"\n{note}; shares are summed step probabilities"
     )
     table.add_column("model", no_wrap=True, overflow="ellipsis", min_width=10, max_width=14)
     table.add_column("steps", justify="right", min_width=5)
     for short in SHORT_KINDS:
         table.add_column(short, justify="right", width=4)
-    for model, total in sorted(totals.iter_rows(), key=lambda r: -r[1]):
+    for model, total in sorted(totals.filter(pl.col("total") > 0).iter_rows(), key=lambda r: -r[1]):
         mine = counts.filter(pl.col(MODEL).eq_missing(model))
         share = dict(zip(mine[KIND].to_list(), mine["len"].to_list(), strict=True))
         cells = [f"{share.get(k, 0) / total:.0%}" for k in kinds_module.KINDS]
-        table.add_row("(none)" if model is None else str(model), f"{total:,}", *cells)
+        table.add_row("(none)" if model is None else str(model), f"{round(total):,}", *cells)
     return table
 
 
