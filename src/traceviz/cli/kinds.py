@@ -4,6 +4,7 @@ how well a model does on problems it has not seen (grouped cross-validation)."""
 from __future__ import annotations
 
 import click
+import numpy as np
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -107,9 +108,15 @@ def kinds_eval(labels: str | None, folds: int, kinds_model: str | None) -> None:
             f"kind-share error per {name} (mean absolute, over kinds):"
             f" argmax counts {argmax:.1%}, summed probabilities {summed:.1%}"
         )
-    table = Table(
-        "truth", *SHORT, title="Confusion (rows: truth, columns: predicted)", box=box.SIMPLE
-    )
+    pooled = cv.shares(np.zeros(len(cv.truth)))
+    click.echo("")
+    click.echo(f"{'share of all held-back steps':28s} {'true':>6s} {'argmax':>7s} {'summed':>7s}")
+    for i, kind in enumerate(kinds_module.KINDS):
+        true, argmax_share, summed_share = (pooled[n][0, i] for n in ("true", "argmax", "summed"))
+        click.echo(f"{kind:28s} {true:6.1%} {argmax_share:7.1%} {summed_share:7.1%}")
+        table = Table(
+            "truth", *SHORT, title="Confusion (rows: truth, columns: predicted)", box=box.SIMPLE
+        )
     for short, row in zip(SHORT, cv.confusion(), strict=True):
         table.add_row(short, *[str(n) for n in row])
     Console().print(table)

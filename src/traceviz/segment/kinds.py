@@ -400,9 +400,22 @@ class KindModel:
             raise ConfigError(msg)
         out, at = {}, 0
         for name, size in sizes.items():
-            out[name] = np.ascontiguousarray(self.coef[:, at : at + size].T)
+            out[name] = self.coef[:, at : at + size].T
             at += size
-        return out
+        if not self.context:
+            return {"terms": np.ascontiguousarray(out["own"]), "dense": out["dense"]}
+        # one product per block: columns are [own | previous | next] scores of each kind
+        cue_rows = np.zeros((d - c, len(self.kinds)))
+        return {
+            "terms": np.ascontiguousarray(np.hstack([out["own"], out["prev"], out["next"]])),
+            "dense": np.hstack(
+                [
+                    out["dense"],
+                    np.vstack([out["prev_cues"], cue_rows]),
+                    np.vstack([out["next_cues"], cue_rows]),
+                ]
+            ),
+        }
 
     def design(self, traces: Sequence[Sequence[str]]) -> Design:
         return design(traces, self.terms, self.cues, self.novelty)
@@ -411,12 +424,15 @@ class KindModel:
         """One row per step of each trace, one column per kind: the linear scores."""
         x = self.design(traces)
         blocks = self._blocks
-        scores = np.asarray(x.tfidf @ blocks["own"]) + x.dense @ blocks["dense"] + self.intercept
+        # NOTE: einsum, not `@`, for the dense product: BLAS threads on a tall, thin
+        # product cost 10-100x more than they save on a busy machine
+        parts = np.asarray(x.tfidf @ blocks["terms"]) + np.einsum(
+            "ij,jk->ik", x.dense, blocks["dense"]
+        )
+        k = len(self.kinds)
+        scores = parts[:, :k] + self.intercept
         if self.context:
-            flags = x.dense[:, : len(self.cues)]
-            before = np.asarray(x.tfidf @ blocks["prev"]) + flags @ blocks["prev_cues"]
-            after = np.asarray(x.tfidf @ blocks["next"]) + flags @ blocks["next_cues"]
-            scores += shift(before, x, 1) + shift(after, x, -1)
+            scores += shift(parts[:, k : 2 * k], x, 1) + shift(parts[:, 2 * k :], x, -1)
         return np.asarray(scores)
 
     def probabilities(self, traces: Sequence[Sequence[str]]) -> np.ndarray:
