@@ -124,11 +124,15 @@ def _walk(root: Path) -> Iterator[str]:
         seen.add(key)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith(".") or _SKIPPED_NAMES.match(name):
-                continue
-            if _container_from_suffix(Path(name)) is None and not _has_compression(name):
-                continue
-            yield str(Path(dirpath) / name)
+            if walk_reads(name):
+                yield str(Path(dirpath) / name)
+
+
+def walk_reads(name: str) -> bool:
+    """Whether a folder's walk reads a file of this name (a log's suffix, not hidden)."""
+    if name.startswith(".") or _SKIPPED_NAMES.match(name):
+        return False
+    return _container_from_suffix(Path(name)) is not None or _has_compression(name)
 
 
 def _has_compression(name: str) -> bool:

@@ -12,7 +12,7 @@ arrives (prices are per trace, so every engine gives the same report).
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from traceviz import price, segment, tokens
-from traceviz.cache import ResultCache
+from traceviz.cache import ResultCache, settings_key
 from traceviz.engines import Engine, InProcess
 from traceviz.errors import InputError
 from traceviz.ingest import STDIN
@@ -34,6 +34,7 @@ from traceviz.schema import (
     REASONING_SUMMARY,
     IngestStats,
     Quarantined,
+    empty_traces,
 )
 from traceviz.shards import DEFAULT_SHARD_BYTES, MIN_SHARD_BYTES, Shard, file_shards
 
@@ -113,7 +114,7 @@ def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame
 
 
 def analyze_batches(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path] | str | Path,
     options: AnalysisOptions | None = None,
     ingest: Ingest | None = None,
 ) -> Iterator[Batch]:
@@ -166,7 +167,7 @@ def measure_shard(shard: Shard, options: AnalysisOptions) -> ShardResult:
 
 
 def analyze(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path] | str | Path,
     options: AnalysisOptions | None = None,
     ingest: Ingest | None = None,
     run: RunOptions | None = None,
@@ -175,6 +176,37 @@ def analyze(
 
     Any engine gives the same tables in the same order as one process: shards are
     merged in input order and the driver prices each result (prices are per trace).
+
+    Examples
+    --------
+    >>> import traceviz
+    >>> run = traceviz.analyze("samples/deepseek-reasoner.json")
+    >>> run.stats.read == run.stats.parsed + run.stats.quarantined + run.stats.skipped
+    True
+    >>> run.traces.select("model", "reasoning_tokens", "cost_total").row(0)
+    ('deepseek-reasoner', 57, Decimal('0.000161010000'))
+    """
+    options = options or AnalysisOptions()
+    ingest = ingest if ingest is not None else Ingest()
+    parts = list(analyze_results(paths, options, ingest, run))
+    whole = _merge(parts)
+    return Analysis(
+        traces=whole.traces,
+        steps=whole.steps if options.keep_steps else None,
+        stats=ingest.stats,
+    )
+
+
+def analyze_results(
+    paths: Iterable[str | Path] | str | Path,
+    options: AnalysisOptions | None = None,
+    ingest: Ingest | None = None,
+    run: RunOptions | None = None,
+) -> Iterator[ShardResult]:
+    """The run as priced results, one file (or shard of one) at a time, in input order.
+
+    Totals and quarantined records are reported to `ingest` as each result arrives, so a
+    writer can stream the traces out while later shards are still being measured.
     """
     options = options or AnalysisOptions()
     ingest = ingest if ingest is not None else Ingest()
@@ -182,7 +214,7 @@ def analyze(
     if options.vs:
         price.whatif_module.target_key(options.vs, options.catalog or _shipped_catalog())
     cache = run.cache if not (options.keep_text or options.keep_steps) else None
-    settings = _settings(options)
+    settings = measure_key(options)
     files = list(sources(paths, ingest))
     keys = {f: k for f in files if cache and (k := _cache_key(cache, f, settings))}
     cached = {f for f, k in keys.items() if cache and cache.has(k)}
@@ -193,20 +225,23 @@ def analyze(
     if sum(_size(s) for shards in plan.values() for s in shards) < engine.min_bytes:
         engine = InProcess()
     results = engine.map(partial(measure_shard, options=options), remote)
-    parts: list[ShardResult] = []
+    schema = measured_schema(options) if cached else None
+    sizes = {f: _size(Shard(f)) for f in files if f != STDIN}
+    total, done = sum(sizes.values()), 0
     for source in files:
-        hit = cache.get(keys[source]) if cache and source in cached else None
+        hit = cache.get(keys[source], schema) if cache and source in cached else None
         if hit is not None:  # read one file's result at a time
             tables, stats, quarantined = hit
             found = [ShardResult(tables["traces"], None, stats, quarantined)]
-        elif source in cached or source == STDIN:  # an entry gone bad since: measure here
+        elif source in cached or source == STDIN:  # an entry that does not check out
             found = [measure_shard(Shard(source), options)]
+            if cache and source in keys:
+                _keep(cache, keys[source], found)
         else:
             found = [next(results) for _ in plan[source]]
             if cache and source in keys:
-                one = _merge(found)
-                tables = {"traces": one.traces}
-                cache.put(keys[source], tables, one.stats, one.quarantined)
+                _keep(cache, keys[source], found)
+        done += sizes.get(source, 0)
         for part in found:
             if part.traces.height:  # priced as they come: the driver never holds a shard twice
                 part.traces = apply_prices(part.traces, options)
@@ -216,14 +251,46 @@ def analyze(
             for message in part.stats.file_errors:
                 if ingest.on_file_error is not None:
                     ingest.on_file_error(InputError(message))
-            parts.append(part)
+            yield part
+        if ingest.on_progress is not None:
+            ingest.on_progress(done, total, ingest.stats.traces)
     next(results, None)  # lets the engine finish its run (local workers stop here)
-    whole = _merge(parts)
-    return Analysis(
-        traces=whole.traces,
-        steps=whole.steps if options.keep_steps else None,
-        stats=ingest.stats,
-    )
+
+
+def _keep(cache: ResultCache, key: str, found: list[ShardResult]) -> None:
+    one = _merge(found)
+    cache.put(key, {"traces": one.traces}, one.stats, one.quarantined)
+
+
+def measure_key(options: AnalysisOptions) -> str:
+    """The cache key part of the settings: every field but those that only price.
+
+    NOTE: derived from the whole frozen settings object, so an option added to
+    `AnalysisOptions` or `ReadOptions` is in the key unless it is blanked here, which
+    only an option applied after the cache (by `apply_prices`) may be.
+    """
+    measured = dataclasses.replace(options, catalog=None, at=None, tier=None, ratio=None)
+    return settings_key(measured)
+
+
+def traces_schema(options: AnalysisOptions, raw: bool = False) -> dict[str, pl.DataType]:
+    """The columns of the traces table a run with these settings writes (`raw`: the
+    ingest columns alone), so that an empty run still writes a table of its kind."""
+    if raw:
+        return dict(empty_traces().schema)
+    traces = apply_prices(measure(empty_traces(), options).traces, options)
+    return dict((traces if options.keep_text else traces.drop(TEXT_COLUMNS)).schema)
+
+
+_SCHEMAS: dict[str, pl.Schema] = {}
+
+
+def measured_schema(options: AnalysisOptions) -> pl.Schema:
+    """The columns and types measuring gives for these settings (text dropped)."""
+    key = measure_key(options)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = measure(empty_traces(), options).traces.drop(TEXT_COLUMNS).schema
+    return _SCHEMAS[key]
 
 
 def _shard_bytes(files: list[str], run: RunOptions) -> int:
@@ -259,30 +326,4 @@ def _merge(parts: list[ShardResult]) -> ShardResult:
         steps=pl.concat(steps) if steps else None,
         stats=stats,
         quarantined=[q for p in parts for q in p.quarantined],
-    )
-
-
-def _settings(options: AnalysisOptions) -> str:
-    """What shapes a file's measured traces, for the cache key (prices are applied after)."""
-    model = options.kinds_model
-    model_hash = "shipped"
-    if model is not None:
-        digest = hashlib.blake2b(digest_size=12)
-        digest.update("\0".join(model.vocabulary).encode())
-        for array in (model.idf, model.coef, model.intercept):
-            digest.update(array.tobytes())
-        model_hash = digest.hexdigest()
-    read = options.read
-    return repr(
-        (
-            read.shape,
-            read.max_record_bytes,
-            read.batch,
-            read.since,
-            read.until,
-            read.models,
-            options.tokenizer,
-            options.steps,
-            model_hash,
-        )
     )

@@ -120,8 +120,3 @@ def kinds_eval(labels: str | None, folds: int, kinds_model: str | None) -> None:
     for short, row in zip(SHORT, cv.confusion(), strict=True):
         table.add_row(short, *[str(n) for n in row])
     Console().print(table)
-
-
-def kinds_note(kinds_model: object) -> str | None:
-    """The accuracy note of a `--kinds-model` file (None: the shipped model's)."""
-    return kinds_module.load(str(kinds_model)).note if kinds_model else None
