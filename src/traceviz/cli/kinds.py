@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz.cli.common import echo_err
+from traceviz.outputs import check_output, write_bytes
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment import training
 
@@ -48,9 +49,10 @@ def kinds_train(labels: str, output: str, folds: int, no_eval: bool) -> None:
       traceviz kinds train my-labels.jsonl -o model.json
       traceviz kinds train my-labels.jsonl -o model.json --no-eval
     """
+    check_output(output)  # before the training, not after it
     data = training.read_labels(labels)
     model = training.train(data, None if no_eval else folds)
-    model.save(output)
+    write_bytes(output, model.to_json().encode())
     echo_err(
         f"trained on {sum(map(len, data.traces)):,} steps of {len(data.traces):,} traces;"
         f" wrote {output}"

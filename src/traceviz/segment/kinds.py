@@ -460,6 +460,10 @@ class KindModel:
         return replace(self, evaluation=evaluation)
 
     def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    def to_json(self) -> str:
+        """The model as one JSON document (what `load` reads)."""
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
         document = {
             "format": "traceviz-kinds",
@@ -480,7 +484,7 @@ class KindModel:
                 else [round(float(x), 5) for x in self.decision_bias]
             ),
         }
-        Path(path).write_text(json.dumps(document, separators=(",", ":")))
+        return json.dumps(document, separators=(",", ":"))
 
 
 def load(path: str | Path | None = None) -> KindModel:
