@@ -271,3 +271,13 @@ def test_shipped_recipe_meets_its_recorded_cross_validation() -> None:
     assert cv.macro_f1 == pytest.approx(recorded.macro_f1, abs=0.002)
     assert cv.accuracy >= 0.60
     assert cv.macro_f1 >= 0.56
+
+
+def test_train_into_a_missing_folder_fails_before_training(tmp_path: Path) -> None:
+    out = tmp_path / "nowhere" / "m.json"
+    started = time.perf_counter()
+    result = CliRunner().invoke(main, ["kinds", "train", str(LABELS), "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"{out}: cannot write: the folder {out.parent} does not exist" in result.stderr
+    assert time.perf_counter() - started < 2.0  # no model was trained first
+    assert not out.exists()
