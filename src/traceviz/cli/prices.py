@@ -33,7 +33,7 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
       traceviz prices o3 --at 2025-05-01 --sources
     """
     book = price.load(catalog)
-    at = price.parse_at(at_text) if at_text else None
+    at = price.parse_at(at_text) if at_text is not None else None
     if model:
         key = book.key(model)
         if key is None:

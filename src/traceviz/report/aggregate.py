@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from traceviz import segment
+from traceviz.price.notes import notes as price_notes
 from traceviz.schema import CREATED, EXPECTED_STEPS_PREFIX, KIND_STEPS_PREFIX, IngestStats
 from traceviz.stats import distribution
 
@@ -193,7 +194,9 @@ def build(
         kinds=kinds,
         outliers=_outliers(traces),
         stats=stats,
-        estimates=_estimates(overall) + ([kinds_note] if kinds.height and kinds_note else []),
+        estimates=_estimates(overall)
+        + price_notes(traces)
+        + ([kinds_note] if kinds.height and kinds_note else []),
         kinds_note=kinds_note or "",
         missing=missing,
         vs=overall["whatif_model"][0] if "whatif_model" in overall.columns else None,
