@@ -136,7 +136,7 @@ OPTION_SETS: tuple[tuple[str, ...], ...] = (
     ("--vs", "deepseek-reasoner"),
     ("--no-steps",),
     ("--tokenizer", "cl100k_base"),
-    ("--at", "2025-03-01T12:00"),
+    ("--at", "2025-03-01"),
     ("--tier", "batch"),
     ("--model", "deepseek*"),
     ("--vs", "o1", "--ratio", "2"),

@@ -168,6 +168,21 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "refusal": pl.Boolean(),
 }
 LOOPING = "looping"
+# the final answer and the reasoning after it first reaches it (segment/answers.py,
+# segment/metrics.py; an estimate, measured in docs/first-answer.md)
+FINAL_ANSWER = "final_answer"
+FIRST_ANSWER_SHARE = "first_answer_share"
+AFTER_FIRST_ANSWER = "after_first_answer"
+FINAL_ANSWER_MISSING_REASON = "final_answer_missing_reason"
+REASONING_TOKENS_AFTER_FIRST_ANSWER = "reasoning_tokens_after_first_answer"
+ANSWER_CHANGED_AFTER_FIRST = "answer_changed_after_first"
+METRICS_SCHEMA.update(
+    {
+        FINAL_ANSWER_MISSING_REASON: pl.String(),
+        REASONING_TOKENS_AFTER_FIRST_ANSWER: pl.Int64(),
+        ANSWER_CHANGED_AFTER_FIRST: pl.Boolean(),
+    }
+)
 REFUSAL = "refusal"
 EMPTY_REASONING = "empty_reasoning"
 

@@ -36,7 +36,13 @@ from traceviz.schema import (
 )
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment.kinds import KindModel
-from traceviz.segment.metrics import StepView, is_refusal, text_metrics, trace_metrics
+from traceviz.segment.metrics import (
+    StepView,
+    answer_metrics,
+    is_refusal,
+    text_metrics,
+    trace_metrics,
+)
 from traceviz.segment.split import Step
 from traceviz.segment.split import steps as split_steps
 
@@ -173,19 +179,24 @@ def metrics(
     text = text_metrics(traces[REASONING], traces[PROMPT]).iter_rows(named=True)
     rows = []
     kind_rows: list[list[int | None]] = []
-    for reasoning, answer, reference, own, measured in zip(
+    for reasoning, answer, reference, prompt, own, measured in zip(
         traces[REASONING].to_list(),
         traces[ANSWER].to_list(),
         traces[REFERENCE_ANSWER].to_list(),
+        traces[PROMPT].to_list(),
         views,
         text,
         strict=True,
     ):
         if reasoning is None:
-            rows.append(dict.fromkeys(METRICS_SCHEMA) | {REFUSAL: is_refusal(answer)})
+            rows.append(
+                dict.fromkeys(METRICS_SCHEMA)
+                | answer_metrics(None, answer, reference, [], prompt)
+                | {REFUSAL: is_refusal(answer)}
+            )
             kind_rows.append([None] * len(KIND_STEPS))
         else:
-            rows.append(trace_metrics(reasoning, answer, reference, own, measured))
+            rows.append(trace_metrics(reasoning, answer, reference, own, measured, prompt))
             kinds_seen = [step.kind for step in own]
             kind_rows.append([kinds_seen.count(kind) for kind in kinds_module.KINDS])
     kind_table = pl.DataFrame(kind_rows, schema=dict.fromkeys(KIND_STEPS, pl.Int64()), orient="row")
