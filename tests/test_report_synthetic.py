@@ -138,7 +138,7 @@ def test_bill_per_group_and_overall() -> None:
 
 def test_cap_savings_and_risk() -> None:
     report = reports.build(
-        fixture.priced(), None, fixture.stats(), ["model"], overthinking.parse_cap("200")
+        fixture.priced(), None, fixture.stats(), ["model"], cap=overthinking.parse_cap("200")
     )
     row = report.overall.row(0, named=True)
     # r1-b: 100 tokens over at $0.001, first answer at 225 > 200 (at risk);

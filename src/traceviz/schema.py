@@ -129,6 +129,8 @@ TOKENS = "tokens"
 KIND = "kind"
 MARKER = "marker"
 THOUGHT = "thought"
+# the step-kind model's probability for the kind it chose (an estimate's own confidence)
+KIND_CONFIDENCE = "kind_confidence"
 STEPS_SCHEMA: dict[str, pl.DataType] = {
     TRACE_ID: pl.String(),
     STEP: pl.Int64(),
@@ -136,9 +138,15 @@ STEPS_SCHEMA: dict[str, pl.DataType] = {
     END: pl.Int64(),
     TOKENS: pl.Int64(),
     KIND: pl.String(),
+    KIND_CONFIDENCE: pl.Float64(),
     MARKER: pl.String(),
     THOUGHT: pl.Int64(),
 }
+# Per trace, each kind's summed step probability: `expected_steps_<kind>` (the expected
+# number of steps of that kind; they add up to `steps`). Reports compose kinds from
+# these, not from the argmax counts `steps_<kind>`.
+EXPECTED_STEPS_PREFIX = "expected_steps_"
+KIND_STEPS_PREFIX = "steps_"
 METRICS_SCHEMA: dict[str, pl.DataType] = {
     "steps": pl.Int64(),
     "thoughts": pl.Int64(),

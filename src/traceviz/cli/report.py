@@ -117,7 +117,10 @@ def report(
         check_output(output)
     result = run_analysis(paths, inputs, analysis, run, quiet)
     warn_unknown_keys(result, by)
-    built = reports.build(result.traces, result.steps, result.stats, list(by), cap, full)
+    note = analysis.kinds_model.note if analysis.kinds_model else None
+    built = reports.build(
+        result.traces, result.steps, result.stats, list(by), note, cap=cap, full=full
+    )
     if fmt == "terminal" and not output:
         console = Console(highlight=False)
         if console.is_terminal:

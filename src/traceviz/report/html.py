@@ -421,7 +421,7 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
         colours = [KIND_COLOURS[k][1] for k in KINDS]
         out.append(
             (
-                "Step-kind composition",
+                f"Step-kind composition ({report.kinds_note})",
                 stacked_bars(bars[:CHART_ROWS], colours, list(KINDS), "step kinds", lambda v: ""),
                 _more(max(0, len(bars) - CHART_ROWS), "groups"),
             )

@@ -61,6 +61,11 @@ def _rows(report: Report, top: int | None) -> tuple[list[dict[str, Any]], int]:
     return [*rows, overall], groups.height - shown.height
 
 
+def terminal_cut(report: Report, top: int | None) -> bool:
+    """Whether these sections are cut to a terminal's size (not --full, not a page)."""
+    return top is not None and top <= TOP and not report.full
+
+
 def more_line(hidden: int, noun: str = "groups") -> str:
     return f"… {hidden:,} more {noun} (--full shows all)" if hidden else ""
 
@@ -131,8 +136,7 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
             more=more,
         )
         # a terminal has the total in the Money note; the per-model table with --full
-        terminal = top is not None and top <= TOP and not report.full
-        if report.logged.height and not terminal:
+        if report.logged.height and not terminal_cut(report, top):
             yield _logged(report, top)
     yield from _bill(report, group, labels, rows, more)
     if "whatif_cost_total" in overall:
@@ -182,7 +186,9 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
     if outliers is not None:
         yield outliers
     if report.estimates or report.missing:
-        notes = [*report.estimates]
+        # a terminal does not repeat an estimate already printed under its table
+        shown = report.kinds_note if terminal_cut(report, top) else None
+        notes = [e for e in report.estimates if e != shown]
         if report.missing:
             notes.append(f"not computed: {', '.join(report.missing)}")
         yield Section("Estimates", [], [], notes)
@@ -265,7 +271,8 @@ def _kinds(report: Report, group: str, shown: list[str] | None, more: str) -> Se
         more = more_line(len(body) - len(kept)) if not report.full else ""
         body = kept
     notes = [", ".join(f"{s}: {k}" for s, k in zip(SHORT_KINDS, KINDS, strict=True))]
-    title = "Step kinds (share of steps)"
+    notes += [report.kinds_note] if report.kinds_note else []
+    title = "Step kinds (estimated share of steps)"
     return Section(title, [group, *SHORT_KINDS], body, notes, more=more)
 
 
@@ -353,7 +360,7 @@ def _outliers(report: Report) -> Section | None:
         ]
         for why, r in found.values()
     ]
-    notes = ["cost: most expensive, long: most output tokens; open one: traceviz show ID PATHS"]
+    notes = ["cost: most expensive, long: most output; open one: traceviz show ID PATHS"]
     header = ["why", "trace id", "where", "model", "out tok", "cost"]
     return Section("Traces worth opening", header, body, notes, numeric_from=4)
 
