@@ -25,7 +25,7 @@ from traceviz import price, segment, tokens
 from traceviz.cache import ResultCache
 from traceviz.engines import Engine, InProcess
 from traceviz.errors import InputError
-from traceviz.ingest import STDIN
+from traceviz.ingest import is_stream
 from traceviz.load import Ingest, ReadOptions, batches, read_batches, shard_traces, sources
 from traceviz.schema import (
     ANSWER,
@@ -183,10 +183,14 @@ def analyze(
     cache = run.cache if not (options.keep_text or options.keep_steps) else None
     settings = _settings(options)
     files = list(sources(paths, ingest))
-    keys = {f: k for f in files if cache and (k := _cache_key(cache, f, settings))}
+    streams = {f for f in files if is_stream(f)}  # read once, here: no cache, no shards
+    keys = {
+        f: k for f in files if cache and f not in streams and (k := _cache_key(cache, f, settings))
+    }
     cached = {f for f, k in keys.items() if cache and cache.has(k)}
-    pending = [f for f in files if f not in cached and f != STDIN]
-    plan = {f: file_shards(f, _shard_bytes(pending, run)) for f in pending}
+    pending = [f for f in files if f not in cached and f not in streams]
+    shard_bytes = _shard_bytes(pending, run)
+    plan = {f: file_shards(f, shard_bytes) for f in pending}
     remote = (shard for shards in plan.values() for shard in shards)
     engine = run.engine
     if sum(_size(s) for shards in plan.values() for s in shards) < engine.min_bytes:
@@ -198,7 +202,7 @@ def analyze(
         if hit is not None:  # read one file's result at a time
             tables, stats, quarantined = hit
             found = [ShardResult(tables["traces"], None, stats, quarantined)]
-        elif source in cached or source == STDIN:  # an entry gone bad since: measure here
+        elif source in cached or source in streams:  # a stream, or an entry gone bad
             found = [measure_shard(Shard(source), options)]
         else:
             found = [next(results) for _ in plan[source]]

@@ -42,10 +42,15 @@ class Shard:
 
 def file_shards(source: str, shard_bytes: int = DEFAULT_SHARD_BYTES) -> list[Shard]:
     """The shards of one file: byte ranges of a large plain JSON Lines file, else itself."""
-    if source == ingest.STDIN or not ingest.splittable(source):
+    # NOTE: a stream (stdin, a pipe, a FIFO) is never stat'ed, sniffed or opened here: it
+    # can be read once only, and that once is its reading.
+    if ingest.is_stream(source):
         return [Shard(source)]
-    size = Path(source).stat().st_size
-    if size <= shard_bytes:
+    try:
+        size = Path(source).stat().st_size
+    except OSError:
+        return [Shard(source)]  # reading it says why
+    if size <= shard_bytes or not ingest.splittable(source):
         return [Shard(source)]
     shards = []
     with Path(source).open("rb") as file:

@@ -12,7 +12,9 @@ from typing import IO, Any
 
 import polars as pl
 
+from traceviz import __version__
 from traceviz.errors import ConfigError
+from traceviz.ingest import OWN_TABLE_KEY
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,7 +54,9 @@ class TableWriter:
 
             table = batch.to_arrow()
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+                # the mark by which a folder's walk knows a table traceviz wrote (ingest.py)
+                schema = table.schema.with_metadata({OWN_TABLE_KEY: __version__.encode()})
+                self._parquet = pq.ParquetWriter(self.path, schema, compression="zstd")
             self._parquet.write_table(table)
             return
         if self._handle is None:
