@@ -604,8 +604,9 @@ def read_file(
             from traceviz.stores import llm_db
 
             if is_stream(source):
-                msg = f"{name}: a SQLite database cannot be read from a pipe or stdin"
-                raise InputError(msg, hint="Pass the database's path instead.")
+                where = "stdin" if source == STDIN else "a pipe"
+                msg = f"{name}: a SQLite database cannot be read from {where}"
+                raise InputError(msg, hint="Pass the database's path instead of -.")
             yield from llm_db.read(source, batch=batch)
             return
         if container == "parquet":
@@ -911,10 +912,15 @@ def _value_sizes(array: Any) -> Any:
             total += _value_sizes(child)
         return total
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
-        values = array.flatten()
-        parents = pc.list_parent_indices(array).to_numpy(zero_copy_only=False)
-        child = _value_sizes(values)
-        return np.bincount(parents, weights=child, minlength=n).astype(np.int64)
+        offsets = array.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+        first, last = int(offsets[0]), int(offsets[-1])
+        if pa.types.is_map(kind):
+            child = _value_sizes(array.keys.slice(first, last - first))
+            child = child + _value_sizes(array.items.slice(first, last - first))
+        else:
+            child = _value_sizes(array.values.slice(first, last - first))
+        running = np.concatenate([[0], np.cumsum(child, dtype=np.int64)])
+        return running[offsets[1:] - first] - running[offsets[:-1] - first]
     if pa.types.is_null(kind):
         return np.zeros(n, dtype=np.int64)
     try:
