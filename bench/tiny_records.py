@@ -3,6 +3,7 @@
     python bench/tiny_records.py --size 200MB             # one log of ~165-byte records
     python bench/tiny_records.py --files 20000,100000     # folders of one-record files
     python bench/tiny_records.py --nested 1200            # a folder 1,200 levels deep
+    python bench/tiny_records.py --plan 100000            # planning only: walk, sizes, shards
 
 Each run is `traceviz report PATH --format json --no-cache -q` under `/usr/bin/time -v`
 (peak RSS of the command; worker processes are counted by `--workers 1`, which keeps
@@ -88,11 +89,38 @@ def run(target: Path, label: str) -> None:
     )
 
 
+def plan(folder: Path, count: int) -> None:
+    """Seconds and stat() calls to walk a folder of `count` files and cut it into shards
+    (what `analyze` does before any file is read), in this process."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from traceviz import pipeline
+    from traceviz.load import Ingest, sources
+    from traceviz.shards import file_shards
+
+    calls = 0
+    real_stat = os.stat
+
+    def counting_stat(*args: object, **kwargs: object) -> os.stat_result:
+        nonlocal calls
+        calls += 1
+        return real_stat(*args, **kwargs)  # type: ignore[arg-type]
+
+    os.stat = counting_stat  # type: ignore[assignment]
+    start = time.perf_counter()
+    files = list(sources([folder], Ingest()))
+    shard_bytes = pipeline._shard_bytes(files, pipeline.RunOptions())
+    shards = [s for f in files for s in file_shards(f, shard_bytes)]
+    seconds = time.perf_counter() - start
+    os.stat = real_stat
+    print(f"plan {count:,} files: {len(shards):,} shards, {calls:,} stat() calls, {seconds:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", help="one log of tiny records this big, e.g. 200MB")
     parser.add_argument("--files", help="comma-separated counts of one-record files")
     parser.add_argument("--nested", type=int, help="a folder this many levels deep")
+    parser.add_argument("--plan", type=int, help="plan (walk and shard) this many files")
     parser.add_argument("--keep", help="write the inputs here and keep them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -109,6 +137,11 @@ def main() -> None:
             if not folder.exists():
                 write_files(folder, count)
             run(folder, f"{count:,} one-record files")
+        if args.plan:
+            folder = base / f"files-{args.plan}"
+            if not folder.exists():
+                write_files(folder, args.plan)
+            plan(folder, args.plan)
         if args.nested:
             folder = base / f"nested-{args.nested}"
             if not folder.exists():

@@ -32,10 +32,19 @@ from traceviz.schema import (
     PROMPT,
     REASONING,
     REASONING_SUMMARY,
+    SOURCE,
+    TRACE_ID,
     IngestStats,
     Quarantined,
+    Trace,
 )
-from traceviz.shards import DEFAULT_SHARD_BYTES, MIN_SHARD_BYTES, Shard, file_shards
+from traceviz.shards import (
+    DEFAULT_SHARD_BYTES,
+    MIN_SHARD_BYTES,
+    Shard,
+    file_shards,
+    gather_small,
+)
 
 TEXT_COLUMNS = (PROMPT, REASONING, REASONING_SUMMARY, ANSWER)
 
@@ -164,6 +173,49 @@ def measure_shard(shard: Shard, options: AnalysisOptions) -> ShardResult:
     )
 
 
+def measure_shards(shard: Shard, options: AnalysisOptions) -> list[tuple[str, ShardResult]]:
+    """Read and measure a shard, or a gathering of small whole files (`Shard.more`) in
+    shared batches, giving each file its own result (runs in a worker).
+
+    NOTE: small files are measured together because measuring a batch costs a fixed
+    ~15 ms whatever its size: 100,000 one-record files would take 25 minutes apart."""
+    if not shard.more:
+        return [(shard.source, measure_shard(shard, options))]
+    ingests = {source: Ingest() for source in shard.sources}
+
+    def every_trace() -> Iterator[Trace]:
+        for source in shard.sources:
+            yield from shard_traces(Shard(source), options.read, ingests[source])
+
+    traces: list[pl.DataFrame] = []
+    steps: list[pl.DataFrame] = []
+    for frame in batches(every_trace(), options.read):
+        batch = measure(frame, options)
+        traces.append(batch.traces if options.keep_text else batch.traces.drop(TEXT_COLUMNS))
+        if batch.steps is not None and options.keep_steps:
+            steps.append(batch.steps)
+    whole = pl.concat(traces, how="vertical") if traces else pl.DataFrame()
+    by_source = (
+        {key[0]: part for key, part in whole.partition_by(SOURCE, as_dict=True).items()}
+        if whole.height
+        else {}
+    )
+    if not set(by_source) <= set(shard.sources):  # a reader named its traces otherwise
+        return [(source, measure_shard(Shard(source), options)) for source in shard.sources]
+    all_steps = pl.concat(steps) if steps else None
+    out = []
+    for source in shard.sources:
+        mine = by_source.get(source, pl.DataFrame())
+        mine_steps = (
+            all_steps.filter(pl.col(TRACE_ID).is_in(mine[TRACE_ID].implode()))
+            if all_steps is not None and mine.height
+            else None
+        )
+        found = ingests[source]
+        out.append((source, ShardResult(mine, mine_steps, found.stats, found.quarantined)))
+    return out
+
+
 def analyze(
     paths: Iterable[str | Path],
     options: AnalysisOptions | None = None,
@@ -189,14 +241,18 @@ def analyze(
     }
     cached = {f for f, k in keys.items() if cache and cache.has(k)}
     pending = [f for f in files if f not in cached and f not in streams]
-    shard_bytes = _shard_bytes(pending, run)
+    sizes = {f: _file_size(f) for f in pending}  # each file stat'ed once
+    shard_bytes = _shard_bytes(pending, run, sizes)
     plan = {f: file_shards(f, shard_bytes) for f in pending}
-    remote = (shard for shards in plan.values() for shard in shards)
+    work = gather_small(plan, sizes)
     engine = run.engine
-    if sum(_size(s) for shards in plan.values() for s in shards) < engine.min_bytes:
+    if sum(_size(s, sizes) for shards in plan.values() for s in shards) < engine.min_bytes:
         engine = InProcess()
-    results = engine.map(partial(measure_shard, options=options), remote)
+    results = engine.map(partial(measure_shards, options=options), work)
+    ready: dict[str, list[ShardResult]] = {}
     parts: list[ShardResult] = []
+    unpriced: list[pl.DataFrame] = []
+    priced: list[pl.DataFrame] = []
     for source in files:
         hit = cache.get(keys[source]) if cache and source in cached else None
         if hit is not None:  # read one file's result at a time
@@ -205,41 +261,54 @@ def analyze(
         elif source in cached or source in streams:  # a stream, or an entry gone bad
             found = [measure_shard(Shard(source), options)]
         else:
-            found = [next(results) for _ in plan[source]]
+            while len(ready.get(source, ())) < len(plan[source]):  # results come in order
+                for name, result in next(results):
+                    ready.setdefault(name, []).append(result)
+            found = ready.pop(source)
             if cache and source in keys:
                 one = _merge(found)
                 tables = {"traces": one.traces}
                 cache.put(keys[source], tables, one.stats, one.quarantined)
         for part in found:
-            if part.traces.height:  # priced as they come: the driver never holds a shard twice
-                part.traces = apply_prices(part.traces, options)
+            if part.traces.height:  # priced as they come, a few thousand traces at once
+                unpriced.append(part.traces)
+                if sum(frame.height for frame in unpriced) >= PRICE_ROWS // 4:
+                    priced.append(apply_prices(pl.concat(unpriced, how="vertical"), options))
+                    unpriced.clear()
             ingest.stats.merge(part.stats)
             for item in part.quarantined:
                 ingest.quarantine(item)
             for message in part.stats.file_errors:
                 if ingest.on_file_error is not None:
                     ingest.on_file_error(InputError(message))
-            parts.append(part)
+            parts.append(ShardResult(pl.DataFrame(), part.steps, part.stats, []))
+    if unpriced:
+        priced.append(apply_prices(pl.concat(unpriced, how="vertical"), options))
     next(results, None)  # lets the engine finish its run (local workers stop here)
     whole = _merge(parts)
     return Analysis(
-        traces=whole.traces,
+        traces=pl.concat(priced, how="vertical") if priced else pl.DataFrame(),
         steps=whole.steps if options.keep_steps else None,
         stats=ingest.stats,
     )
 
 
-def _shard_bytes(files: list[str], run: RunOptions) -> int:
+def _shard_bytes(files: list[str], run: RunOptions, sizes: dict[str, int] | None = None) -> int:
     """Shards small enough to keep every worker busy (four each), at most `run.shard_bytes`."""
-    total = sum(_size(Shard(f)) for f in files)
+    sizes = sizes if sizes is not None else {f: _file_size(f) for f in files}
+    total = sum(sizes.get(f, 0) for f in files)
     return min(run.shard_bytes, max(MIN_SHARD_BYTES, total // (4 * run.engine.workers) + 1))
 
 
-def _size(shard: Shard) -> int:
+def _size(shard: Shard, sizes: dict[str, int]) -> int:
     if shard.end is not None:
         return shard.end - shard.start
+    return sizes.get(shard.source, 0)
+
+
+def _file_size(source: str) -> int:
     try:
-        return Path(shard.source).stat().st_size
+        return Path(source).stat().st_size
     except OSError:
         return 0
 
