@@ -17,7 +17,7 @@ def test_rules_that_hold_exit_0(runner: CliRunner) -> None:
         main, ["audit", str(SAMPLES), "--budget", "100", "--max-looping-share", "0.5"]
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 2 rules hold\n"
+    assert result.stdout == "ok: 2 rules hold over 44 traces\n"
 
 
 def test_failing_rules_exit_3_with_worst_traces(runner: CliRunner, tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_failing_rules_exit_3_with_worst_traces(runner: CliRunner, tmp_path: Pat
         "FAIL max_reasoning_tokens [openai]: 4,000 > 3,000"
         "  worst: chatcmpl-AqZ2b1LmN0, resp_68a1f0c2d4e8819a, chatcmpl-AqZ1x7Qf3s"
     )
-    assert any(line.startswith("FAIL max_cost_per_response [openai]: 0.2414") for line in lines)
+    assert any(line.startswith("FAIL max_cost_per_response [openai]: $0.2414") for line in lines)
     document = json.loads(out.read_text())
     assert {v["rule"] for v in document["violations"]} == {
         "max_cost_per_response",
@@ -44,7 +44,7 @@ def test_rules_file_and_budget(runner: CliRunner, tmp_path: Path) -> None:
     rules.write_text("[rules]\nbudget = 0.10\n")
     result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(rules)])
     assert result.exit_code == 3
-    assert result.stdout.startswith("FAIL budget [all]: 0.5420")
+    assert result.stdout.startswith("FAIL budget [all]: $0.5420")
 
 
 def test_usage_and_run_errors(runner: CliRunner, tmp_path: Path) -> None:

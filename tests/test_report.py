@@ -30,8 +30,9 @@ def _report(by: list[str] | None = None, vs: str | None = None) -> reports.Repor
 
 def check_golden(name: str, text: str, update: bool) -> None:
     path = GOLDEN / name
-    if update or not path.exists():
+    if update:
         path.write_text(text)
+    assert path.exists(), f"{path} is missing: run pytest --update-golden, then review the diff"
     assert text == path.read_text()
 
 

@@ -161,11 +161,7 @@ def _walk(root: Path, on_skip: Callable[[str, str], None] | None) -> Iterator[st
             if _is_dir(entry):
                 folders.append(entry.path)
                 continue
-            if _SKIPPED_NAMES.match(entry.name):
-                continue
-            if _container_from_suffix(Path(entry.name)) is None and not _has_compression(
-                entry.name
-            ):
+            if not walk_reads(entry.name):
                 continue
             reason = _pass_over(entry)
             if reason is None:
@@ -173,6 +169,14 @@ def _walk(root: Path, on_skip: Callable[[str, str], None] | None) -> Iterator[st
             elif on_skip is not None:
                 on_skip(entry.path, reason)
         stack.extend(reversed(folders))
+
+
+def walk_reads(name: str) -> bool:
+    """Whether a folder's walk reads a file of this name (a log's suffix, not hidden);
+    it may still pass over the file for what it holds (see `_pass_over`)."""
+    if name.startswith(".") or _SKIPPED_NAMES.match(name):
+        return False
+    return _container_from_suffix(Path(name)) is not None or _has_compression(name)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

@@ -79,6 +79,8 @@ class Ingest:
     on_file_error: Callable[[InputError], None] | None = None
     quarantined: list[Quarantined] = field(default_factory=list)
     keep_quarantined: bool = True
+    # (bytes read, bytes in all, traces so far), after each file or shard of a run
+    on_progress: Callable[[int, int, int], None] | None = None
 
     def quarantine(self, item: Quarantined) -> None:
         if self.on_quarantine is not None:
@@ -98,7 +100,9 @@ class Ingest:
 
 
 def iter_traces(
-    paths: Iterable[str | Path], options: ReadOptions | None = None, ingest: Ingest | None = None
+    paths: Iterable[str | Path] | str | Path,
+    options: ReadOptions | None = None,
+    ingest: Ingest | None = None,
 ) -> Iterator[Trace]:
     """Every trace of every file under `paths`, in order; quarantined records go to `ingest`."""
     ingest = ingest if ingest is not None else Ingest()
@@ -128,8 +132,11 @@ def shard_traces(
         ingest.file_error(error)
 
 
-def sources(paths: Iterable[str | Path], ingest: Ingest) -> Iterator[str]:
-    """The files to read under `paths`; files a folder's walk passes over are counted."""
+def sources(paths: Iterable[str | Path] | str | Path, ingest: Ingest) -> Iterator[str]:
+    """Every file under `paths` (one path given as a plain string or `Path` is one path);
+    files a folder's walk passes over are counted."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
     for path in paths:
         try:
             yield from expand_paths([path], on_skip=ingest.pass_over)
@@ -138,7 +145,9 @@ def sources(paths: Iterable[str | Path], ingest: Ingest) -> Iterator[str]:
 
 
 def read_batches(
-    paths: Iterable[str | Path], options: ReadOptions | None = None, ingest: Ingest | None = None
+    paths: Iterable[str | Path] | str | Path,
+    options: ReadOptions | None = None,
+    ingest: Ingest | None = None,
 ) -> Iterator[pl.DataFrame]:
     """The traces table in frames of at most `options.batch_rows` rows or about
     `options.batch_bytes` of text (bounded memory)."""

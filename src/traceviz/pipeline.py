@@ -12,7 +12,7 @@ arrives (prices are per trace, so every engine gives the same report).
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from traceviz import price, segment, tokens
-from traceviz.cache import ResultCache
+from traceviz.cache import ResultCache, settings_key
 from traceviz.engines import Engine, InProcess
 from traceviz.errors import InputError
 from traceviz.ingest import is_stream
@@ -37,6 +37,7 @@ from traceviz.schema import (
     IngestStats,
     Quarantined,
     Trace,
+    empty_traces,
 )
 from traceviz.shards import (
     DEFAULT_SHARD_BYTES,
@@ -121,7 +122,7 @@ def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame
 
 
 def analyze_batches(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path] | str | Path,
     options: AnalysisOptions | None = None,
     ingest: Ingest | None = None,
 ) -> Iterator[Batch]:
@@ -217,7 +218,7 @@ def measure_shards(shard: Shard, options: AnalysisOptions) -> list[tuple[str, Sh
 
 
 def analyze(
-    paths: Iterable[str | Path],
+    paths: Iterable[str | Path] | str | Path,
     options: AnalysisOptions | None = None,
     ingest: Ingest | None = None,
     run: RunOptions | None = None,
@@ -226,6 +227,37 @@ def analyze(
 
     Any engine gives the same tables in the same order as one process: shards are
     merged in input order and the driver prices each result (prices are per trace).
+
+    Examples
+    --------
+    >>> import traceviz
+    >>> run = traceviz.analyze("samples/deepseek-reasoner.json")
+    >>> run.stats.read == run.stats.parsed + run.stats.quarantined + run.stats.skipped
+    True
+    >>> run.traces.select("model", "reasoning_tokens", "cost_total").row(0)
+    ('deepseek-reasoner', 57, Decimal('0.000161010000'))
+    """
+    options = options or AnalysisOptions()
+    ingest = ingest if ingest is not None else Ingest()
+    parts = list(analyze_results(paths, options, ingest, run))
+    whole = _merge(parts)
+    return Analysis(
+        traces=whole.traces,
+        steps=whole.steps if options.keep_steps else None,
+        stats=ingest.stats,
+    )
+
+
+def analyze_results(
+    paths: Iterable[str | Path] | str | Path,
+    options: AnalysisOptions | None = None,
+    ingest: Ingest | None = None,
+    run: RunOptions | None = None,
+) -> Iterator[ShardResult]:
+    """The run as priced results, one file (or shard of one) at a time, in input order.
+
+    Totals and quarantined records are reported to `ingest` as each result arrives, so a
+    writer can stream the traces out while later shards are still being measured.
     """
     options = options or AnalysisOptions()
     ingest = ingest if ingest is not None else Ingest()
@@ -233,7 +265,7 @@ def analyze(
     if options.vs:
         price.whatif_module.target_key(options.vs, options.catalog or _shipped_catalog())
     cache = run.cache if not (options.keep_text or options.keep_steps) else None
-    settings = _settings(options)
+    settings = measure_key(options)
     files = list(sources(paths, ingest))
     streams = {f for f in files if is_stream(f)}  # read once, here: no cache, no shards
     keys = {
@@ -241,7 +273,7 @@ def analyze(
     }
     cached = {f for f, k in keys.items() if cache and cache.has(k)}
     pending = [f for f in files if f not in cached and f not in streams]
-    sizes = {f: _file_size(f) for f in pending}  # each file stat'ed once
+    sizes = {f: _file_size(f) for f in files if f not in streams}  # each stat'ed once
     shard_bytes = _shard_bytes(pending, run, sizes)
     plan = {f: file_shards(f, shard_bytes) for f in pending}
     work = gather_small(plan, sizes)
@@ -249,48 +281,91 @@ def analyze(
     if sum(_size(s, sizes) for shards in plan.values() for s in shards) < engine.min_bytes:
         engine = InProcess()
     results = engine.map(partial(measure_shards, options=options), work)
+    schema = measured_schema(options) if cached else None
+    total, done = sum(sizes.values()), 0
     ready: dict[str, list[ShardResult]] = {}
-    parts: list[ShardResult] = []
-    unpriced: list[pl.DataFrame] = []
-    priced: list[pl.DataFrame] = []
+    held: list[ShardResult] = []  # measured, not yet priced: a few thousand traces
+    held_rows = 0
     for source in files:
-        hit = cache.get(keys[source]) if cache and source in cached else None
+        hit = cache.get(keys[source], schema) if cache and source in cached else None
         if hit is not None:  # read one file's result at a time
             tables, stats, quarantined = hit
             found = [ShardResult(tables["traces"], None, stats, quarantined)]
         elif source in cached or source in streams:  # a stream, or an entry gone bad
             found = [measure_shard(Shard(source), options)]
+            if cache and source in keys:
+                _keep(cache, keys[source], found)
         else:
             while len(ready.get(source, ())) < len(plan[source]):  # results come in order
                 for name, result in next(results):
                     ready.setdefault(name, []).append(result)
             found = ready.pop(source)
             if cache and source in keys:
-                one = _merge(found)
-                tables = {"traces": one.traces}
-                cache.put(keys[source], tables, one.stats, one.quarantined)
+                _keep(cache, keys[source], found)
+        done += sizes.get(source, 0)
         for part in found:
-            if part.traces.height:  # priced as they come, a few thousand traces at once
-                unpriced.append(part.traces)
-                if sum(frame.height for frame in unpriced) >= PRICE_ROWS // 4:
-                    priced.append(apply_prices(pl.concat(unpriced, how="vertical"), options))
-                    unpriced.clear()
             ingest.stats.merge(part.stats)
             for item in part.quarantined:
                 ingest.quarantine(item)
             for message in part.stats.file_errors:
                 if ingest.on_file_error is not None:
                     ingest.on_file_error(InputError(message))
-            parts.append(ShardResult(pl.DataFrame(), part.steps, part.stats, []))
-    if unpriced:
-        priced.append(apply_prices(pl.concat(unpriced, how="vertical"), options))
+            held.append(part)
+            held_rows += part.traces.height
+        # NOTE: priced a few thousand traces at once, not file by file: pricing costs a
+        # fixed ~2 ms a call, which 100,000 one-record files would pay 100,000 times
+        if held_rows >= PRICE_ROWS // 4:
+            yield _priced(held, options)
+            held, held_rows = [], 0
+        if ingest.on_progress is not None:
+            ingest.on_progress(done, total, ingest.stats.traces)
+    if held:
+        yield _priced(held, options)
     next(results, None)  # lets the engine finish its run (local workers stop here)
-    whole = _merge(parts)
-    return Analysis(
-        traces=pl.concat(priced, how="vertical") if priced else pl.DataFrame(),
-        steps=whole.steps if options.keep_steps else None,
-        stats=ingest.stats,
-    )
+
+
+def _priced(parts: list[ShardResult], options: AnalysisOptions) -> ShardResult:
+    """Results merged and priced as one (their totals are already counted)."""
+    one = _merge(parts)
+    if one.traces.height:
+        one.traces = apply_prices(one.traces, options)
+    return ShardResult(one.traces, one.steps, IngestStats(), [])
+
+
+def _keep(cache: ResultCache, key: str, found: list[ShardResult]) -> None:
+    one = _merge(found)
+    cache.put(key, {"traces": one.traces}, one.stats, one.quarantined)
+
+
+def measure_key(options: AnalysisOptions) -> str:
+    """The cache key part of the settings: every field but those that only price.
+
+    NOTE: derived from the whole frozen settings object, so an option added to
+    `AnalysisOptions` or `ReadOptions` is in the key unless it is blanked here, which
+    only an option applied after the cache (by `apply_prices`) may be.
+    """
+    measured = dataclasses.replace(options, catalog=None, at=None, tier=None, ratio=None)
+    return settings_key(measured)
+
+
+def traces_schema(options: AnalysisOptions, raw: bool = False) -> dict[str, pl.DataType]:
+    """The columns of the traces table a run with these settings writes (`raw`: the
+    ingest columns alone), so that an empty run still writes a table of its kind."""
+    if raw:
+        return dict(empty_traces().schema)
+    traces = apply_prices(measure(empty_traces(), options).traces, options)
+    return dict((traces if options.keep_text else traces.drop(TEXT_COLUMNS)).schema)
+
+
+_SCHEMAS: dict[str, pl.Schema] = {}
+
+
+def measured_schema(options: AnalysisOptions) -> pl.Schema:
+    """The columns and types measuring gives for these settings (text dropped)."""
+    key = measure_key(options)
+    if key not in _SCHEMAS:
+        _SCHEMAS[key] = measure(empty_traces(), options).traces.drop(TEXT_COLUMNS).schema
+    return _SCHEMAS[key]
 
 
 def _shard_bytes(files: list[str], run: RunOptions, sizes: dict[str, int] | None = None) -> int:
@@ -331,30 +406,4 @@ def _merge(parts: list[ShardResult]) -> ShardResult:
         steps=pl.concat(steps) if steps else None,
         stats=stats,
         quarantined=[q for p in parts for q in p.quarantined],
-    )
-
-
-def _settings(options: AnalysisOptions) -> str:
-    """What shapes a file's measured traces, for the cache key (prices are applied after)."""
-    model = options.kinds_model
-    model_hash = "shipped"
-    if model is not None:
-        digest = hashlib.blake2b(digest_size=12)
-        digest.update("\0".join(model.vocabulary).encode())
-        for array in (model.idf, model.coef, model.intercept):
-            digest.update(array.tobytes())
-        model_hash = digest.hexdigest()
-    read = options.read
-    return repr(
-        (
-            read.shape,
-            read.max_record_bytes,
-            read.batch,
-            read.since,
-            read.until,
-            read.models,
-            options.tokenizer,
-            options.steps,
-            model_hash,
-        )
     )

@@ -9,13 +9,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from traceviz.cli.analysis import analysis_from, analysis_options
-from traceviz.cli.common import echo_err, summary_line
-from traceviz.cli.inputs import input_options
+from traceviz.cli.analysis import analysis_options
+from traceviz.cli.common import echo_err
+from traceviz.cli.inputs import InputSettings, finish, input_options, reading
 from traceviz.errors import InputError
-from traceviz.load import Ingest
-from traceviz.pipeline import analyze
+from traceviz.guard import refuse_overwrite
+from traceviz.pipeline import AnalysisOptions, analyze
 from traceviz.price import fit
+from traceviz.report.aggregate import group_columns, unknown_keys
 
 
 @click.command()
@@ -33,26 +34,38 @@ from traceviz.price import fit
 )
 @analysis_options
 @input_options
-def compare(a: str, b: str, on: str, by: tuple[str, ...], **options: object) -> None:
+def compare(
+    a: str,
+    b: str,
+    on: str,
+    by: tuple[str, ...],
+    analysis: AnalysisOptions,
+    inputs: InputSettings,
+) -> None:
     """Pair A's and B's responses to the same prompts; fit the reasoning-length ratio A/B.
 
     \b
       traceviz compare r1-logs/ o1-logs/ --on custom_id
       traceviz compare r1.jsonl o1.jsonl --on prompt --by task
     """
-    settings = analysis_from(options)
-    settings = dataclasses.replace(settings, keep_text=on == "prompt", steps=False)
+    refuse_overwrite([("--quarantine", inputs.quarantine)], (a, b))
+    settings = dataclasses.replace(
+        analysis, read=inputs.read, keep_text=on == "prompt", steps=False
+    )
     sides = []
-    for path in (a, b):
-        run = Ingest(on_file_error=lambda e: echo_err(f"Error: {e}"))
-        sides.append(analyze([path], settings, run).traces)
-        echo_err(f"{path}: {summary_line(run.stats)}")
+    with reading(inputs, "compare.quarantine.jsonl") as read:
+        for path in (a, b):
+            traces = analyze([path], settings, read.ingest).traces
+            for missing in unknown_keys(traces, list(by)):
+                echo_err(f"warning: no trace of {path} has {missing!r}; all are (none)")
+            sides.append(group_columns(traces, list(by)))
+    finish(read)
     pairs = fit.pair(sides[0], sides[1], on, list(by))
     if not pairs.height:
         msg = f"no response of {a} pairs with one of {b} on {on}"
-        raise InputError(
-            msg, hint="Check that both logs hold the same prompts, or try --on prompt."
-        )
+        other = "prompt" if on == "custom_id" else "custom_id"
+        hint = f"Check that both logs hold the same prompts, or try --on {other}."
+        raise InputError(msg, hint=hint)
     table = Table(
         title=f"Reasoning tokens of A per token of B, paired on {on}",
         title_justify="left",

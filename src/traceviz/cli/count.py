@@ -10,18 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz import tokens
-from traceviz.cli.common import EXIT_FAILED, echo_err, summary_line
-from traceviz.cli.inputs import (
-    QuarantineFile,
-    input_options,
-    input_paths,
-    llm_option,
-    read_options_from,
-)
-from traceviz.errors import StrictModeError
-from traceviz.load import Ingest
+from traceviz.cli.analysis import RunSettings, run_options
+from traceviz.cli.common import EXIT_FAILED
+from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
+from traceviz.cli.progress import progress_bar
+from traceviz.guard import refuse_overwrite
 from traceviz.pipeline import AnalysisOptions, analyze
-from traceviz.schema import Quarantined
+from traceviz.report.interface import number
 from traceviz.stats import STATISTICS
 
 GROUP_KEYS = ("model", "provider", "format", "source", "tokenizer")
@@ -39,8 +34,9 @@ GROUP_KEYS = ("model", "provider", "format", "source", "tokenizer")
 @click.option(
     "--text", "plain_text", is_flag=True, help="Count the text on stdin and print the number."
 )
+@click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
+@run_options
 @input_options
-@llm_option
 @click.pass_context
 def count(
     ctx: click.Context,
@@ -48,7 +44,9 @@ def count(
     tokenizer: str | None,
     by: tuple[str, ...],
     plain_text: bool,
-    **options: object,
+    quiet: bool,
+    run: RunSettings,
+    inputs: InputSettings,
 ) -> None:
     """Count reasoning, answer and prompt tokens, exactly and offline.
 
@@ -64,37 +62,27 @@ def count(
         text = sys.stdin.read()
         click.echo(tokens.Counter(tokenizer or tokens.O200K).count_batch([text])[0])
         return
-    paths = input_paths(paths, options, required=False)
+    paths = input_paths(paths, inputs, required=False)
     if not paths:
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
-    strict = bool(options["strict"])
-    quarantine_path = options["quarantine"] or "count.quarantine.jsonl"
-    with QuarantineFile(str(quarantine_path)) as quarantine:
-
-        def on_quarantine(item: Quarantined) -> None:
-            if strict:
-                msg = f"{item.source}:{item.line}: {item.reason}"
-                hint = "Drop --strict to quarantine bad records and go on."
-                raise StrictModeError(msg, hint=hint)
-            quarantine.write(item)
-
-        run = Ingest(on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(f"Error: {e}"))
-        analysis = analyze(
-            paths,
-            AnalysisOptions(read=read_options_from(options), tokenizer=tokenizer, steps=False),
-            run,
-        )
-    echo_err(summary_line(run.stats))
-    if quarantine.count:
-        echo_err(f"wrote {quarantine.count:,} quarantined records to {quarantine.path}")
+    refuse_overwrite([("--quarantine", inputs.quarantine)], paths)
+    options = AnalysisOptions(read=inputs.read, tokenizer=tokenizer, steps=False)
+    with (
+        reading(inputs, "count.quarantine.jsonl") as read,
+        run.open() as how,
+        progress_bar(quiet) as bar,
+    ):
+        read.ingest.on_progress = bar
+        analysis = analyze(paths, options, read.ingest, how)
+    finish(read, quiet)
     if analysis.traces.height:
         summary = tokens.summarize(analysis.traces, list(by))
         console = Console()
         console.print(_table(summary, list(by)))
         if summary["drift_traces"].sum() or summary["reasoning_drift_traces"].sum():
             console.print(_drift_table(summary, list(by)))
-    if run.stats.file_errors:
+    if analysis.stats.file_errors:
         ctx.exit(EXIT_FAILED)
 
 
@@ -109,7 +97,7 @@ def _table(summary: pl.DataFrame, by: list[str]) -> Table:
     for row in summary.iter_rows(named=True):
         for index, part in enumerate(("reasoning", "answer", "prompt")):
             groups = [_label(row[k]) if index == 0 else "" for k in by]
-            cells = [_number(row[f"{part}_{s}"]) for s in STATISTICS]
+            cells = [number(row[f"{part}_{s}"]) for s in STATISTICS]
             table.add_row(*groups, part, *cells, end_section=index == 2)
         group = " ".join(_label(row[k]) for k in by) or "all"
         note = f"{group}: {row['traces']:,} traces"
@@ -139,17 +127,9 @@ def _drift_table(summary: pl.DataFrame, by: list[str]) -> Table:
             (("output", "drift"), ("reasoning", "reasoning_drift"))
         ):
             groups = [_label(row[k]) if index == 0 else "" for k in by]
-            cells = [_number(row[f"{prefix}_{s}"]) for s in tokens.DRIFT_STATISTICS]
+            cells = [number(row[f"{prefix}_{s}"]) for s in tokens.DRIFT_STATISTICS]
             table.add_row(*groups, part, *cells, end_section=index == 1)
     return table
-
-
-def _number(value: float | int | None) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
 
 
 def _label(value: object) -> str:

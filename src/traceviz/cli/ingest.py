@@ -1,22 +1,19 @@
-"""`traceviz ingest`: logs in any shape -> the canonical traces table."""
+"""`traceviz ingest`: logs in any shape -> the per-response traces table, every stage's
+columns included (tokens and drift, steps per kind, behaviour metrics, costs, what-ifs)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 import click
 
-from traceviz.cli.common import EXIT_FAILED, echo_err, summary_line
-from traceviz.cli.inputs import (
-    QuarantineFile,
-    input_options,
-    input_paths,
-    llm_option,
-    read_options_from,
-)
-from traceviz.errors import StrictModeError
-from traceviz.load import Ingest, read_batches
-from traceviz.schema import Quarantined
+from traceviz.cli.analysis import RunSettings, analysis_options, run_options
+from traceviz.cli.common import EXIT_FAILED, echo_err
+from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
+from traceviz.cli.progress import progress_bar
+from traceviz.guard import refuse_overwrite
+from traceviz.load import read_batches
+from traceviz.pipeline import AnalysisOptions, analyze_results, traces_schema
 from traceviz.write import TableWriter
 
 
@@ -25,43 +22,54 @@ from traceviz.write import TableWriter
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(dir_okay=False),
     default="traces.parquet",
     show_default=True,
-    help="Where to write the table: .parquet, .jsonl or .csv.",
+    help="Where to write the table: .parquet, .jsonl or .csv (money as exact decimals).",
 )
+@click.option(
+    "--raw", is_flag=True, help="Only the ingest columns: no token counts, steps or costs."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
+@analysis_options
+@run_options
 @input_options
-@llm_option
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], output: str, **options: object) -> None:
-    """Read logs of any shape into the traces table.
+def ingest(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    output: str,
+    raw: bool,
+    quiet: bool,
+    analysis: AnalysisOptions,
+    run: RunSettings,
+    inputs: InputSettings,
+) -> None:
+    """Read logs of any shape into the per-response traces table.
 
     \b
       traceviz ingest logs/ -o traces.parquet
-      traceviz ingest responses.jsonl.gz --quarantine bad.jsonl --strict
+      traceviz ingest logs/ --vs o1 -o traces.csv
+      traceviz ingest responses.jsonl.gz --raw --quarantine bad.jsonl --strict
       cat stream.sse | traceviz ingest - --shape openai-chat-stream -o t.parquet
-      traceviz ingest --llm -o llm.parquet
     """
-    paths = input_paths(paths, options)
-    read_options = read_options_from(options)
-    strict = bool(options["strict"])
-    quarantine_path = options["quarantine"] or f"{Path(output).with_suffix('')}.quarantine.jsonl"
-    with QuarantineFile(str(quarantine_path)) as quarantine:
-
-        def on_quarantine(item: Quarantined) -> None:
-            if strict:
-                msg = f"{item.source}:{item.line}: {item.reason}"
-                hint = "Drop --strict to quarantine bad records and go on."
-                raise StrictModeError(msg, hint=hint)
-            quarantine.write(item)
-
-        run = Ingest(on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(f"Error: {e}"))
-        with TableWriter(output) as writer:
-            for batch in read_batches(paths, read_options, run):
-                writer.write(batch)
-    echo_err(summary_line(run.stats))
-    echo_err(f"wrote {run.stats.traces:,} traces to {output}")
-    if quarantine.count:
-        echo_err(f"wrote {quarantine.count:,} quarantined records to {quarantine.path}")
-    if run.stats.file_errors:
+    paths = input_paths(paths, inputs)
+    refuse_overwrite([("-o", output), ("--quarantine", inputs.quarantine)], paths)
+    options = dataclasses.replace(analysis, read=inputs.read, keep_text=True)
+    quarantine = f"{output.rsplit('.', 1)[0]}.quarantine.jsonl"
+    with reading(inputs, quarantine) as read, progress_bar(quiet) as bar:
+        read.ingest.on_progress = bar
+        with TableWriter(output, traces_schema(options, raw)) as writer:
+            if raw:
+                for batch in read_batches(paths, inputs.read, read.ingest):
+                    writer.write(batch)
+            else:
+                with run.open() as how:
+                    for part in analyze_results(paths, options, read.ingest, how):
+                        if part.traces.height:
+                            writer.write(part.traces)
+    finish(read, quiet)
+    if not quiet:
+        echo_err(f"wrote {writer.rows:,} traces to {output}")
+    if read.ingest.stats.file_errors:
         ctx.exit(EXIT_FAILED)

@@ -1,9 +1,17 @@
-"""Options shared by every command that reads logs, and the quarantine file they write."""
+"""Options shared by every command that reads logs, and the ingest they set up.
+
+`input_options` declares the reading flags once and hands the command one frozen
+`InputSettings`; `reading(...)` opens the quarantine file, makes `--strict` stop at the
+first bad record, and reports unreadable files, the same way for every command.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -12,9 +20,11 @@ from typing import IO, Any, TypeVar
 import click
 import orjson
 
-from traceviz.errors import InputError
+from traceviz.cli.common import echo_err, summary_line
+from traceviz.errors import InputError, StrictModeError
+from traceviz.guard import atomic_file
 from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES
-from traceviz.load import ReadOptions
+from traceviz.load import Ingest, ReadOptions
 from traceviz.normalize import shape_names
 from traceviz.price.cost import parse_at
 from traceviz.schema import Quarantined
@@ -22,9 +32,45 @@ from traceviz.schema import Quarantined
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@dataclass(frozen=True, slots=True)
+class InputSettings:
+    """What to read and how: the reading options, the quarantine file, `--strict`, `--llm`."""
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    quarantine: str | None = None
+    strict: bool = False
+    llm: bool = False
+
+
 def input_options(func: F) -> F:
-    """`--shape`, `--quarantine`, `--strict`, `--batch`, `--max-record-bytes`, and the
-    filters `--since`, `--until`, `--model`."""
+    """`--shape`, `--quarantine`, `--strict`, `--batch`, `--max-record-bytes`, the filters
+    `--since`, `--until`, `--model`, and `--llm`: passed on as `inputs: InputSettings`."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        shape: str | None,
+        quarantine: str | None,
+        strict: bool,
+        batch: bool,
+        max_record_bytes: int,
+        since: datetime | None,
+        until: datetime | None,
+        models: tuple[str, ...],
+        llm_logs: bool,
+        **kwargs: Any,
+    ) -> Any:
+        read = ReadOptions(
+            shape=shape,
+            max_record_bytes=max_record_bytes,
+            batch=batch,
+            since=since,
+            until=until,
+            models=tuple(models),
+        )
+        inputs = InputSettings(read=read, quarantine=quarantine, strict=strict, llm=llm_logs)
+        return func(*args, inputs=inputs, **kwargs)
+
     decorators = [
         click.option(
             "--shape",
@@ -34,11 +80,11 @@ def input_options(func: F) -> F:
         ),
         click.option(
             "--quarantine",
-            type=click.Path(dir_okay=False, writable=True),
+            type=click.Path(dir_okay=False),
             default=None,
             help="Write records that could not be read here (JSON Lines).",
         ),
-        click.option("--strict", is_flag=True, help="Stop at the first bad record."),
+        click.option("--strict", is_flag=True, help="Stop at the first bad record (exit 1)."),
         click.option(
             "--batch",
             is_flag=True,
@@ -67,10 +113,16 @@ def input_options(func: F) -> F:
             multiple=True,
             help="Only these models (wildcards allowed: 'deepseek*'); repeat for more.",
         ),
+        click.option(
+            "--llm",
+            "llm_logs",
+            is_flag=True,
+            help="Also read llm's logs.db ($LLM_USER_PATH/logs.db, else llm's own app folder).",
+        ),
     ]
     for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+        command = decorator(command)
+    return command  # type: ignore[return-value]
 
 
 def _utc(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -83,16 +135,6 @@ def _utc(ctx: click.Context, param: click.Parameter, value: str | None) -> datet
         raise click.BadParameter(msg, ctx, param) from exc
 
 
-def llm_option(func: F) -> F:
-    """`--llm`: read simonw/llm's logs.db, found where llm keeps it."""
-    return click.option(
-        "--llm",
-        "llm_logs",
-        is_flag=True,
-        help="Also read llm's logs.db ($LLM_USER_PATH/logs.db, else llm's own app folder).",
-    )(func)
-
-
 def llm_logs_path() -> Path:
     """Where llm keeps logs.db, found as `llm logs path` finds it."""
     root = os.environ.get("LLM_USER_PATH")
@@ -101,10 +143,10 @@ def llm_logs_path() -> Path:
 
 
 def input_paths(
-    paths: tuple[str, ...], options: dict[str, Any], required: bool = True
+    paths: tuple[str, ...], inputs: InputSettings, required: bool = True
 ) -> tuple[str, ...]:
     """PATHS, plus llm's logs.db with `--llm`; a usage error when there is nothing to read."""
-    if options.get("llm_logs"):
+    if inputs.llm:
         path = llm_logs_path()
         if not path.is_file():
             msg = f"{path}: no llm logs.db there"
@@ -120,29 +162,20 @@ def input_paths(
     return paths
 
 
-def read_options_from(options: dict[str, Any]) -> ReadOptions:
-    return ReadOptions(
-        shape=options["shape"],
-        max_record_bytes=options["max_record_bytes"],
-        batch=bool(options["batch"]),
-        since=options.get("since"),
-        until=options.get("until"),
-        models=tuple(options.get("models") or ()),
-    )
-
-
 class QuarantineFile:
-    """Quarantined records as JSON Lines, opened only once there is one to write."""
+    """Quarantined records as JSON Lines, opened only once there is one to write, and
+    renamed into place when the run ends well (a failed run leaves an old file as it was)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.count = 0
         self._handle: IO[bytes] | None = None
+        self._atomic = ExitStack()
 
     def write(self, item: Quarantined) -> None:
         if self._handle is None:
-            self._handle = click.open_file(self.path, "wb")  # type: ignore[assignment]
-        assert self._handle is not None
+            temporary = self._atomic.enter_context(atomic_file(self.path))
+            self._handle = Path(temporary).open("wb")  # noqa: SIM115 - closed in __exit__
         self._handle.write(orjson.dumps(item.row()) + b"\n")
         self.count += 1
 
@@ -157,3 +190,49 @@ class QuarantineFile:
     ) -> None:
         if self._handle is not None:
             self._handle.close()
+        self._atomic.__exit__(exc_type, exc, tb)
+
+
+@contextmanager
+def reading(inputs: InputSettings, default_quarantine: str) -> Iterator[Reading]:
+    """An ingest whose bad records go to the quarantine file (or stop the run with
+    `--strict`) and whose unreadable files are reported on stderr as they are met."""
+    with QuarantineFile(inputs.quarantine or default_quarantine) as quarantine:
+
+        def on_quarantine(item: Quarantined) -> None:
+            if inputs.strict:
+                msg = f"{item.source}:{item.line}: {item.reason}"
+                hint = "Drop --strict to quarantine bad records and go on."
+                raise StrictModeError(msg, hint=hint)
+            quarantine.write(item)
+
+        ingest = Ingest(
+            on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(f"Error: {e}")
+        )
+        yield Reading(ingest, quarantine)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A command's ingest and the quarantine file it writes."""
+
+    ingest: Ingest
+    quarantine: QuarantineFile
+
+
+def finish(reading: Reading, quiet: bool = False) -> None:
+    """The summary line on stderr, where the quarantine went, and a plain word when
+    nothing at all could be read (with the top reasons and the file to open)."""
+    stats = reading.ingest.stats
+    if quiet and stats.traces:
+        return
+    echo_err(summary_line(stats))
+    quarantine = reading.quarantine
+    if quarantine.count:
+        echo_err(f"wrote {quarantine.count:,} quarantined records to {quarantine.path}")
+    if stats.read and not stats.traces:
+        reasons = {**stats.quarantine_reasons, **stats.skip_reasons}
+        top = sorted(reasons.items(), key=lambda kv: -kv[1])[:3]
+        because = "; ".join(f"{reason} ({n:,})" for reason, n in top)
+        where = f"; see {quarantine.path}" if quarantine.count else ""
+        echo_err(f"no record could be read as a trace: {because}{where}")

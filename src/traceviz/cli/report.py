@@ -11,45 +11,46 @@ import orjson
 from rich.console import Console
 
 from traceviz import report as reports
-from traceviz.cli.analysis import analysis_from, analysis_options, run_from, run_options
-from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err, summary_line
-from traceviz.cli.inputs import QuarantineFile, input_options, input_paths, llm_option
-from traceviz.load import Ingest
-from traceviz.pipeline import Analysis, analyze
+from traceviz.cli.analysis import RunSettings, analysis_options, run_options
+from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err
+from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
+from traceviz.cli.progress import progress_bar
+from traceviz.errors import ConfigError, InputError
+from traceviz.guard import refuse_overwrite, write_atomic
+from traceviz.pipeline import Analysis, AnalysisOptions, analyze
 from traceviz.report import audit as audit_rules
 from traceviz.report import terminal
+from traceviz.report.aggregate import unknown_keys
 
 BY_HELP = "Group by model, provider, format, source, tokenizer, day, week, or a metadata key."
+QUARANTINE = "traceviz.quarantine.jsonl"
 
 
-def _run(
-    paths: tuple[str, ...], options: dict[str, object], quiet: bool
-) -> tuple[Analysis, QuarantineFile]:
-    analysis_options_ = analysis_from(options)
-    quarantine = QuarantineFile(str(options["quarantine"] or "traceviz.quarantine.jsonl"))
-    with quarantine, run_from(options) as how:
-        run = Ingest(
-            on_quarantine=quarantine.write, on_file_error=lambda e: echo_err(f"Error: {e}")
-        )
-        if quiet or not sys.stderr.isatty():
-            analysis = analyze(paths, analysis_options_, run, how)
-        else:
-            from rich.progress import Progress, SpinnerColumn, TextColumn
+def run_analysis(
+    paths: tuple[str, ...],
+    inputs: InputSettings,
+    analysis: AnalysisOptions,
+    run: RunSettings,
+    quiet: bool,
+) -> Analysis:
+    """The whole pipeline over PATHS, with the summary on stderr; exit 1 when nothing
+    could be read at all (a missing file, or every record quarantined)."""
+    options = dataclasses.replace(analysis, read=inputs.read)
+    with reading(inputs, QUARANTINE) as read, run.open() as how, progress_bar(quiet) as bar:
+        read.ingest.on_progress = bar
+        result = analyze(paths, options, read.ingest, how)
+    finish(read, quiet)
+    stats = result.stats
+    if not stats.traces and stats.file_errors:
+        msg = f"nothing was read: {len(stats.file_errors):,} input(s) could not be opened"
+        raise InputError(msg, hint="Check the paths above.")
+    return result
 
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                transient=True,
-                console=Console(stderr=True),
-            ) as bar:
-                task = bar.add_task("reading", total=None)
-                analysis = analyze(paths, analysis_options_, run, how)
-                bar.update(task, description="done")
-    if not quiet:
-        echo_err(summary_line(run.stats))
-        if quarantine.count:
-            echo_err(f"wrote {quarantine.count:,} quarantined records to {quarantine.path}")
-    return analysis, quarantine
+
+def warn_unknown_keys(analysis: Analysis, by: tuple[str, ...]) -> None:
+    """`--by KEY` on a key that no trace has: said, never a silent "(none)"."""
+    for key in unknown_keys(analysis.traces, list(by)):
+        echo_err(f"warning: no trace has {key!r} (as a column or a metadata key); all are (none)")
 
 
 @click.command()
@@ -71,7 +72,6 @@ def _run(
 @analysis_options
 @run_options
 @input_options
-@llm_option
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -80,7 +80,9 @@ def report(
     fmt: str | None,
     by: tuple[str, ...],
     quiet: bool,
-    **options: object,
+    analysis: AnalysisOptions,
+    run: RunSettings,
+    inputs: InputSettings,
 ) -> None:
     """The batch report: records, tokens, money, what-ifs, reasoning behaviour, outliers.
 
@@ -90,28 +92,30 @@ def report(
       traceviz report logs/ --by day --format json > report.json
       traceviz report --llm --by model
     """
-    paths = input_paths(paths, options)
+    paths = input_paths(paths, inputs)
+    refuse_overwrite([("-o", output), ("--quarantine", inputs.quarantine)], paths)
     fmt = (
         fmt or (reports.SUFFIXES.get(Path(output).suffix.lower()) if output else None) or "terminal"
     )
     if fmt == "parquet" and not output and sys.stdout.isatty():
         msg = "Parquet is not for a terminal."
         raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
-    analysis, _ = _run(paths, options, quiet)
-    built = reports.build(analysis.traces, analysis.steps, analysis.stats, list(by))
+    result = run_analysis(paths, inputs, analysis, run, quiet)
+    warn_unknown_keys(result, by)
+    built = reports.build(result.traces, result.steps, result.stats, list(by))
     if fmt == "terminal" and not output:
         Console(highlight=False).print(terminal.renderable(built))
     else:
         content = reports.FORMATS[fmt](built)
         data = content.encode() if isinstance(content, str) else content
         if output:
-            Path(output).write_bytes(data)
+            write_atomic(output, data)
             if not quiet:
                 echo_err(f"wrote the {fmt} report to {output}")
         else:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
-    if analysis.stats.file_errors:
+    if result.stats.file_errors:
         ctx.exit(EXIT_FAILED)
 
 
@@ -146,57 +150,90 @@ def report(
     "--rules",
     "rules_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="Rules from a TOML file.",
+    help="Rules from a TOML file (flags given override it).",
 )
 @click.option("--by", multiple=True, help=BY_HELP)
 @click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False),
-    help="Write the violations as JSON here.",
+    help="Write the outcome of every rule as JSON here.",
 )
 @analysis_options
 @run_options
 @input_options
-@llm_option
 @click.pass_context
 def audit(
     ctx: click.Context,
     paths: tuple[str, ...],
+    max_reasoning_tokens: int | None,
+    max_cost_per_response: float | None,
+    budget: float | None,
+    max_looping_share: float | None,
+    max_quarantined_share: float | None,
     rules_file: str | None,
     by: tuple[str, ...],
     json_path: str | None,
-    **options: object,
+    analysis: AnalysisOptions,
+    run: RunSettings,
+    inputs: InputSettings,
 ) -> None:
-    """Check spend and behaviour rules; exit 3 when one fails.
+    """Check spend and behaviour rules; exit 3 when one fails, 1 when none could be checked.
 
     \b
       traceviz audit logs/ --budget 25 --by day
       traceviz audit logs/ --max-cost-per-response 0.50 --max-looping-share 0.05
       traceviz audit logs/ --rules spend.toml --json violations.json
     """
-    paths = input_paths(paths, options)
+    paths = input_paths(paths, inputs)
+    refuse_overwrite([("--json", json_path), ("--quarantine", inputs.quarantine)], paths)
     rules = audit_rules.load_rules(rules_file) if rules_file else {}
-    for name in audit_rules.RULES:
-        if options.get(name) is not None:
-            rules[name] = float(options.pop(name))  # type: ignore[arg-type]
-        options.pop(name, None)
+    given = {
+        "max_reasoning_tokens": max_reasoning_tokens,
+        "max_cost_per_response": max_cost_per_response,
+        "budget": budget,
+        "max_looping_share": max_looping_share,
+        "max_quarantined_share": max_quarantined_share,
+    }
+    rules.update({name: float(value) for name, value in given.items() if value is not None})
     if not rules:
         msg = "No rules given."
         raise click.UsageError(msg + " Use --budget, --max-cost-per-response, ... or --rules FILE.")
-    analysis, _ = _run(paths, options, quiet=False)
-    stats = analysis.stats
-    found = audit_rules.evaluate(analysis.traces, rules, list(by), stats.quarantined, stats.read)
+    result = run_analysis(paths, inputs, analysis, run, quiet=False)
+    warn_unknown_keys(result, by)
+    stats = result.stats
+    outcome = audit_rules.evaluate(result.traces, rules, list(by), stats.quarantined, stats.read)
     if json_path:
-        document = [dataclasses.asdict(v) for v in found]
-        Path(json_path).write_bytes(
-            orjson.dumps({"rules": rules, "violations": document}, option=orjson.OPT_INDENT_2)
-        )
-    for v in found:
+        document = {
+            "rules": rules,
+            "traces": outcome.traces,
+            "evaluated": outcome.evaluated,
+            "not_evaluated": outcome.not_evaluated,
+            "violations": [dataclasses.asdict(v) for v in outcome.violations],
+        }
+        write_atomic(json_path, orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    for v in outcome.violations:
         worst = f"  worst: {', '.join(v.worst)}" if v.worst else ""
-        click.echo(f"FAIL {v.rule} [{v.group}]: {v.value} > {v.limit}{worst}")
-    if found:
+        click.echo(f"FAIL {v.shown()}{worst}")
+    for rule, why in outcome.not_evaluated.items():
+        click.echo(f"NOT EVALUATED {rule}: {why}")
+    if outcome.violations:
         ctx.exit(EXIT_AUDIT)
-    click.echo(f"ok: {len(rules)} rule{' holds' if len(rules) == 1 else 's hold'}")
+    if not outcome.traces:
+        msg = "no trace was evaluated, so no rule was checked"
+        hint = _why_no_traces(stats.read, stats.traces)
+        raise ConfigError(msg, hint=hint)
+    if outcome.not_evaluated:
+        ctx.exit(EXIT_FAILED)
+    n = len(outcome.evaluated)
+    click.echo(f"ok: {n} rule{' holds' if n == 1 else 's hold'} over {outcome.traces:,} traces")
     if stats.file_errors:
         ctx.exit(EXIT_FAILED)
+
+
+def _why_no_traces(read: int, traces: int) -> str:
+    if not read:
+        return "No record was read: check the paths."
+    if not traces:
+        return "Every record was quarantined or skipped: open the quarantine file."
+    return "Every trace was left out by --since, --until or --model: widen them."

@@ -2,43 +2,31 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import polars as pl
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from traceviz.cli.common import echo_err, summary_line
-from traceviz.cli.inputs import (
-    QuarantineFile,
-    input_options,
-    input_paths,
-    llm_option,
-    read_options_from,
-)
+from traceviz.cli.analysis import RunSettings, kinds_model_option, run_options
+from traceviz.cli.common import echo_err
+from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
+from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
-from traceviz.load import Ingest
-from traceviz.pipeline import AnalysisOptions, analyze_batches
+from traceviz.guard import refuse_overwrite, write_atomic
+from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.report import trace_view
-from traceviz.schema import KIND, MODEL, TRACE_ID
+from traceviz.schema import KIND, MODEL, STEPS_SCHEMA, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment import training
 from traceviz.write import TableWriter
 
-kinds_model_option = click.option(
-    "--kinds-model",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    envvar="TRACEVIZ_KINDS_MODEL",
-    help="A step-kind model of your own (from `traceviz kinds train`).",
-)
 
-
-def _options(read: dict[str, object], kinds_model: str | None, keep_text: bool) -> AnalysisOptions:
+def _options(inputs: InputSettings, kinds_model: str | None, keep_text: bool) -> AnalysisOptions:
     model = kinds_module.load(kinds_model) if kinds_model else None
-    return AnalysisOptions(read=read_options_from(read), kinds_model=model, keep_text=keep_text)
+    return AnalysisOptions(
+        read=inputs.read, kinds_model=model, keep_text=keep_text, keep_steps=True
+    )
 
 
 @click.command()
@@ -48,11 +36,18 @@ def _options(read: dict[str, object], kinds_model: str | None, keep_text: bool) 
     help="Where to write the steps table: .parquet, .jsonl or .csv.",
 )  # fmt: skip
 @click.option("--kinds", "show_kinds", is_flag=True, help="Print the step-kind mix per model.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
 @kinds_model_option
+@run_options
 @input_options
-@llm_option
 def steps(
-    paths: tuple[str, ...], output: str, show_kinds: bool, kinds_model: str | None, **read: object
+    paths: tuple[str, ...],
+    output: str,
+    show_kinds: bool,
+    quiet: bool,
+    kinds_model: str | None,
+    run: RunSettings,
+    inputs: InputSettings,
 ) -> None:
     """Cut reasoning into steps, label each with its kind, and write the steps table.
 
@@ -60,24 +55,27 @@ def steps(
       traceviz steps logs/ -o steps.parquet
       traceviz steps r1.jsonl --kinds
     """
-    paths = input_paths(paths, read)
-    options = _options(read, kinds_model, keep_text=False)
+    paths = input_paths(paths, inputs)
+    refuse_overwrite([("-o", output), ("--quarantine", inputs.quarantine)], paths)
+    options = _options(inputs, kinds_model, keep_text=False)
     mix: list[pl.DataFrame] = []
-    with QuarantineFile(
-        str(read["quarantine"] or f"{Path(output).with_suffix('')}.quarantine.jsonl")
-    ) as quarantine:
-        run = Ingest(
-            on_quarantine=quarantine.write, on_file_error=lambda e: echo_err(f"Error: {e}")
-        )
-        with TableWriter(output) as writer:
-            for batch in analyze_batches(paths, options, run):
-                if batch.steps is None or not batch.steps.height:
-                    continue
-                writer.write(batch.steps)
-                models = batch.traces.select(TRACE_ID, MODEL)
-                mix.append(batch.steps.join(models, on=TRACE_ID).group_by(MODEL, KIND).len())
-    echo_err(summary_line(run.stats))
-    echo_err(f"wrote the steps of {run.stats.traces:,} traces to {output}")
+    quarantine = f"{output.rsplit('.', 1)[0]}.quarantine.jsonl"
+    with (
+        reading(inputs, quarantine) as read,
+        run.open() as how,
+        progress_bar(quiet) as bar,
+        TableWriter(output, dict(STEPS_SCHEMA)) as writer,
+    ):
+        read.ingest.on_progress = bar
+        for part in analyze_results(paths, options, read.ingest, how):
+            if part.steps is None or not part.steps.height:
+                continue
+            writer.write(part.steps)
+            models = part.traces.select(TRACE_ID, MODEL)
+            mix.append(part.steps.join(models, on=TRACE_ID).group_by(MODEL, KIND).len())
+    finish(read, quiet)
+    if not quiet:
+        echo_err(f"wrote {writer.rows:,} steps of {read.ingest.stats.traces:,} traces to {output}")
     if show_kinds and mix:
         Console().print(_kind_table(pl.concat(mix).group_by(MODEL, KIND).agg(pl.col("len").sum())))
 
@@ -117,14 +115,15 @@ def _kind_table(counts: pl.DataFrame) -> Table:
     "--html", "html_path", type=click.Path(dir_okay=False), help="Write the view as a web page."
 )
 @kinds_model_option
+@run_options
 @input_options
-@llm_option
 def show(
     trace_id: str,
     paths: tuple[str, ...],
     html_path: str | None,
     kinds_model: str | None,
-    **read: object,
+    run: RunSettings,
+    inputs: InputSettings,
 ) -> None:
     """Show one trace: its steps coloured by kind, thoughts, tokens and metrics.
 
@@ -132,24 +131,26 @@ def show(
       traceviz show chatcmpl-AqZ1x7Qf3s logs/
       traceviz show 930c60df-bf64-41c9-a88e-3ec75f81e00e samples/ --html trace.html
     """
-    paths = input_paths(paths, read)
-    options = _options(read, kinds_model, keep_text=True)
-    run = Ingest()
-    for batch in analyze_batches(paths, options, run):
-        found = batch.traces.filter(pl.col(TRACE_ID) == trace_id)
-        if found.height:
-            trace = found.row(0, named=True)
-            trace_steps = (
-                batch.steps.filter(pl.col(TRACE_ID) == trace_id)
-                if batch.steps is not None
-                else pl.DataFrame()
-            )
-            break
-    else:
+    paths = input_paths(paths, inputs)
+    refuse_overwrite([("--html", html_path), ("--quarantine", inputs.quarantine)], paths)
+    options = _options(inputs, kinds_model, keep_text=True)
+    found: tuple[dict[str, object], pl.DataFrame] | None = None
+    with reading(inputs, "show.quarantine.jsonl") as read, run.open() as how:
+        for part in analyze_results(paths, options, read.ingest, how):
+            hit = part.traces.filter(pl.col(TRACE_ID) == trace_id)
+            if hit.height:
+                steps_of = part.steps if part.steps is not None else pl.DataFrame()
+                if steps_of.height:
+                    steps_of = steps_of.filter(pl.col(TRACE_ID) == trace_id)
+                found = (hit.row(0, named=True), steps_of)
+                break  # the first trace of that id; the rest need not be read
+    if found is None:
+        finish(read)
         msg = f"no trace {trace_id!r} in {', '.join(paths)}"
         raise InputError(msg, hint="List the ids with `traceviz ingest PATHS -o t.csv`.")
+    trace, trace_steps = found
     if html_path:
-        Path(html_path).write_text(trace_view.html(trace, trace_steps), encoding="utf-8")
+        write_atomic(html_path, trace_view.html(trace, trace_steps).encode())
         echo_err(f"wrote {html_path}")
         return
     Console(highlight=False).print(trace_view.terminal(trace, trace_steps))

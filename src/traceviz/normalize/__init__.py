@@ -30,6 +30,7 @@ from traceviz.normalize import (
     otel,
     responses,
     think_tags,
+    traces_table,
     wrappers,
 )
 from traceviz.normalize.fields import ShapeError
@@ -73,6 +74,8 @@ STREAMS: tuple[StreamShape, ...] = (
 )
 
 SHAPES: tuple[Shape, ...] = (
+    # traceviz's own table first: its rows carry columns that other shapes also read
+    Shape(traces_table.NAME, traces_table.detect, traces_table.normalize),
     Shape(llm_row.NAME, llm_row.detect, llm_row.normalize),
     # log stores first: their rows wrap responses that the shapes below would half-read
     Shape(otel.NAME, otel.detect, otel.normalize, otel.split),
@@ -175,6 +178,14 @@ class Normalizer:
             yield from self._apply(self.forced.name, self.forced.normalize, _as_chunks(record))
             return
         if isinstance(self.forced, Shape):
+            if not self.forced.detect(record.value):
+                self.stats.read += 1
+                shown = _unknown(record.value)
+                reason = f"--shape {self.forced.name}: the record is not of that shape ({shown})"
+                yield self._quarantine(
+                    Quarantined(record.source, record.line, reason, _raw(record.value))
+                )
+                return
             yield from self._split(self.forced, record)
             return
         found = self._detect(record.value)

@@ -22,11 +22,15 @@ NAME = "openai-batch"
 
 
 def detect(value: Any) -> bool:
-    return (
-        isinstance(value, Mapping)
-        and "custom_id" in value
-        and ("response" in value or "error" in value)
-    )
+    """A Batch API output line: its `response` is null or an HTTP envelope
+    (`status_code`, `body`). A logger's `{custom_id, request, response: {chat
+    completion}}` is a wrapper, not a batch line (`wrappers.py` reads it)."""
+    if not isinstance(value, Mapping) or "custom_id" not in value:
+        return False
+    response = value.get("response")
+    if response is None:
+        return "error" in value or "response" in value
+    return isinstance(response, Mapping) and ("status_code" in response or "body" in response)
 
 
 def normalize(record: RawRecord) -> list[Trace]:

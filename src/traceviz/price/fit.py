@@ -2,11 +2,17 @@
 
 Pairs are responses of two models to the same prompt (several samples per prompt are
 averaged first). The ratio is A's reasoning tokens per B's, each in its own tokenizer.
-It is fitted as the intercept of a Huber regression of log(A) - log(B) on a constant:
-the slope on log tokens is fixed at 1 because the ratio is, by definition, proportional,
-and the Huber loss keeps a few runaway pairs (a looping trace) from dragging the
-estimate as a plain mean of logs would. A bootstrap over pairs (fixed seed) gives the
-95 % interval.
+It is fitted as the Huber M-estimate of the location of log(A) - log(B) (a Huber
+regression on a constant): the slope on log tokens is fixed at 1 because the ratio is,
+by definition, proportional, and the Huber loss keeps a few runaway pairs (a looping
+trace) from dragging the estimate as a plain mean of logs would. A bootstrap over pairs
+(fixed seed) gives the 95 % interval.
+
+NOTE: the estimate is written here (iteratively reweighted least squares, scale from the
+median absolute deviation, k = 1.345) rather than taken from scikit-learn's
+`HuberRegressor`, because it runs over all bootstrap draws at once as one numpy array:
+500 draws of 300 pairs in milliseconds, where 500 `HuberRegressor` fits took 10-160 s
+(on identical pairs its optimiser crawls).
 """
 
 from __future__ import annotations
@@ -32,22 +38,33 @@ class Fit:
     pairs: int
 
 
-def _location(logs: np.ndarray) -> float:
-    from sklearn.linear_model import HuberRegressor
+HUBER_K = 1.345  # 95 % efficiency at the normal
+MAD_SCALE = 1.4826  # the median absolute deviation of a normal sample, as its sigma
 
-    if len(logs) < 3:
-        return float(np.median(logs))
-    model = HuberRegressor(fit_intercept=True, alpha=0.0, max_iter=500)
-    model.fit(np.zeros((len(logs), 1)), logs)
-    return float(model.intercept_)
+
+def locations(samples: np.ndarray) -> np.ndarray:
+    """The Huber location of each row of `samples` (rows of under three: the median)."""
+    centre = np.median(samples, axis=1)
+    if samples.shape[1] < 3:
+        return centre
+    scale = MAD_SCALE * np.median(np.abs(samples - centre[:, None]), axis=1)
+    scale = np.where(scale > 0, scale, 1.0)  # all (or most) equal: the median stands
+    for _ in range(100):
+        residual = np.abs(samples - centre[:, None]) / scale[:, None]
+        weight = np.minimum(1.0, HUBER_K / np.maximum(residual, 1e-12))
+        moved = (weight * samples).sum(axis=1) / weight.sum(axis=1)
+        if np.max(np.abs(moved - centre)) < 1e-12:
+            return moved
+        centre = moved
+    return centre
 
 
 def fit_ratio(a: np.ndarray, b: np.ndarray) -> Fit:
     """The ratio a/b of paired token counts (both positive)."""
     logs = np.log(a) - np.log(b)
-    centre = _location(logs)
+    centre = float(locations(logs[None, :])[0])
     rng = np.random.default_rng(SEED)
-    draws = [_location(logs[rng.integers(0, len(logs), len(logs))]) for _ in range(BOOTSTRAP)]
+    draws = locations(logs[rng.integers(0, len(logs), (BOOTSTRAP, len(logs)))])
     low, high = np.percentile(draws, [2.5, 97.5]) if len(logs) > 1 else (centre, centre)
     return Fit(math.exp(centre), math.exp(float(low)), math.exp(float(high)), len(logs))
 

@@ -43,6 +43,20 @@ class Report:
     logged: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
+def unknown_keys(traces: pl.DataFrame, by: list[str]) -> list[str]:
+    """The `--by` keys that no trace has, as a column, a time bucket or a metadata key."""
+    if not traces.height:
+        return []
+    keyed = group_columns(traces, by)
+    return [
+        key
+        for key in by
+        if key not in TIME_KEYS
+        and key not in traces.columns
+        and keyed[key].null_count() == keyed.height
+    ]
+
+
 def group_columns(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     """The traces with one column per `--by` key: a column, a time bucket, or metadata."""
     exprs = []

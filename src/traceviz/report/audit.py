@@ -23,15 +23,48 @@ RULES = (
 WORST = 3
 
 
+# the column each rule reads; a rule whose column was not computed is not evaluated
+RULE_COLUMNS = {
+    "max_reasoning_tokens": "reasoning_tokens",
+    "max_cost_per_response": "cost_total",
+    "budget": "cost_total",
+    "max_looping_share": "looping",
+    "max_quarantined_share": None,
+}
+WHY_MISSING = {
+    "reasoning_tokens": "reasoning tokens were not counted",
+    "cost_total": "no trace could be priced",
+    "looping": "behaviour metrics were not computed (--no-steps, or no visible reasoning)",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Violation:
     """A rule that failed: in which group, by how much, and the traces to open first."""
 
     rule: str
     group: str
-    value: str
-    limit: str
+    value: float
+    limit: float
     worst: list[str]
+
+    def shown(self) -> str:
+        """`budget [all]: $3.2620 > $2`, for people."""
+        money = self.rule in {"budget", "max_cost_per_response"}
+        value = _usd(self.value) if money else _figure(self.value)
+        limit = _usd(self.limit) if money else _figure(self.limit)
+        return f"{self.rule} [{self.group}]: {value} > {limit}"
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """The outcome of every rule: violations, the rules evaluated, and those that could
+    not be (with why), over how many traces."""
+
+    violations: list[Violation]
+    evaluated: list[str]
+    not_evaluated: dict[str, str]
+    traces: int
 
 
 def load_rules(path: str | Path) -> dict[str, float]:
@@ -50,25 +83,39 @@ def load_rules(path: str | Path) -> dict[str, float]:
 
 def evaluate(
     traces: pl.DataFrame, rules: dict[str, float], by: list[str], quarantined: int, read: int
-) -> list[Violation]:
-    """Every rule against every group (or the whole run); the violations found."""
+) -> Audit:
+    """Every rule against every group (or the whole run); what failed and what could not
+    be evaluated (its column missing or empty in every trace)."""
+    not_evaluated: dict[str, str] = {}
+    for rule in rules:
+        column = RULE_COLUMNS[rule]
+        if column is not None and (
+            column not in traces.columns or traces[column].null_count() == traces.height
+        ):
+            not_evaluated[rule] = WHY_MISSING[column] if traces.height else "no trace to check"
+    if "max_quarantined_share" in rules and not read:
+        not_evaluated["max_quarantined_share"] = "no record was read"
+    usable = {r: v for r, v in rules.items() if r not in not_evaluated}
     keyed = group_columns(traces, by)
     groups = keyed.partition_by(by, as_dict=True) if by and keyed.height else {("all",): keyed}
     found = []
     for key, frame in groups.items():
         name = " / ".join("(none)" if k is None else str(k) for k in key)
-        found += _check(frame, rules, name)
-    limit = rules.get("max_quarantined_share")
-    if limit is not None and read and quarantined / read > limit:
-        found.append(
-            Violation("max_quarantined_share", "all", f"{quarantined / read:.3f}", f"{limit:g}", [])
-        )
-    return found
+        found += _check(frame, usable, name)
+    limit = usable.get("max_quarantined_share")
+    if limit is not None and quarantined / read > limit:
+        found.append(Violation("max_quarantined_share", "all", quarantined / read, limit, []))
+    evaluated = [r for r in rules if r not in not_evaluated]
+    return Audit(found, evaluated, not_evaluated, traces.height)
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3f}"
 
 
 def _usd(amount: Any) -> str:
-    """An exact amount of dollars without trailing zeros: `0.24144`, not `0.241440000000`."""
-    return format(Decimal(str(amount)).normalize(), "f")
+    """An exact amount of dollars without trailing zeros: `$0.24144`, not `0.241440000000`."""
+    return "$" + format(Decimal(str(amount)).normalize(), "f")
 
 
 def _worst(frame: pl.DataFrame, column: str) -> list[str]:
@@ -85,8 +132,8 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
                 Violation(
                     "max_reasoning_tokens",
                     group,
-                    f"{top:,}",
-                    f"{limit:,.0f}",
+                    int(top),
+                    limit,
                     _worst(frame, "reasoning_tokens"),
                 )
             )
@@ -98,8 +145,8 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
                 Violation(
                     "max_cost_per_response",
                     group,
-                    _usd(top_cost),
-                    f"{limit:g}",
+                    float(top_cost),
+                    limit,
                     _worst(frame, "cost_total"),
                 )
             )
@@ -108,7 +155,7 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
         spent: Any = frame["cost_total"].sum()
         if spent is not None and Decimal(str(spent)) > Decimal(str(limit)):
             found.append(
-                Violation("budget", group, _usd(spent), f"{limit:g}", _worst(frame, "cost_total"))
+                Violation("budget", group, float(spent), limit, _worst(frame, "cost_total"))
             )
     limit = rules.get("max_looping_share")
     if limit is not None and "looping" in frame.columns:
@@ -117,7 +164,5 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
             looping = (
                 frame.filter(pl.col("looping").fill_null(False))["trace_id"].head(WORST).to_list()
             )
-            found.append(
-                Violation("max_looping_share", group, f"{float(share):.3f}", f"{limit:g}", looping)
-            )
+            found.append(Violation("max_looping_share", group, float(share), limit, looping))
     return found
