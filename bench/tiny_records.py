@@ -61,10 +61,11 @@ def write_files(folder: Path, count: int) -> None:
 
 
 def write_nested(folder: Path, depth: int) -> None:
+    folder.mkdir(parents=True)
     path = folder
     for _ in range(depth):
         path = path / "d"
-    path.mkdir(parents=True)
+        path.mkdir()  # one level at a time: mkdir(parents=True) recurses
     (path / "deep.jsonl").write_bytes(tiny_record(0) + b"\n")
 
 

@@ -236,20 +236,26 @@ def test_reports_in_a_log_folder_do_not_read_their_own_quarantine(
 def test_tables_and_reports_traceviz_wrote_are_passed_over(
     tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "log.jsonl").write_bytes(LOG.read_bytes())
-    monkeypatch.chdir(tmp_path)
+    """Written elsewhere, then moved into the log folder (an output named inside an input
+    folder is refused before the run, see `guard.py`)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "log.jsonl").write_bytes(LOG.read_bytes())
+    monkeypatch.chdir(logs)
     for args in (
-        ["ingest", ".", "-o", "traces.parquet"],
-        ["ingest", ".", "-o", "traces.jsonl"],
-        ["ingest", ".", "-o", "traces.csv"],
-        ["report", ".", "-o", "report.md"],
-        ["report", ".", "-o", "report.json"],
-        ["report", ".", "-o", "report.csv"],
-        ["report", ".", "-o", "report.parquet"],
+        ["ingest", ".", "-o", "../traces.parquet"],
+        ["ingest", ".", "-o", "../traces.jsonl"],
+        ["ingest", ".", "-o", "../traces.csv"],
+        ["report", ".", "-o", "../report.md"],
+        ["report", ".", "-o", "../report.json"],
+        ["report", ".", "-o", "../report.csv"],
+        ["report", ".", "-o", "../report.parquet"],
     ):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
         assert "read 2 records from 1 file: 2 traces" in result.stderr, args
+        name = args[-1].removeprefix("../")
+        (tmp_path / name).rename(logs / name)
     assert pq.read_schema("traces.parquet").metadata[ingest.OWN_TABLE_KEY] == (
         traceviz.__version__.encode()
     )
