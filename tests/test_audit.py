@@ -56,3 +56,16 @@ def test_usage_and_run_errors(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(bad)])
     assert result.exit_code == 1
     assert "unknown rules ['nonsense']" in result.stderr
+
+
+def test_a_non_number_in_a_rules_file_names_the_file_and_rule(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_text('budget = "abc"\n')
+    result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(rules)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"Error: {rules}: rule 'budget' is not a number: 'abc'\n\n"
+        "Write it as a number, e.g. `budget = 25.0`.\n"
+    )

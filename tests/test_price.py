@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from traceviz import price
@@ -151,11 +152,171 @@ def test_no_timestamp_uses_at_or_latest() -> None:
     row = {"model": "deepseek-reasoner", "usage_input": 0, "usage_output": 1_000_000}
     dated = cost(row, at=price.parse_at("2025-03-01T12:00"))
     assert (dated["cost_total"], dated["price_basis"]) == (Decimal("2.19"), "--at 2025-03-01 12:00")
-    night = cost(row, at=price.parse_at("2025-03-01"))  # midnight UTC is in the discount window
-    assert night["cost_total"] == Decimal("0.55")
+    assert dated["cost_low"] == dated["cost_high"] == Decimal("2.19")
+    night = cost(row, at=price.parse_at("2025-03-01T18:00"))  # inside the off-peak window
+    assert (night["cost_total"], night["cost_low"], night["cost_high"]) == (Decimal("0.55"),) * 3
     latest = cost(row)
     assert latest["price_id"] == "deepseek-reasoner/2026-04-26"
     assert latest["price_basis"] == "latest (no timestamp)"
+
+
+def test_a_bare_date_prices_at_the_standard_rate_with_the_days_band() -> None:
+    # `--at 2025-03-01` used to price at midnight, inside the 75 %-off window: $0.55
+    row = {"model": "deepseek-reasoner", "usage_input": 0, "usage_output": 1_000_000}
+    day = cost(row, at=price.parse_at("2025-03-01"))
+    assert day["price_id"] == "deepseek-reasoner/2025-01-20"
+    assert (day["cost_total"], day["cost_low"], day["cost_high"]) == (
+        Decimal("2.19"), Decimal("0.55"), Decimal("2.19"),
+    )  # fmt: skip
+    assert day["price_basis"] == (
+        "--at 2025-03-01 (whole day); time of day unknown: standard price,"
+        " cost_low-cost_high span the day's prices"
+    )
+    # a day without windows has no band; a dated trace never has one
+    before = cost(row, at=price.parse_at("2025-02-01"))
+    assert before["cost_low"] == before["cost_high"] == before["cost_total"] == Decimal("2.19")
+    assert before["price_basis"] == "--at 2025-02-01 (whole day)"
+    dated = cost(r1(datetime(2025, 3, 1, 0, 10, tzinfo=UTC), usage_input=0, usage_output=1_000_000),
+                 at=price.parse_at("2025-03-01"))  # fmt: skip
+    assert dated["cost_low"] == dated["cost_high"] == dated["cost_total"] == Decimal("0.55")
+
+
+def test_the_day_a_price_changed_spans_every_price_of_that_day() -> None:
+    # 2025-09-05: launch price (and the night window) until 16:00, then V3.1 prices
+    row = {"model": "deepseek-reasoner", "usage_input": 0, "usage_output": 1_000_000}
+    day = cost(row, at=price.parse_at("2025-09-05"))
+    assert day["price_id"] == "deepseek-reasoner/2025-01-20"  # in force for most of the day
+    assert (day["cost_low"], day["cost_high"]) == (Decimal("0.55"), Decimal("2.19"))
+    ids = [p.id for p in CATALOG.on_day("deepseek-reasoner", datetime(2025, 9, 5, tzinfo=UTC))]
+    assert ids == [
+        "deepseek-reasoner/2025-01-20",
+        "deepseek-reasoner/2025-02-26-offpeak",
+        "deepseek-reasoner/2025-09-05",
+    ]
+
+
+def test_undated_latest_price_with_peak_windows_has_a_band() -> None:
+    row = {"model": "deepseek-v4-flash", "usage_input": 0, "usage_output": 1_000_000}
+    latest = cost(row)
+    assert latest["price_id"] == "deepseek-v4-flash/2026-08-16-offpeak"
+    assert (latest["cost_total"], latest["cost_low"], latest["cost_high"]) == (
+        Decimal("0.66"), Decimal("0.66"), Decimal("1.32"),
+    )  # fmt: skip
+
+
+def test_whatif_of_an_undated_trace_is_priced_as_its_actual_cost() -> None:
+    from traceviz import tokens
+
+    ratio = price.Ratio(1.0, 1.0, 1.0, "test")
+    row = {"trace_id": "o1", "model": "o1", "prompt": "hi", "answer": "4", "usage_input": 10,
+           "usage_cached_input": 0, "usage_output": 1010, "usage_reasoning": 1000}  # fmt: skip
+    undated = tokens.count(traces(row))
+    noon = tokens.count(traces(row | {"created": datetime(2025, 3, 1, 12, tzinfo=UTC)}))
+    at_day = price.whatif(
+        undated, "deepseek-reasoner", ratio, CATALOG, price.parse_at("2025-03-01")
+    )
+    at_noon = price.whatif(noon, "deepseek-reasoner", ratio, CATALOG)
+    # the what-if used to read the wall clock for undated traces (the price of "now")
+    assert at_day["whatif_cost_total"].to_list() == at_noon["whatif_cost_total"].to_list()
+    night = price.whatif(noon.with_columns(created=pl.lit(datetime(2025, 3, 1, 18, tzinfo=UTC))),
+                         "deepseek-reasoner", ratio, CATALOG)  # fmt: skip
+    assert at_day["whatif_cost_low"].to_list() == night["whatif_cost_total"].to_list()
+    assert at_day["whatif_cost_high"].to_list() == at_noon["whatif_cost_total"].to_list()
+    latest = price.whatif(undated, "deepseek-reasoner", ratio, CATALOG)
+    rate = CATALOG.latest("deepseek-reasoner")
+    assert rate is not None
+    answer = tokens.Counter("deepseek-v3").count_batch(["4", "hi"])
+    expected = (answer[1] * rate.rate("input") + (1000 + answer[0]) * rate.rate("output")) / M  # type: ignore[operator]
+    assert latest["whatif_cost_total"].to_list() == [expected]
+
+
+def test_no_wall_clock_in_the_price_stage() -> None:
+    source = "".join(p.read_text() for p in (Path(price.__file__).parent).glob("*.py"))
+    for call in ("datetime.now", "date.today", "time.time", "utcnow"):
+        assert call not in source
+
+
+def test_flex_on_a_model_without_flex_rates_says_so() -> None:
+    row = cost(r1(datetime(2025, 3, 3, 10, tzinfo=UTC), usage_input=0, usage_output=1_000_000),
+               tier="flex")  # fmt: skip
+    assert row["price_basis"] == "created; no flex rate, standard"
+    assert row["cost_total"] == Decimal("2.19")
+    frame = price.apply(
+        traces(
+            r1(datetime(2025, 3, 3, 10, tzinfo=UTC), usage_input=0, usage_output=1),
+            {"model": "o3", "created": datetime(2025, 7, 1, tzinfo=UTC), "usage_input": 0,
+             "usage_output": 1},
+        ),
+        CATALOG,
+        tier="flex",
+    )  # fmt: skip
+    assert frame["price_basis"].to_list() == ["created; no flex rate, standard", "created; flex"]
+    assert price.notes(frame) == [
+        "flex tier asked for on 1 trace of models without a flex rate (deepseek-reasoner):"
+        " priced at standard rates (price_basis)"
+    ]
+
+
+def test_report_counts_undated_banded_and_flex_traces(tmp_path: Path) -> None:
+    log = tmp_path / "undated.jsonl"
+    log.write_text(
+        '{"id":"a","object":"chat.completion","model":"deepseek-reasoner","choices":[{"index":0,'
+        '"message":{"role":"assistant","content":"4","reasoning_content":"Two and two."}}],'
+        '"usage":{"prompt_tokens":0,"completion_tokens":1000000}}\n'
+    )
+    result = CliRunner().invoke(
+        main,
+        ["report", str(log), "--no-cache", "--at", "2025-03-01", "--tier", "flex", "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.stdout)["estimates"]
+    assert (
+        "no timestamp on 1 trace: priced as of --at 2025-03-01, a whole day, actual and what-if"
+        " alike (deepseek-reasoner/2025-01-20)"
+    ) in notes
+    assert (
+        "time of day unknown on 1 trace whose price changes within the day: priced at the"
+        " standard price, $2.190000; at any minute of the day $0.550000 to $2.190000"
+        " (cost_low, cost_high)"
+    ) in notes
+    assert any(n.startswith("flex tier asked for on 1 trace") for n in notes)
+
+
+usage_values = st.one_of(st.none(), st.integers(0, 10**7))
+
+
+@given(
+    usage_input=usage_values, cached=usage_values, write=usage_values, output=usage_values,
+    reasoning=usage_values, text=st.one_of(st.none(), st.text(max_size=40)),
+    hour=st.one_of(st.none(), st.integers(0, 23)),
+)  # fmt: skip
+@settings(deadline=None, max_examples=60)  # each example runs both stages
+@example(usage_input=10, cached=20, write=5, output=3, reasoning=50, text=None, hour=None)
+@example(usage_input=None, cached=None, write=None, output=None, reasoning=None, text="", hour=1)
+def test_no_part_of_a_cost_is_ever_negative(
+    usage_input: int | None, cached: int | None, write: int | None, output: int | None,
+    reasoning: int | None, text: str | None, hour: int | None,
+) -> None:  # fmt: skip
+    from traceviz import tokens
+
+    created = None if hour is None else datetime(2025, 3, 3, hour, tzinfo=UTC)
+    frame = traces(
+        {"model": "deepseek-reasoner", "created": created, "reasoning": text, "answer": "ok",
+         "usage_input": usage_input, "usage_cached_input": cached, "usage_cache_write": write,
+         "usage_output": output, "usage_reasoning": reasoning}
+    )  # fmt: skip
+    row = price.apply(tokens.count(frame), CATALOG, at=price.parse_at("2025-03-03")).row(
+        0, named=True
+    )
+    parts = ("cost_input", "cost_cached_input", "cost_cache_write", "cost_output",
+             "cost_reasoning", "cost_total", "cost_low", "cost_high")  # fmt: skip
+    assert all(row[p] >= 0 for p in parts if p != "cost_reasoning")
+    reasoning_cost = row["cost_reasoning"] or 0
+    assert 0 <= reasoning_cost <= row["cost_output"]  # the answer's part is never negative
+    assert row["cost_low"] <= row["cost_total"] <= row["cost_high"]
+    if output is not None:
+        assert row["output_tokens"] == output  # the billed total is never changed
+    assert (row["cost_reasoning"] is None) == (row["reasoning_tokens"] is None)
 
 
 def test_unknown_model_is_unpriced_not_an_error() -> None:

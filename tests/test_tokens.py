@@ -238,3 +238,54 @@ def test_forced_tokenizer(model: str | None, forced: str, exact: bool) -> None:
     # the template is the model's: R1's three tokens, none for o1 whatever counts it
     r1_family = model is None or model.startswith("deepseek")
     assert out["tokens_template"].to_list() == [3 if r1_family else 0]
+
+
+R1_REASONING = "First, 17 is odd. Check 2, 3: neither divides 17, and 5 squared is 25 > 17. " * 4
+R1_ANSWER = "Yes, 17 is prime."
+
+
+def _r1(
+    usage_output: int | None, usage_reasoning: int | None, **extra: object
+) -> dict[str, object]:
+    return {
+        "model": "deepseek/deepseek-r1", "prompt": "Is 17 prime?", "reasoning": R1_REASONING,
+        "answer": R1_ANSWER, "usage_input": 9, "usage_cached_input": None,
+        "usage_output": usage_output, "usage_reasoning": usage_reasoning,
+    } | extra  # fmt: skip
+
+
+def _split(*rows: dict[str, object]) -> list[tuple[object, ...]]:
+    out = tokens.count(_traces(list(rows)))
+    return list(out.select("output_tokens", "reasoning_tokens", "reasoning_tokens_source").rows())
+
+
+def test_billed_reasoning_that_cannot_be_true_is_split_by_the_count() -> None:
+    ds = tokens.Counter(tokens.DEEPSEEK)
+    reasoning, answer = len(ds.encode(R1_REASONING)), len(ds.encode(R1_ANSWER))
+    billed = reasoning + answer + 3  # what R1 bills: the count and its template's tokens
+    assert _split(
+        _r1(billed, billed + 40),  # more reasoning than output: impossible (3 of 30 on OpenRouter)
+        _r1(billed, reasoning + 300),  # off by 300, while the counts match the bill
+        _r1(billed, reasoning - 175),
+        _r1(billed, reasoning + 2),  # within the template's tokens: the log stands
+        _r1(billed + 400, reasoning + 300),  # the counts miss 400 billed tokens: the log stands
+        _r1(None, None),  # no usage at all: counted
+    ) == [
+        (billed, reasoning, "counted"),
+        (billed, reasoning, "counted"),
+        (billed, reasoning, "counted"),
+        (billed, reasoning + 2, "logged"),
+        (billed + 400, reasoning + 300, "logged"),
+        (billed, reasoning, "counted"),
+    ]
+
+
+def test_reasoning_never_exceeds_the_billed_output() -> None:
+    hidden = {"model": "o1", "prompt": None, "reasoning": None, "answer": "ok", "usage_input": 1,
+              "usage_cached_input": None, "usage_output": 50, "usage_reasoning": 80}  # fmt: skip
+    # no text to count: the impossible logged figure is cut to the output
+    assert _split(hidden) == [(50, 50, "clipped")]
+    # a count with another model's vocabulary is no proof: only the impossible case changes
+    distill = _r1(10, 5, model="deepseek-r1-distill-qwen-7b")
+    assert _split(distill) == [(10, 5, "logged")]
+    assert _split(_r1(10, 20, model="deepseek-r1-distill-qwen-7b"))[0][1:] == (10, "counted")

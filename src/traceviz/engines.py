@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
 from typing import Any, Protocol, TypeVar
 
 from traceviz import tokens
-from traceviz.errors import ConfigError
+from traceviz.errors import ConfigError, WorkerError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -78,8 +81,26 @@ class LocalProcesses:
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_single_threaded,
         )
+        seen: dict[int, Any] = {}  # the workers started: the pool forgets them once broken
+
+        def submit(item: T) -> Future[R]:
+            future = pool.submit(function, item)
+            # NOTE: `_processes` is private; without it the message still says a worker died
+            seen.update(getattr(pool, "_processes", None) or {})
+            return future
+
+        def lost(item: Any, error: BaseException) -> Exception | None:
+            if not isinstance(error, BrokenProcessPool):
+                return None
+            msg = f"{_dead_worker(seen)}; the run stopped before {_describe(item)} was analysed"
+            hint = (
+                "A worker killed by SIGKILL has often run out of memory (see `dmesg`):"
+                " try fewer --workers, or --no-steps."
+            )
+            return WorkerError(msg, hint=hint)
+
         try:
-            yield from _ordered(lambda item: pool.submit(function, item), items, 2 * self.workers)
+            yield from _ordered(submit, items, 2 * self.workers, lost)
         finally:
             pool.shutdown(cancel_futures=True)
 
@@ -105,10 +126,20 @@ class DaskCluster:
         self.min_bytes = 0
 
     def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        from distributed import KilledWorker
+
+        def lost(item: Any, error: BaseException) -> Exception | None:
+            if not isinstance(error, KilledWorker):
+                return None
+            msg = f"Dask workers died running {_describe(item)}: {error}"
+            hint = "Check the workers' logs; a worker that runs out of memory is restarted."
+            return WorkerError(msg, hint=hint)
+
         return _ordered(
             lambda item: self._client.submit(function, item, pure=False),
             items,
             2 * self.workers,
+            lost,
         )
 
     def close(self) -> None:
@@ -116,16 +147,60 @@ class DaskCluster:
 
 
 def _ordered(
-    submit: Callable[[Any], Future[Any] | Any], items: Iterable[Any], window: int
+    submit: Callable[[Any], Future[Any] | Any],
+    items: Iterable[Any],
+    window: int,
+    lost: Callable[[Any, BaseException], Exception | None] | None = None,
 ) -> Iterator[Any]:
-    """Submit items keeping at most `window` in flight; yield results in item order."""
-    pending: deque[Any] = deque()
+    """Submit items keeping at most `window` in flight; yield results in item order.
+
+    `lost(item, error)` may turn the error of a worker that died into one that says so.
+    """
+    pending: deque[tuple[Any, Any]] = deque()
+
+    def take() -> Any:
+        item, future = pending.popleft()
+        try:
+            return future.result()
+        except Exception as error:
+            explained = lost(item, error) if lost is not None else None
+            if explained is None:
+                raise
+            raise explained from error
+
     for item in items:
-        pending.append(submit(item))
+        pending.append((item, submit(item)))
         if len(pending) >= window:
-            yield pending.popleft().result()
+            yield take()
     while pending:
-        yield pending.popleft().result()
+        yield take()
+
+
+def _describe(item: Any) -> str:
+    """A shard as the user knows it: `logs/a.jsonl bytes 0-67,108,864`."""
+    describe = getattr(item, "describe", None)
+    return str(describe()) if callable(describe) else repr(item)
+
+
+def _dead_worker(processes: dict[int, Any]) -> str:
+    """`worker process 4242 died (killed by SIGKILL)`, from the processes the pool started."""
+    deadline = time.monotonic() + 2  # the pool is reaping them: wait for the exit codes
+    for process in processes.values():
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+    dead = [(pid, p.exitcode) for pid, p in processes.items() if p.exitcode not in (None, 0)]
+    # the pool stops the others with SIGTERM once one has died: the culprit is the rest
+    dead.sort(key=lambda d: d[1] == -signal.SIGTERM)
+    if not dead:
+        return "a worker process died"
+    pid, code = dead[0]
+    if code < 0:
+        try:
+            how = f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"killed by signal {-code}"
+    else:
+        how = f"exit code {code}"
+    return f"worker process {pid} died ({how})"
 
 
 def default_workers() -> int:

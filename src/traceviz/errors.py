@@ -28,3 +28,11 @@ class StrictModeError(TracevizError):
 
 class ConfigError(TracevizError):
     """A user-supplied option or data file (catalog, rules, model) is invalid."""
+
+
+class OutputError(TracevizError):
+    """An output cannot be written: its folder is missing or read-only, or the disk is full."""
+
+
+class WorkerError(TracevizError):
+    """A worker process died or was lost while it analysed a shard."""

@@ -117,7 +117,7 @@ def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame
     traces = price.apply(traces, catalog, options.at, options.tier)
     if options.vs:
         ratio = options.ratio or price.ratio_preset(price.whatif_module.DEFAULT_PRESET)
-        traces = price.whatif(traces, options.vs, ratio, catalog)
+        traces = price.whatif(traces, options.vs, ratio, catalog, options.at)
     return traces
 
 

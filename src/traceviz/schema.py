@@ -91,6 +91,10 @@ INPUT_TOKENS = "input_tokens"
 CACHED_INPUT_TOKENS = "cached_input_tokens"
 OUTPUT_TOKENS = "output_tokens"
 REASONING_TOKENS = "reasoning_tokens"
+# where `reasoning_tokens` comes from: "logged" (usage), "counted" (the visible reasoning,
+# where the logged split is impossible or disagrees with the count), "clipped" (logged
+# reasoning above the billed output, cut to it: no text to count)
+REASONING_TOKENS_SOURCE = "reasoning_tokens_source"
 
 TOKENS_SCHEMA: dict[str, pl.DataType] = {
     TOKENS_PROMPT: pl.Int64(),
@@ -106,7 +110,15 @@ TOKENS_SCHEMA: dict[str, pl.DataType] = {
     CACHED_INPUT_TOKENS: pl.Int64(),
     OUTPUT_TOKENS: pl.Int64(),
     REASONING_TOKENS: pl.Int64(),
+    REASONING_TOKENS_SOURCE: pl.String(),
 }
+
+# --- price stage ----------------------------------------------------------------------------
+
+# the range of `cost_total` over the prices that may have applied when a trace's time of
+# day is unknown (equal to it where the time is known or the price does not vary in a day)
+COST_LOW = "cost_low"
+COST_HIGH = "cost_high"
 
 # --- segment stage: the steps table and per-trace behaviour metrics -----------------------
 

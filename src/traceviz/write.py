@@ -3,8 +3,11 @@
 The file is written beside its target and renamed into place when the last batch is in,
 so a failed run leaves any old file as it was. CSV cells that begin with `=`, `+`, `-`,
 `@` (or a tab or carriage return) are prefixed with a quote so that spreadsheets show
-them as text, never run them. Money (Decimal columns) is written to JSON Lines and CSV
-as exact decimal strings, never as floats.
+them as text, never run them, and control characters in them are written as
+`\\x1b`-style escapes (`report.text.csv_frame`); JSON Lines write C1 and bidi characters
+as `\\u` escapes, which read back as the same text; Parquet keeps every value as logged.
+A write that fails (a full disk) is an `OutputError` naming the file. Money (Decimal
+columns) is written to JSON Lines and CSV as exact decimal strings, never as floats.
 """
 
 from __future__ import annotations
@@ -20,22 +23,9 @@ from traceviz._version import __version__
 from traceviz.errors import ConfigError
 from traceviz.guard import atomic_file
 from traceviz.ingest import OWN_TABLE_KEY
+from traceviz.outputs import output_error
+from traceviz.report.text import csv_frame, json_bytes
 from traceviz.schema import TRACE_SCHEMA
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """String cells that a spreadsheet would run as a formula, prefixed with `'`."""
-    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    starts = "^[" + "".join("\\" + p if p in "-+" else p for p in "=+-@") + "\t\r]"
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(starts))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name in text_columns
-    )
 
 
 class TableWriter:
@@ -60,6 +50,12 @@ class TableWriter:
         self.empty_schema = empty_schema if empty_schema is not None else dict(TRACE_SCHEMA)
 
     def write(self, batch: pl.DataFrame) -> None:
+        try:
+            self._write(batch)
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
+
+    def _write(self, batch: pl.DataFrame) -> None:
         self.rows += batch.height
         if self.suffix == ".parquet":
             import pyarrow.parquet as pq
@@ -75,15 +71,16 @@ class TableWriter:
             self._handle = Path(self._temporary).open("wb")  # noqa: SIM115 - closed in __exit__
         batch = exact_money(batch)
         if self.suffix == ".csv":
-            neutralise_formulas(batch).write_csv(
-                self._handle, include_header=not self._wrote_header
-            )
+            csv_frame(batch).write_csv(self._handle, include_header=not self._wrote_header)
             self._wrote_header = True
         else:
-            batch.write_ndjson(self._handle)
+            self._handle.write(json_bytes(batch.write_ndjson().encode()))
 
     def __enter__(self) -> TableWriter:
-        self._temporary = self._atomic.enter_context(atomic_file(self.path))
+        try:
+            self._temporary = self._atomic.enter_context(atomic_file(self.path))
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
         return self
 
     def __exit__(
@@ -92,13 +89,21 @@ class TableWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._handle is not None:
-            self._handle.close()
-        if self._parquet is None and self._handle is None and exc_type is None:
-            self._write_empty()
-        self._atomic.__exit__(exc_type, exc, tb)
+        try:
+            try:
+                if self._parquet is not None:
+                    self._parquet.close()
+                if self._handle is not None:
+                    self._handle.close()
+                if self._parquet is None and self._handle is None and exc_type is None:
+                    self._write_empty()
+            except BaseException as error:  # the temporary file goes, the old one stays
+                self._atomic.__exit__(type(error), error, error.__traceback__)
+                raise
+            self._atomic.__exit__(exc_type, exc, tb)
+        except OSError as error:
+            if exc_type is None:
+                raise output_error(self.path, error) from error
 
     def _write_empty(self) -> None:
         empty = pl.DataFrame(schema=self.empty_schema)

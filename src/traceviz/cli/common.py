@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Any
@@ -10,6 +11,7 @@ import click
 
 from traceviz import __version__
 from traceviz.errors import TracevizError
+from traceviz.report.text import visible
 from traceviz.schema import IngestStats
 
 EXIT_OK = 0
@@ -21,13 +23,17 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 
 class TracevizError2Click(click.ClickException):
-    """A library error as click prints it: the message, then the hint after a blank line."""
+    """A library error as click prints it: the message, then the hint after a blank line.
+
+    Messages name files, models and ids from the logs: their control characters are
+    shown escaped, never sent to the terminal.
+    """
 
     def __init__(self, error: TracevizError) -> None:
         message = str(error)
         if error.hint:
             message = f"{message}\n\n{error.hint}"
-        super().__init__(message)
+        super().__init__(visible(message))
 
 
 class TracevizGroup(click.Group):
@@ -38,7 +44,11 @@ class TracevizGroup(click.Group):
             return super().invoke(ctx)
         except TracevizError as error:
             raise TracevizError2Click(error) from error
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except click.ClickException as error:
+            # a path or value quoted from the command line; click declares `message` Final
+            error.message = visible(error.message)  # type: ignore[misc]
+            raise
+        except (click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -51,11 +61,18 @@ class TracevizGroup(click.Group):
         except Exception as error:
             if os.environ.get("TRACEVIZ_DEBUG"):
                 raise
-            first = str(error).splitlines()[0][:300] if str(error) else ""
-            message = f"internal error: {type(error).__name__}: {first}"
-            hint = "This is a bug in traceviz. Run again with TRACEVIZ_DEBUG=1 to see where."
-            text = f"{message}\n\n{hint}"
-            raise click.ClickException(text) from error
+            raise _unexpected(error) from error
+
+
+def _unexpected(error: Exception) -> click.ClickException:
+    """A full or failing disk says so; anything else is a bug, told in one escaped line."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+        where = f"{error.filename}: " if error.filename else ""
+        return click.ClickException(visible(f"{where}cannot write: {error.strerror}"))
+    first = str(error).splitlines()[0][:300] if str(error) else ""
+    message = f"internal error: {type(error).__name__}: {visible(first)}"
+    hint = "This is a bug in traceviz. Run again with TRACEVIZ_DEBUG=1 to see where."
+    return click.ClickException(f"{message}\n\n{hint}")
 
 
 @click.group(cls=TracevizGroup, context_settings=CONTEXT_SETTINGS)
@@ -97,4 +114,5 @@ def summary_line(stats: IngestStats) -> str:
 
 
 def echo_err(message: str) -> None:
-    click.echo(message, err=True)
+    """A line for stderr; file names and models in it are shown with controls escaped."""
+    click.echo(visible(message), err=True)

@@ -17,6 +17,7 @@ from traceviz.guard import refuse_overwrite
 from traceviz.pipeline import AnalysisOptions, analyze
 from traceviz.price import fit
 from traceviz.report.aggregate import group_columns, unknown_keys
+from traceviz.report.text import rich_name
 
 
 @click.command()
@@ -72,12 +73,12 @@ def compare(
         box=box.SIMPLE,
     )
     for name in [*by, "pairs", "ratio A/B", "95% interval", "cost B/A"]:
-        table.add_column(name, justify="left" if name in by else "right")
+        table.add_column(rich_name(name), justify="left" if name in by else "right")
     fits = fit.fit_groups(pairs, list(by))
     for key, found, cost_ratio in fits:
         cost = "–" if cost_ratio is None else f"{cost_ratio:,.2f}x"
         table.add_row(
-            *[str(k) for k in key],
+            *[rich_name(str(k)) for k in key],
             f"{found.pairs:,}",
             f"{found.ratio:.3f}",
             f"{found.low:.3f}-{found.high:.3f}",

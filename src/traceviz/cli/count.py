@@ -8,6 +8,7 @@ import click
 import polars as pl
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from traceviz import tokens
 from traceviz.cli.analysis import RunSettings, run_options
@@ -17,6 +18,7 @@ from traceviz.cli.progress import progress_bar
 from traceviz.guard import refuse_overwrite
 from traceviz.pipeline import AnalysisOptions, analyze
 from traceviz.report.interface import number
+from traceviz.report.text import rich_name, rich_text
 from traceviz.stats import STATISTICS
 
 GROUP_KEYS = ("model", "provider", "format", "source", "tokenizer")
@@ -96,15 +98,15 @@ def _table(summary: pl.DataFrame, by: list[str]) -> Table:
         table.add_column(statistic, justify="right")
     for row in summary.iter_rows(named=True):
         for index, part in enumerate(("reasoning", "answer", "prompt")):
-            groups = [_label(row[k]) if index == 0 else "" for k in by]
+            groups = [_label(row[k]) if index == 0 else Text() for k in by]
             cells = [number(row[f"{part}_{s}"]) for s in STATISTICS]
             table.add_row(*groups, part, *cells, end_section=index == 2)
-        group = " ".join(_label(row[k]) for k in by) or "all"
+        group = " ".join(str(_label(row[k])) for k in by) or "all"
         note = f"{group}: {row['traces']:,} traces"
         if row["inexact_traces"]:
             note += f"; {row['inexact_traces']:,} counted with a fallback tokenizer (estimates)"
         notes.append(note)
-    table.caption = "\n".join(notes)
+    table.caption = rich_text("\n".join(notes))
     return table
 
 
@@ -126,11 +128,12 @@ def _drift_table(summary: pl.DataFrame, by: list[str]) -> Table:
         for index, (part, prefix) in enumerate(
             (("output", "drift"), ("reasoning", "reasoning_drift"))
         ):
-            groups = [_label(row[k]) if index == 0 else "" for k in by]
+            groups = [_label(row[k]) if index == 0 else Text() for k in by]
             cells = [number(row[f"{prefix}_{s}"]) for s in tokens.DRIFT_STATISTICS]
             table.add_row(*groups, part, *cells, end_section=index == 1)
     return table
 
 
-def _label(value: object) -> str:
-    return "(none)" if value is None else str(value)
+def _label(value: object) -> Text:
+    """A group's name as logged, shown as text (never as rich markup)."""
+    return rich_name("(none)" if value is None else str(value))

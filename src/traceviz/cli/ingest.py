@@ -13,6 +13,7 @@ from traceviz.cli.inputs import InputSettings, finish, input_options, input_path
 from traceviz.cli.progress import progress_bar
 from traceviz.guard import refuse_overwrite
 from traceviz.load import read_batches
+from traceviz.outputs import check_output
 from traceviz.pipeline import AnalysisOptions, analyze_results, traces_schema
 from traceviz.write import TableWriter
 
@@ -55,6 +56,7 @@ def ingest(
     """
     paths = input_paths(paths, inputs)
     refuse_overwrite([("-o", output), ("--quarantine", inputs.quarantine)], paths)
+    check_output(output)
     options = dataclasses.replace(analysis, read=inputs.read, keep_text=True)
     quarantine = f"{output.rsplit('.', 1)[0]}.quarantine.jsonl"
     with reading(inputs, quarantine) as read, progress_bar(quiet) as bar:

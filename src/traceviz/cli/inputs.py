@@ -26,7 +26,9 @@ from traceviz.guard import atomic_file
 from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES
 from traceviz.load import Ingest, ReadOptions
 from traceviz.normalize import shape_names
+from traceviz.outputs import check_output, output_error
 from traceviz.price.cost import parse_at
+from traceviz.report.text import json_bytes
 from traceviz.schema import Quarantined
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -145,7 +147,12 @@ def llm_logs_path() -> Path:
 def input_paths(
     paths: tuple[str, ...], inputs: InputSettings, required: bool = True
 ) -> tuple[str, ...]:
-    """PATHS, plus llm's logs.db with `--llm`; a usage error when there is nothing to read."""
+    """PATHS, plus llm's logs.db with `--llm`; a usage error when there is nothing to read.
+
+    A `--quarantine` file that could not be written stops the run here, before any read.
+    """
+    if inputs.quarantine:
+        check_output(inputs.quarantine)
     if inputs.llm:
         path = llm_logs_path()
         if not path.is_file():
@@ -173,10 +180,13 @@ class QuarantineFile:
         self._atomic = ExitStack()
 
     def write(self, item: Quarantined) -> None:
-        if self._handle is None:
-            temporary = self._atomic.enter_context(atomic_file(self.path))
-            self._handle = Path(temporary).open("wb")  # noqa: SIM115 - closed in __exit__
-        self._handle.write(orjson.dumps(item.row()) + b"\n")
+        try:
+            if self._handle is None:
+                temporary = self._atomic.enter_context(atomic_file(self.path))
+                self._handle = Path(temporary).open("wb")  # noqa: SIM115 - closed in __exit__
+            self._handle.write(json_bytes(orjson.dumps(item.row())) + b"\n")
+        except OSError as exc:
+            raise output_error(self.path, exc) from exc
         self.count += 1
 
     def __enter__(self) -> QuarantineFile:
@@ -189,8 +199,18 @@ class QuarantineFile:
         tb: TracebackType | None,
     ) -> None:
         if self._handle is not None:
-            self._handle.close()
-        self._atomic.__exit__(exc_type, exc, tb)
+            try:
+                self._handle.close()
+            except OSError as error:
+                self._atomic.__exit__(type(error), error, error.__traceback__)
+                if exc_type is None:
+                    raise output_error(self.path, error) from error
+                return
+        try:
+            self._atomic.__exit__(exc_type, exc, tb)
+        except OSError as error:
+            if exc_type is None:
+                raise output_error(self.path, error) from error
 
 
 @contextmanager

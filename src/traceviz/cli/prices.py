@@ -13,6 +13,7 @@ from rich.table import Table
 from traceviz import price
 from traceviz.errors import ConfigError
 from traceviz.price.catalog import Price
+from traceviz.report.text import rich_name, rich_text
 
 
 @click.command()
@@ -32,7 +33,7 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
       traceviz prices o3 --at 2025-05-01 --sources
     """
     book = price.load(catalog)
-    at = price.parse_at(at_text) if at_text else None
+    at = price.parse_at(at_text) if at_text is not None else None
     if model:
         key = book.key(model)
         if key is None:
@@ -57,7 +58,9 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
         for entry in rows:
             flag = " (single source)" if entry.single_source else ""
             note = f" Note: {entry.notes}" if entry.notes else ""
-            console.print(f"[bold]{entry.id}[/bold]{flag}: {entry.source}{note}", highlight=False)
+            line = rich_text(entry.id, style="bold")
+            line.append_text(rich_text(f"{flag}: {entry.source}{note}"))
+            console.print(line, highlight=False)
 
 
 def _span_at(entry: Price, at: datetime) -> bool:
@@ -71,7 +74,11 @@ def _plain_at(entry: Price, at: datetime) -> bool:
 def _table(rows: list[Price], title: str, history: bool) -> Table:
     """One row per entry; a history shows from/until, a listing shows each model."""
     table = Table(
-        title=title, title_justify="left", box=box.SIMPLE, pad_edge=False, collapse_padding=True
+        title=rich_text(title),
+        title_justify="left",
+        box=box.SIMPLE,
+        pad_edge=False,
+        collapse_padding=True,
     )
     first = ("from", "until") if history else ("model", "since")
     for name in (*first, "input", "cached", "output", "batch", "window"):
@@ -90,7 +97,7 @@ def _table(rows: list[Price], title: str, history: bool) -> Table:
         if history and entry.currency != "USD":
             cells[0] += f" ({entry.currency})"
         table.add_row(
-            *cells,
+            *[rich_name(c) for c in cells],
             _rate(entry.rate("input")),
             _rate(entry.rate("cached_input")),
             _rate(entry.rate("output")),

@@ -16,11 +16,13 @@ from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.progress import progress_bar
 from traceviz.errors import ConfigError, InputError
-from traceviz.guard import refuse_overwrite, write_atomic
+from traceviz.guard import refuse_overwrite
+from traceviz.outputs import check_output, output_error, write_bytes
 from traceviz.pipeline import Analysis, AnalysisOptions, analyze
 from traceviz.report import audit as audit_rules
 from traceviz.report import terminal
 from traceviz.report.aggregate import unknown_keys
+from traceviz.report.text import json_bytes, one_line
 
 BY_HELP = "Group by model, provider, format, source, tokenizer, day, week, or a metadata key."
 QUARANTINE = "traceviz.quarantine.jsonl"
@@ -100,6 +102,8 @@ def report(
     if fmt == "parquet" and not output and sys.stdout.isatty():
         msg = "Parquet is not for a terminal."
         raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
+    if output:
+        check_output(output)
     result = run_analysis(paths, inputs, analysis, run, quiet)
     warn_unknown_keys(result, by)
     built = reports.build(result.traces, result.steps, result.stats, list(by))
@@ -109,12 +113,18 @@ def report(
         content = reports.FORMATS[fmt](built)
         data = content.encode() if isinstance(content, str) else content
         if output:
-            write_atomic(output, data)
+            write_bytes(output, data)
             if not quiet:
                 echo_err(f"wrote the {fmt} report to {output}")
         else:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+            try:
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                where = "stdout"
+                raise output_error(where, exc) from exc
     if result.stats.file_errors:
         ctx.exit(EXIT_FAILED)
 
@@ -199,6 +209,8 @@ def audit(
     if not rules:
         msg = "No rules given."
         raise click.UsageError(msg + " Use --budget, --max-cost-per-response, ... or --rules FILE.")
+    if json_path:
+        check_output(json_path)
     result = run_analysis(paths, inputs, analysis, run, quiet=False)
     warn_unknown_keys(result, by)
     stats = result.stats
@@ -211,10 +223,10 @@ def audit(
             "not_evaluated": outcome.not_evaluated,
             "violations": [dataclasses.asdict(v) for v in outcome.violations],
         }
-        write_atomic(json_path, orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        write_bytes(json_path, json_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2)))
     for v in outcome.violations:
-        worst = f"  worst: {', '.join(v.worst)}" if v.worst else ""
-        click.echo(f"FAIL {v.shown()}{worst}")
+        worst = f"  worst: {', '.join(map(one_line, v.worst))}" if v.worst else ""
+        click.echo(f"FAIL {one_line(v.shown())}{worst}")
     for rule, why in outcome.not_evaluated.items():
         click.echo(f"NOT EVALUATED {rule}: {why}")
     if outcome.violations:

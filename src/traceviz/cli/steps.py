@@ -13,9 +13,11 @@ from traceviz.cli.common import echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
-from traceviz.guard import refuse_overwrite, write_atomic
+from traceviz.guard import refuse_overwrite
+from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.report import trace_view
+from traceviz.report.text import rich_name
 from traceviz.schema import KIND, MODEL, STEPS_SCHEMA, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment import training
@@ -58,6 +60,7 @@ def steps(
     paths = input_paths(paths, inputs)
     refuse_overwrite([("-o", output), ("--quarantine", inputs.quarantine)], paths)
     options = _options(inputs, kinds_model, keep_text=False)
+    check_output(output)
     mix: list[pl.DataFrame] = []
     quarantine = f"{output.rsplit('.', 1)[0]}.quarantine.jsonl"
     with (
@@ -104,7 +107,7 @@ def _kind_table(counts: pl.DataFrame) -> Table:
         mine = counts.filter(pl.col(MODEL).eq_missing(model))
         share = dict(zip(mine[KIND].to_list(), mine["len"].to_list(), strict=True))
         cells = [f"{share.get(k, 0) / total:.0%}" for k in kinds_module.KINDS]
-        table.add_row("(none)" if model is None else str(model), f"{total:,}", *cells)
+        table.add_row(rich_name("(none)" if model is None else str(model)), f"{total:,}", *cells)
     return table
 
 
@@ -133,6 +136,8 @@ def show(
     """
     paths = input_paths(paths, inputs)
     refuse_overwrite([("--html", html_path), ("--quarantine", inputs.quarantine)], paths)
+    if html_path:
+        check_output(html_path)
     options = _options(inputs, kinds_model, keep_text=True)
     found: tuple[dict[str, object], pl.DataFrame] | None = None
     with reading(inputs, "show.quarantine.jsonl") as read, run.open() as how:
@@ -150,7 +155,7 @@ def show(
         raise InputError(msg, hint="List the ids with `traceviz ingest PATHS -o t.csv`.")
     trace, trace_steps = found
     if html_path:
-        write_atomic(html_path, trace_view.html(trace, trace_steps).encode())
+        write_bytes(html_path, trace_view.html(trace, trace_steps).encode())
         echo_err(f"wrote {html_path}")
         return
     Console(highlight=False).print(trace_view.terminal(trace, trace_steps))
@@ -173,6 +178,7 @@ def kinds() -> None:
 )
 def kinds_train(labels: str, output: str) -> None:
     """Train a step-kind model on LABELS (JSON Lines of traces with labelled chunks)."""
+    check_output(output)
     data = training.read_labels(labels)
     training.fit(data).save(output)
     echo_err(

@@ -178,14 +178,6 @@ class Normalizer:
             yield from self._apply(self.forced.name, self.forced.normalize, _as_chunks(record))
             return
         if isinstance(self.forced, Shape):
-            if not self.forced.detect(record.value):
-                self.stats.read += 1
-                shown = _unknown(record.value)
-                reason = f"--shape {self.forced.name}: the record is not of that shape ({shown})"
-                yield self._quarantine(
-                    Quarantined(record.source, record.line, reason, _raw(record.value))
-                )
-                return
             yield from self._split(self.forced, record)
             return
         found = self._detect(record.value)
@@ -260,11 +252,13 @@ class Normalizer:
             self.stats.skip_reasons[str(skip)] = self.stats.skip_reasons.get(str(skip), 0) + 1
             return
         except (ShapeError, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            reason = (
-                f"{name}: {exc}"
-                if isinstance(exc, ShapeError)
-                else f"{name}: malformed record ({type(exc).__name__}: {exc})"
-            )
+            if isinstance(exc, ShapeError):
+                reason = f"{name}: {exc}"
+            elif self.forced is not None:  # what the user forced does not fit the record
+                shown = _unknown(record.value)
+                reason = f"--shape {name}: the record is not of that shape ({shown})"
+            else:
+                reason = f"{name}: malformed record ({type(exc).__name__}: {exc})"
             yield self._quarantine(
                 Quarantined(record.source, record.line, reason, _raw(record.value))
             )

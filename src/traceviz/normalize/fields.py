@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from traceviz import timestamps
 
 MAX_TOKENS = 10**12  # above any real response; larger values are corrupt data
 
@@ -99,38 +101,12 @@ def money(value: Any, name: str) -> float | None:
 
 
 def timestamp(value: Any, name: str) -> datetime | None:
-    """A UTC timestamp from Unix seconds (or milliseconds, or nanoseconds) or ISO 8601."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, bool):
-        msg = f"{name} is a boolean, not a time"
-        raise ShapeError(msg)
-    if isinstance(value, int | float):
-        seconds = float(value)
-        if seconds > 1e17:  # nanoseconds
-            seconds /= 1e9
-        elif seconds > 1e11:  # milliseconds
-            seconds /= 1e3
-        if not math.isfinite(seconds) or not 0 <= seconds < 1e10:
-            msg = f"{name} is not a plausible Unix time: {value!r}"
-            raise ShapeError(msg)
-        return datetime.fromtimestamp(seconds, UTC)
-    if isinstance(value, str):
-        iso = value.strip()
-        if iso.endswith(("Z", "z")):
-            iso = iso[:-1] + "+00:00"
-        try:
-            parsed = datetime.fromisoformat(iso)
-        except ValueError:
-            if iso.replace(".", "", 1).isdigit():
-                return timestamp(float(iso), name)
-            msg = f"{name} is not a time: {value[:40]!r}"
-            raise ShapeError(msg) from None
-        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    msg = f"{name} is not a time ({type(value).__name__})"
-    raise ShapeError(msg)
+    """A UTC timestamp from Unix time or ISO 8601 (see `traceviz.timestamps`), else a
+    `ShapeError` whose reason names the field."""
+    try:
+        return timestamps.parse(value, name)
+    except timestamps.TimestampError as exc:
+        raise ShapeError(str(exc)) from None
 
 
 def content_text(value: Any, name: str) -> str | None:

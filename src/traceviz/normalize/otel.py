@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from traceviz import timestamps
 from traceviz.ingest import RawRecord
 from traceviz.normalize import think_tags
 from traceviz.normalize.fields import ShapeError, text, tokens
@@ -341,7 +342,7 @@ def _nanos(value: Any, name: str) -> datetime | None:
     if not 0 < nanos < 10**19:
         msg = f"{name} is not a plausible time: {value!r}"
         raise ShapeError(msg)
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanos // 1000)
+    return timestamps.from_unix(nanos, name, unit="nanoseconds")
 
 
 def _metadata(value: Mapping[str, Any], span: Mapping[str, Any], attrs: Mapping[str, Any]) -> str:

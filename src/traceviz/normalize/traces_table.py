@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from traceviz.ingest import RawRecord
-from traceviz.normalize.fields import ShapeError
+from traceviz.normalize.fields import ShapeError, timestamp
 from traceviz.schema import (
     ANSWER,
     FORMAT,
@@ -91,8 +91,7 @@ def _typed(name: str, value: Any, text_only: bool) -> Any:
             raise ShapeError(msg)
         return value.lower() == "true"
     if isinstance(dtype, pl.Datetime):
-        created = _parse(name, value, datetime.fromisoformat)
-        return created if created.tzinfo else created.replace(tzinfo=UTC)
+        return timestamp(value, name)
     return value
 
 

@@ -7,6 +7,7 @@ what the same work would have cost on another model.
 from traceviz.price import whatif as whatif_module
 from traceviz.price.catalog import Catalog, Price, load
 from traceviz.price.cost import COST_COLUMNS, apply, parse_at
+from traceviz.price.notes import notes
 from traceviz.price.whatif import RATIO_PRESETS, Ratio, ratio_preset, whatif
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Ratio",
     "apply",
     "load",
+    "notes",
     "parse_at",
     "ratio_preset",
     "whatif",

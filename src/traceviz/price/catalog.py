@@ -6,14 +6,16 @@ overrides entries by id. Rates are USD (or CNY) per million tokens, held as Deci
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from traceviz import timestamps
 from traceviz.errors import ConfigError
 
 RATES = (
@@ -22,6 +24,7 @@ RATES = (
 )  # fmt: skip
 BATCH_RULE = Decimal("0.5")  # OpenAI Batch API: 50 % off input and output
 BATCH_RULE_PROVIDERS = ("o1", "o3", "o4", "gpt-")
+MINUTES_PER_DAY = 24 * 60
 _FIELDS = frozenset(
     {"id", "model", "aliases", "from", "until", "daily", "weekdays", "currency", "source",
      "notes", "single_source", *RATES}
@@ -104,6 +107,58 @@ class Catalog:
             p for p in self.prices if p.model == model and p.currency == currency and not p.daily
         ]
         return max(plain, key=lambda p: p.start) if plain else None
+
+    def on_day(self, model: str, day: datetime, currency: str = "USD") -> tuple[Price, ...]:
+        """Every entry that applies at some minute of the UTC day starting at `day`, oldest
+        first: what a response of that day may have been billed at, its minute unknown.
+
+        Which entry applies changes only where a daily window opens or closes or an entry
+        starts or ends, so the minutes checked are the day's first and those boundaries.
+        """
+        end = day + timedelta(days=1)
+        minutes = {0}
+        for p in self.prices:
+            if p.model != model or p.currency != currency:
+                continue
+            for bound in (p.start, p.until):
+                if bound is not None and day <= bound < end:
+                    minutes.add(math.ceil((bound - day).total_seconds() / 60))
+            minutes.update(m for window in p.daily for m in window)
+        found: dict[str, Price] = {}
+        for m in sorted(minutes):
+            entry = self.in_force(model, day + timedelta(minutes=m), currency)
+            if entry is not None and 0 <= m < MINUTES_PER_DAY:
+                found.setdefault(entry.id, entry)
+        return tuple(sorted(found.values(), key=lambda p: (p.start, p.id)))
+
+    def standard_on(self, model: str, day: datetime, currency: str = "USD") -> Price | None:
+        """The plain (not time-windowed) entry in force for most of the UTC day at `day`."""
+        end = day + timedelta(days=1)
+
+        def overlap(p: Price) -> float:
+            return (min(end, p.until or end) - max(day, p.start)).total_seconds()
+
+        plain = [
+            p
+            for p in self.prices
+            if p.model == model and p.currency == currency and not p.daily and not p.weekdays
+        ]
+        covering = [p for p in plain if overlap(p) > 0]
+        return max(covering, key=lambda p: (overlap(p), p.start)) if covering else None
+
+    def alongside(self, entry: Price) -> tuple[Price, ...]:
+        """A plain entry and the time-windowed entries of its model in force during its span:
+        the prices a response billed while it was current may have had."""
+        found = [
+            p
+            for p in self.prices
+            if p.model == entry.model
+            and p.currency == entry.currency
+            and (p.daily or p.weekdays)
+            and (entry.until is None or p.start < entry.until)
+            and (p.until is None or p.until > entry.start)
+        ]
+        return (entry, *sorted(found, key=lambda p: (p.start, p.id)))
 
     def nearest(self, model: str, at: datetime, currency: str = "USD") -> Price | None:
         """The entry in force, else the closest in time (for what-ifs outside a model's life)."""
@@ -212,6 +267,9 @@ def _minute(text: str) -> int:
 
 
 def _utc(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    """A catalog time (a TOML date-time or date, or an ISO string), offsets honoured."""
+    parsed = timestamps.parse(value, "from/until")
+    if parsed is None:
+        msg = "from/until is empty"
+        raise ValueError(msg)
+    return parsed

@@ -10,17 +10,21 @@ Amounts are exact: Decimal(38, 12) US dollars.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 import polars as pl
 
+from traceviz import timestamps
 from traceviz.price.catalog import BATCH_RULE, Catalog, Price
 from traceviz.schema import (
     BATCH,
     CACHED_INPUT_TOKENS,
+    COST_HIGH,
     COST_LOGGED,
+    COST_LOW,
     CREATED,
     INPUT_TOKENS,
     MODEL,
@@ -34,13 +38,14 @@ from traceviz.schema import (
     USAGE_REASONING,
     USAGE_SOURCE,
 )
+from traceviz.timestamps import Day, whole_day
 
 Tier = Literal["standard", "batch", "flex"]
 MONEY = pl.Decimal(38, 12)
 MILLION = Decimal(1_000_000)
 COST_COLUMNS = (
     "cost_input", "cost_cached_input", "cost_cache_write",
-    "cost_output", "cost_reasoning", "cost_total",
+    "cost_output", "cost_reasoning", "cost_total", COST_LOW, COST_HIGH,
 )  # fmt: skip
 
 
@@ -92,13 +97,98 @@ def _token_columns(traces: pl.DataFrame) -> list[pl.Expr]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The entry a trace is priced at, the basis said in `price_basis`, and `band`: the
+    entries it may have been billed at when its time of day is unknown (else just the one)."""
+
+    price: Price | None
+    basis: str
+    band: tuple[Price, ...] = ()
+
+
+TIME_OF_DAY_UNKNOWN = (
+    "time of day unknown: standard price, cost_low-cost_high span the day's prices"
+)
+
+
+def choose(
+    catalog: Catalog,
+    key: str,
+    minute: datetime | None,
+    at: datetime | None,
+    nearest: bool = False,
+) -> Choice:
+    """The price of one trace: at its minute, else at `--at`, else the latest entry.
+
+    Where the time of day is not known (no timestamp, and `--at` a bare date or not
+    given) the standard (not time-windowed) price is used, and `band` holds every price
+    that may have applied. `nearest` (what-ifs) falls back to the entry closest in time
+    when none is in force.
+    """
+    if minute is not None or (at is not None and not whole_day(at)):
+        when = minute or at
+        assert when is not None
+        found = catalog.in_force(key, when)
+        if found is None and nearest:
+            found = catalog.nearest(key, when)
+        basis = "created" if minute else f"--at {when:%Y-%m-%d %H:%M}"
+        return Choice(found, basis, (found,) if found else ())
+    if at is not None:
+        day = at.start() if isinstance(at, Day) else at
+        found = catalog.standard_on(key, day)
+        band = catalog.on_day(key, day)
+        if found is None and nearest:
+            found = catalog.nearest(key, day)
+        basis = f"--at {day:%Y-%m-%d} (whole day)"
+    else:
+        found = catalog.latest(key)
+        band = catalog.alongside(found) if found else ()
+        basis = "latest (no timestamp)"
+    if found is None:
+        return Choice(None, basis, ())
+    band = tuple({p.id: p for p in (found, *band)}.values())
+    if len(band) > 1:
+        basis = f"{basis}; {TIME_OF_DAY_UNKNOWN}"
+    return Choice(found, basis, band)
+
+
+RATE_NAMES = ("input", "cached_input", "cache_write", "output")
+
+
+def band_rates(
+    band: tuple[Price, ...], tier: Tier
+) -> tuple[dict[str, Decimal | None], dict[str, Decimal | None]]:
+    """The lowest and highest of each rate over a band's entries (per million).
+
+    NOTE: taken rate by rate, so that low <= the true cost <= high for any mix of
+    tokens whichever entry applied (time-of-day prices cut every rate together, so the
+    band is the exact range on the shipped catalog).
+    """
+    sets = [tier_rates(p, tier)[0] for p in band]
+    low: dict[str, Decimal | None] = {}
+    high: dict[str, Decimal | None] = {}
+    for name in RATE_NAMES:
+        values = [r[name] for r in sets]
+        known = [v for v in values if v is not None]
+        complete = len(known) == len(values)
+        low[name] = min(known) if known and complete else None
+        high[name] = max(known) if known and complete else None
+    return low, high
+
+
 def apply(
     traces: pl.DataFrame,
     catalog: Catalog,
     at: datetime | None = None,
     tier: Tier | None = None,
 ) -> pl.DataFrame:
-    """The traces with cost columns, `price_id`, `price_basis` and `cost_logged_diff`."""
+    """The traces with cost columns, `price_id`, `price_basis` and `cost_logged_diff`.
+
+    `cost_low` and `cost_high` bound `cost_total` where the time of day is unknown
+    (no timestamp, `at` a whole day) and the model's price depends on it; they equal
+    `cost_total` everywhere else.
+    """
     keys = {m: catalog.key(m) for m in traces[MODEL].unique().to_list()}
     lookups: dict[tuple[str | None, datetime | None, str, str | None], tuple[object, ...]] = {}
     rows = []
@@ -119,14 +209,8 @@ def apply(
         rows.append(lookups[lookup])
     rates = pl.DataFrame(
         rows,
-        schema={
-            "price_id": pl.String,
-            "_basis": pl.String,
-            "_in": MONEY,
-            "_cached": MONEY,
-            "_write": MONEY,
-            "_out": MONEY,
-        },  # fmt: skip
+        schema={"price_id": pl.String, "_basis": pl.String}
+        | {f"_{part}{side}": MONEY for side in ("", "_low", "_high") for part in RATE_PARTS},
         orient="row",
     )
     priced = pl.concat([traces, rates], how="horizontal")
@@ -135,9 +219,18 @@ def apply(
     # a prompt neither logged nor known (a stream cut before its usage) costs nothing here,
     # and the basis says so
     uncached = (inp - cached.fill_null(0) - write).clip(lower_bound=0).fill_null(0)
+    cached = cached.fill_null(0)
 
     def money(tokens: pl.Expr, rate: str) -> pl.Expr:
         return tokens.cast(pl.Decimal(38, 0)) * pl.col(rate)
+
+    def total(side: str) -> pl.Expr:
+        return (
+            money(uncached, f"_in{side}")
+            + money(cached, f"_cached{side}")
+            + money(write, f"_write{side}")
+            + money(out, f"_out{side}")
+        )
 
     counted = (
         pl.when(pl.col(USAGE_SOURCE) == "counted")
@@ -148,14 +241,16 @@ def apply(
     )
     priced = priced.with_columns(
         money(uncached, "_in").alias("cost_input"),
-        money(cached.fill_null(0), "_cached").alias("cost_cached_input"),
+        money(cached, "_cached").alias("cost_cached_input"),
         money(write, "_write").alias("cost_cache_write"),
         money(out, "_out").alias("cost_output"),
-        money(reasoning, "_out").alias("cost_reasoning"),
+        # never more reasoning than output (the tokens stage keeps it so; logged usage
+        # read without it may not)
+        money(
+            pl.when(reasoning.is_not_null()).then(pl.min_horizontal(reasoning, out)), "_out"
+        ).alias("cost_reasoning"),
         # what the cache saved: the cache reads at the full input rate, less what they cost
-        (money(cached.fill_null(0), "_in") - money(cached.fill_null(0), "_cached")).alias(
-            "cost_cache_saved"
-        ),
+        (money(cached, "_in") - money(cached, "_cached")).alias("cost_cache_saved"),
         (
             pl.col("_basis")
             + pl.when(pl.col("price_id").is_not_null()).then(counted).otherwise(pl.lit(""))
@@ -163,17 +258,22 @@ def apply(
             .then(pl.lit("; prompt not logged"))
             .otherwise(pl.lit(""))
         ).alias("price_basis"),
+        total("_low").alias(COST_LOW),
+        total("_high").alias(COST_HIGH),
     )
-    total = (
+    summed = (
         pl.col("cost_input")
         + pl.col("cost_cached_input")
         + pl.col("cost_cache_write")
         + pl.col("cost_output")
     )
     return priced.with_columns(
-        total.alias("cost_total"),
-        (total.cast(pl.Float64) - pl.col(COST_LOGGED)).alias("cost_logged_diff"),
-    ).drop("_basis", "_in", "_cached", "_write", "_out")
+        summed.alias("cost_total"),
+        (summed.cast(pl.Float64) - pl.col(COST_LOGGED)).alias("cost_logged_diff"),
+    ).drop("_basis", *(f"_{p}{s}" for s in ("", "_low", "_high") for p in RATE_PARTS))
+
+
+RATE_PARTS = ("in", "cached", "write", "out")
 
 
 def _price_row(
@@ -184,39 +284,24 @@ def _price_row(
     at: datetime | None,
     tier: Tier,
 ) -> tuple[object, ...]:
+    empty = (None,) * (3 * len(RATE_PARTS))
     if key is None:
-        return (
-            None,
-            f"no price for {model!r}" if model else "no model named",
-            None,
-            None,
-            None,
-            None,
-        )
-    when = minute or at
-    if when is not None:
-        price = catalog.in_force(key, when)
-        basis = "created" if minute else f"--at {at:%Y-%m-%d %H:%M}"  # type: ignore[operator]
-    else:
-        price = catalog.latest(key)
-        basis = "latest (no timestamp)"
-    if price is None:
+        return (None, f"no price for {model!r}" if model else "no model named", *empty)
+    choice = choose(catalog, key, minute, at)
+    if choice.price is None:
+        when = minute or at
         stamp = f"{when:%Y-%m-%d %H:%M}" if when else "any time"
-        return (None, f"no price for {key} at {stamp}", None, None, None, None)
-    rates, note = tier_rates(price, tier)
-    if note:
-        basis = f"{basis}; {note}"
+        return (None, f"no price for {key} at {stamp}", *empty)
+    rates, note = tier_rates(choice.price, tier)
+    basis = f"{choice.basis}; {note}" if note else choice.basis
+    low, high = band_rates(choice.band, tier)
     return (
-        price.id,
+        choice.price.id,
         basis,
-        per_token(rates["input"]),
-        per_token(rates["cached_input"]),
-        per_token(rates["cache_write"]),
-        per_token(rates["output"]),
+        *(per_token(r[name]) for r in (rates, low, high) for name in RATE_NAMES),
     )
 
 
 def parse_at(value: str) -> datetime:
-    """A `--at` date or time (ISO 8601), taken as UTC."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """A `--at` date or time (ISO 8601), as UTC: see `traceviz.timestamps.parse_at`."""
+    return timestamps.parse_at(value)

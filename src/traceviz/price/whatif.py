@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from importlib.resources import files
 
@@ -21,7 +21,7 @@ import polars as pl
 from traceviz import tokens
 from traceviz.errors import ConfigError
 from traceviz.price.catalog import Catalog
-from traceviz.price.cost import MONEY, per_token, tier_rates
+from traceviz.price.cost import MONEY, Tier, band_rates, choose, per_token, tier_rates
 from traceviz.schema import (
     ANSWER,
     BATCH,
@@ -94,10 +94,19 @@ def target_key(target: str, catalog: Catalog) -> str:
     return key
 
 
-def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) -> pl.DataFrame:
+def whatif(
+    traces: pl.DataFrame,
+    target: str,
+    ratio: Ratio,
+    catalog: Catalog,
+    at: datetime | None = None,
+) -> pl.DataFrame:
     """The traces with `whatif_*` columns: the cost of the same work on `target`.
 
-    Needs the tokens stage's columns, and the text columns unless `recount` ran first.
+    Each trace is priced on `target` as of the time its actual cost was (`price.cost.choose`):
+    its minute, else `at`, else the latest entry; where the time of day is unknown the
+    low-high band also spans the target's prices over the day. Needs the tokens stage's
+    columns, and the text columns unless `recount` ran first.
     """
     key = target_key(target, catalog)
     target_hides = hides_reasoning(key)
@@ -107,6 +116,7 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
     traces = traces.drop(RECOUNTED)
     rows = []
     rate_cache: dict[tuple[datetime | None, bool], tuple[Decimal | None, ...]] = {}
+    empty = (None,) * (3 * len(RATE_PARTS))
     for index, (created, batch, billed) in enumerate(
         zip(
             traces[CREATED].to_list(),
@@ -128,7 +138,7 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
             source = "same kind of model: reasoning carried over, no ratio"
         minute = created.replace(second=0, microsecond=0) if created else None
         if (minute, batch) not in rate_cache:
-            rate_cache[(minute, batch)] = _rates(catalog, key, minute, bool(batch))
+            rate_cache[(minute, batch)] = _rates(catalog, key, minute, at, bool(batch)) or empty
         rows.append(
             (
                 middle,
@@ -149,10 +159,8 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
             "whatif_ratio_source": pl.String,
             "_prompt": pl.Int64,
             "_answer": pl.Int64,
-            "_in": MONEY,
-            "_cached": MONEY,
-            "_out": MONEY,
-        },  # fmt: skip
+        }  # fmt: skip
+        | {f"_{part}{side}": MONEY for side in SIDES for part in RATE_PARTS},
         orient="row",
     )
     out = pl.concat([traces, frame], how="horizontal")
@@ -163,37 +171,52 @@ def whatif(traces: pl.DataFrame, target: str, ratio: Ratio, catalog: Catalog) ->
     uncached = pl.col("_prompt").fill_null(0) - cached
     answer = pl.col("_answer").fill_null(0)
 
-    def cost(reasoning: str) -> pl.Expr:
+    def cost(reasoning: str, side: str = "") -> pl.Expr:
         output = pl.col(reasoning).round(0).cast(pl.Int64).fill_null(0) + answer
         return (
-            uncached.cast(pl.Decimal(38, 0)) * pl.col("_in")
-            + cached.cast(pl.Decimal(38, 0)) * pl.col("_cached")
-            + output.cast(pl.Decimal(38, 0)) * pl.col("_out")
+            uncached.cast(pl.Decimal(38, 0)) * pl.col(f"_in{side}")
+            + cached.cast(pl.Decimal(38, 0)) * pl.col(f"_cached{side}")
+            + output.cast(pl.Decimal(38, 0)) * pl.col(f"_out{side}")
         )
 
-    costs = [cost("_mid"), cost("_low"), cost("_high")]
+    # the band: the ratio's range at the lowest and highest of the target's prices
+    band = [cost(r, side) for r in ("_low", "_high") for side in ("_low", "_high")]
     return out.with_columns(
         pl.lit(key).alias("whatif_model"),
         pl.col("_mid").round(0).cast(pl.Int64).alias("whatif_reasoning_tokens"),
         (pl.col("_mid").round(0).cast(pl.Int64).fill_null(0) + answer).alias(
             "whatif_output_tokens"
         ),
-        costs[0].alias("whatif_cost_total"),
-        pl.min_horizontal(costs[1], costs[2]).alias("whatif_cost_low"),
-        pl.max_horizontal(costs[1], costs[2]).alias("whatif_cost_high"),
+        cost("_mid").alias("whatif_cost_total"),
+        pl.min_horizontal(band).alias("whatif_cost_low"),
+        pl.max_horizontal(band).alias("whatif_cost_high"),
         pl.when(pl.col("whatif_ratio_source").str.starts_with("same kind"))
         .then(None)
         .otherwise(pl.lit(ratio.value))
         .alias("whatif_ratio"),
-    ).drop("_mid", "_low", "_high", "_prompt", "_answer", "_in", "_cached", "_out")
+    ).drop(
+        "_mid", "_low", "_high", "_prompt", "_answer",
+        *(f"_{part}{side}" for side in SIDES for part in RATE_PARTS),
+    )  # fmt: skip
+
+
+RATE_PARTS = ("in", "cached", "out")
+SIDES = ("", "_low", "_high")
 
 
 def _rates(
-    catalog: Catalog, key: str, minute: datetime | None, batch: bool
-) -> tuple[Decimal | None, ...]:
-    when = minute or datetime.now(UTC)
-    price = catalog.nearest(key, when)
-    if price is None:
-        return (None, None, None)
-    rates, _ = tier_rates(price, "batch" if batch else "standard")
-    return (per_token(rates["input"]), per_token(rates["cached_input"]), per_token(rates["output"]))
+    catalog: Catalog, key: str, minute: datetime | None, at: datetime | None, batch: bool
+) -> tuple[Decimal | None, ...] | None:
+    """Input, cached input and output rates per token on the target, then their lowest and
+    highest over the prices that may have applied (the same when the time is known)."""
+    choice = choose(catalog, key, minute, at, nearest=True)
+    if choice.price is None:
+        return None
+    tier: Tier = "batch" if batch else "standard"
+    rates, _ = tier_rates(choice.price, tier)
+    low, high = band_rates(choice.band, tier)
+    return tuple(
+        per_token(r[name])
+        for r in (rates, low, high)
+        for name in ("input", "cached_input", "output")
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from traceviz.price.notes import notes as price_notes
 from traceviz.schema import CREATED, IngestStats
 from traceviz.stats import distribution
 
@@ -183,7 +184,7 @@ def build(
         kinds=_kinds(keyed, steps, by),
         outliers=_outliers(traces),
         stats=stats,
-        estimates=_estimates(overall),
+        estimates=_estimates(overall) + price_notes(traces),
         missing=missing,
         vs=overall["whatif_model"][0] if "whatif_model" in overall.columns else None,
         points=_points(keyed, by),

@@ -74,10 +74,17 @@ def load_rules(path: str | Path) -> dict[str, float]:
         msg = f"{path}: cannot read the rules: {exc}"
         raise ConfigError(msg, hint="Write rules as TOML, e.g. `budget = 25.0`.") from exc
     rules = document.get("rules", document)
+    if not isinstance(rules, dict):
+        msg = f"{path}: rules is not a table"
+        raise ConfigError(msg, hint="Write rules as TOML, e.g. `budget = 25.0`.")
     unknown = set(rules) - set(RULES)
     if unknown:
         msg = f"{path}: unknown rules {sorted(unknown)}"
         raise ConfigError(msg, hint=f"Known rules: {', '.join(RULES)}.")
+    for key, value in rules.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            msg = f"{path}: rule {key!r} is not a number: {value!r}"
+            raise ConfigError(msg, hint=f"Write it as a number, e.g. `{key} = 25.0`.")
     return {k: float(v) for k, v in rules.items()}
 
 

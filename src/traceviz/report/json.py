@@ -1,7 +1,8 @@
 """The report as one JSON document with stable keys (README: "JSON report keys").
 
 Money is a string holding an exact decimal number of US dollars; token counts are
-integers; shares are fractions from 0 to 1.
+integers; shares are fractions from 0 to 1. Text is as logged; C1 and bidi characters are
+written as `\\u` escapes (`report.text.json_bytes`), so printing the JSON cannot drive a terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import orjson
 from traceviz import __version__
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import records
+from traceviz.report.text import json_bytes
 
 SCHEMA_VERSION = 1
 
@@ -42,4 +44,4 @@ def render(report: Report) -> bytes:
         "estimates": report.estimates,
         "not_computed": report.missing,
     }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    return json_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2)) + b"\n"

@@ -1,27 +1,20 @@
 """The report in Markdown, fit to paste into a pull request or an issue.
 
-Text from the logs (models, sources, ids) is escaped so it cannot break the tables or
-inject markup.
+Text from the logs (models, sources, ids) is escaped so it cannot break the tables,
+inject markup or reach a terminal as a control sequence (`report.text.markdown_text`).
 """
 
 from __future__ import annotations
 
-import re
-
 from traceviz.report.aggregate import Report
 from traceviz.report.sections import sections
-
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!])")
-
-
-def escape(text: str) -> str:
-    return _SPECIAL.sub(r"\\\1", text.replace("\n", " ").replace("\r", " "))
+from traceviz.report.text import markdown_text as escape
 
 
 def render(report: Report) -> str:
     lines = ["# traceviz report", ""]
     for section in sections(report):
-        lines += [f"## {section.title}", ""]
+        lines += [f"## {escape(section.title)}", ""]
         if section.header:
             lines.append("| " + " | ".join(escape(h) if h else " " for h in section.header) + " |")
             aligns = [

@@ -1,6 +1,6 @@
 """The report as a data table, one row per group (and one overall): CSV or Parquet.
 
-CSV cells that a spreadsheet would run as a formula are neutralised.
+CSV cells that a spreadsheet would run as a formula are neutralised, controls made visible.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import io
 import polars as pl
 
 from traceviz.report.aggregate import ALL, Report
-from traceviz.write import neutralise_formulas
+from traceviz.report.text import csv_frame
 
 
 def frame(report: Report) -> pl.DataFrame:
@@ -24,7 +24,7 @@ def frame(report: Report) -> pl.DataFrame:
 def render_csv(report: Report) -> bytes:
     buffer = io.BytesIO()
     data = frame(report)
-    neutralise_formulas(data.select(pl.all().exclude(pl.List(pl.Null)))).write_csv(buffer)
+    csv_frame(data.select(pl.all().exclude(pl.List(pl.Null)))).write_csv(buffer)
     return buffer.getvalue()
 
 

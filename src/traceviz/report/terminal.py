@@ -11,17 +11,17 @@ from rich.text import Text
 
 from traceviz.report.aggregate import Report
 from traceviz.report.sections import sections
-from traceviz.report.text import visible
+from traceviz.report.text import rich_text, visible
 
 
 def renderable(report: Report) -> Group:
     parts: list[Text | Table] = []
     for section in sections(report):
         if not section.header:
-            parts.append(Text(section.title, style="bold"))
+            parts.append(rich_text(section.title, style="bold"))
         else:
             table = Table(
-                title=section.title,
+                title=rich_text(section.title),
                 title_justify="left",
                 title_style="bold",
                 box=box.SIMPLE_HEAD,
@@ -29,7 +29,7 @@ def renderable(report: Report) -> Group:
             )
             for index, name in enumerate(section.header):
                 table.add_column(
-                    name,
+                    rich_text(name),
                     justify="right" if index >= section.numeric_from else "left",
                     overflow="fold",
                 )
