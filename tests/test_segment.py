@@ -81,7 +81,7 @@ def test_markers_and_thoughts() -> None:
         ("The answer is 1,024.", "1024"),
         ("So we get 7 and then 12", "12"),
         ("Final answer: $42$", "42"),
-        ("No number here", None),
+        ("No number here. It explains instead, at some length.", None),
         (None, None),
     ],
 )

@@ -24,6 +24,7 @@ def test_steps_writes_table(runner: CliRunner, samples: Path, tmp_path: Path) ->
         "end",
         "tokens",
         "kind",
+        "kind_confidence",
         "marker",
         "thought",
     ]

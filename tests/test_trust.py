@@ -136,7 +136,7 @@ OPTION_SETS: tuple[tuple[str, ...], ...] = (
     ("--vs", "deepseek-reasoner"),
     ("--no-steps",),
     ("--tokenizer", "cl100k_base"),
-    ("--at", "2025-03-01T12:00"),
+    ("--at", "2025-03-01"),
     ("--tier", "batch"),
     ("--model", "deepseek*"),
     ("--vs", "o1", "--ratio", "2"),
@@ -464,3 +464,29 @@ def test_a_failed_run_leaves_the_old_output_whole(runner: CliRunner, tmp_path: P
     _ok(runner.invoke(main, ["ingest", str(log), "-o", str(out)]))
     assert pl.read_parquet(out).height == 2
     assert out.stat().st_mode & 0o644 == 0o644
+
+
+def test_settings_key_covers_every_field_and_refuses_unknown_types() -> None:
+    from dataclasses import dataclass, replace
+
+    from traceviz.cache import settings_key
+    from traceviz.pipeline import measure_key
+
+    base = traceviz.AnalysisOptions()
+    changed = [
+        replace(base, vs="o1"),
+        replace(base, steps=False),
+        replace(base, tokenizer="cl100k_base"),
+        replace(base, read=traceviz.ReadOptions(max_record_bytes=10)),
+        replace(base, read=traceviz.ReadOptions(models=("o1",))),
+    ]
+    keys = {measure_key(options) for options in [base, *changed]}
+    assert len(keys) == 1 + len(changed)
+    assert measure_key(replace(base, tier="batch")) == measure_key(base)  # priced after
+
+    @dataclass(frozen=True)
+    class Odd:
+        handle: object
+
+    with pytest.raises(TypeError, match="cannot key the cache on a object setting"):
+        settings_key(Odd(object()))

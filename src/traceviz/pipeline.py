@@ -102,8 +102,9 @@ def measure(traces: pl.DataFrame, options: AnalysisOptions) -> Batch:
         return Batch(tokens.count(traces, options.tokenizer))
     cuts = segment.cut(traces)
     traces = tokens.count(traces, options.tokenizer, segment.part_starts(cuts))
-    steps = segment.steps(traces, options.kinds_model, cuts)
-    return Batch(segment.metrics(traces.drop(tokens.REASONING_PART_TOKENS), steps), steps)
+    steps, probabilities = segment.classify(traces, options.kinds_model, cuts)
+    traces = segment.metrics(traces.drop(tokens.REASONING_PART_TOKENS), steps, probabilities)
+    return Batch(traces, steps)
 
 
 PRICE_ROWS = 20_000  # traces priced at once (pricing builds rows of Python decimals)

@@ -129,6 +129,8 @@ TOKENS = "tokens"
 KIND = "kind"
 MARKER = "marker"
 THOUGHT = "thought"
+# the step-kind model's probability for the kind it chose (an estimate's own confidence)
+KIND_CONFIDENCE = "kind_confidence"
 STEPS_SCHEMA: dict[str, pl.DataType] = {
     TRACE_ID: pl.String(),
     STEP: pl.Int64(),
@@ -136,9 +138,15 @@ STEPS_SCHEMA: dict[str, pl.DataType] = {
     END: pl.Int64(),
     TOKENS: pl.Int64(),
     KIND: pl.String(),
+    KIND_CONFIDENCE: pl.Float64(),
     MARKER: pl.String(),
     THOUGHT: pl.Int64(),
 }
+# Per trace, each kind's summed step probability: `expected_steps_<kind>` (the expected
+# number of steps of that kind; they add up to `steps`). Reports compose kinds from
+# these, not from the argmax counts `steps_<kind>`.
+EXPECTED_STEPS_PREFIX = "expected_steps_"
+KIND_STEPS_PREFIX = "steps_"
 METRICS_SCHEMA: dict[str, pl.DataType] = {
     "steps": pl.Int64(),
     "thoughts": pl.Int64(),
@@ -160,6 +168,21 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
     "refusal": pl.Boolean(),
 }
 LOOPING = "looping"
+# the final answer and the reasoning after it first reaches it (segment/answers.py,
+# segment/metrics.py; an estimate, measured in docs/first-answer.md)
+FINAL_ANSWER = "final_answer"
+FIRST_ANSWER_SHARE = "first_answer_share"
+AFTER_FIRST_ANSWER = "after_first_answer"
+FINAL_ANSWER_MISSING_REASON = "final_answer_missing_reason"
+REASONING_TOKENS_AFTER_FIRST_ANSWER = "reasoning_tokens_after_first_answer"
+ANSWER_CHANGED_AFTER_FIRST = "answer_changed_after_first"
+METRICS_SCHEMA.update(
+    {
+        FINAL_ANSWER_MISSING_REASON: pl.String(),
+        REASONING_TOKENS_AFTER_FIRST_ANSWER: pl.Int64(),
+        ANSWER_CHANGED_AFTER_FIRST: pl.Boolean(),
+    }
+)
 REFUSAL = "refusal"
 EMPTY_REASONING = "empty_reasoning"
 

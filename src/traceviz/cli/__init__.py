@@ -12,9 +12,10 @@ from traceviz.cli.common import main
 from traceviz.cli.compare import compare
 from traceviz.cli.count import count
 from traceviz.cli.ingest import ingest
+from traceviz.cli.kinds import kinds
 from traceviz.cli.prices import prices
 from traceviz.cli.report import audit, report
-from traceviz.cli.steps import kinds, show, steps
+from traceviz.cli.steps import show, steps
 
 main.add_command(ingest)
 main.add_command(count)

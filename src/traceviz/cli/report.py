@@ -106,7 +106,8 @@ def report(
         check_output(output)
     result = run_analysis(paths, inputs, analysis, run, quiet)
     warn_unknown_keys(result, by)
-    built = reports.build(result.traces, result.steps, result.stats, list(by))
+    note = analysis.kinds_model.note if analysis.kinds_model else None
+    built = reports.build(result.traces, result.steps, result.stats, list(by), note)
     if fmt == "terminal" and not output:
         Console(highlight=False).print(terminal.renderable(built))
     else:

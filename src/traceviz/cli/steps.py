@@ -1,4 +1,4 @@
-"""`traceviz steps`, `traceviz show` and `traceviz kinds`: what the reasoning does."""
+"""`traceviz steps` and `traceviz show`: what the reasoning does."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from traceviz import segment
 from traceviz.cli.analysis import RunSettings, kinds_model_option, run_options
 from traceviz.cli.common import echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
@@ -18,9 +19,8 @@ from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.report import trace_view
 from traceviz.report.text import rich_name
-from traceviz.schema import KIND, MODEL, STEPS_SCHEMA, TRACE_ID
+from traceviz.schema import EXPECTED_STEPS_PREFIX, KIND, MODEL, STEPS_SCHEMA, TRACE_ID
 from traceviz.segment import kinds as kinds_module
-from traceviz.segment import training
 from traceviz.write import TableWriter
 
 
@@ -74,20 +74,33 @@ def steps(
             if part.steps is None or not part.steps.height:
                 continue
             writer.write(part.steps)
-            models = part.traces.select(TRACE_ID, MODEL)
-            mix.append(part.steps.join(models, on=TRACE_ID).group_by(MODEL, KIND).len())
+            mix.append(_expected_kinds(part.traces))
     finish(read, quiet)
     if not quiet:
         echo_err(f"wrote {writer.rows:,} steps of {read.ingest.stats.traces:,} traces to {output}")
     if show_kinds and mix:
-        Console().print(_kind_table(pl.concat(mix).group_by(MODEL, KIND).agg(pl.col("len").sum())))
+        note = (options.kinds_model or segment.default_model()).note
+        table = pl.concat(mix).group_by(MODEL, KIND).agg(pl.col("len").sum())
+        Console().print(_kind_table(table, note))
+
+
+def _expected_kinds(traces: pl.DataFrame) -> pl.DataFrame:
+    """(model, kind, len): each model's summed step probabilities of each kind."""
+    return (
+        traces.select(MODEL, *segment.KIND_EXPECTED)
+        .unpivot(list(segment.KIND_EXPECTED), index=MODEL, variable_name=KIND, value_name="len")
+        .with_columns(pl.col(KIND).str.strip_prefix(EXPECTED_STEPS_PREFIX))
+        .drop_nulls("len")  # hidden reasoning
+        .group_by(MODEL, KIND)
+        .agg(pl.col("len").sum())
+    )
 
 
 SHORT_KINDS = ("set", "plan", "fact", "comp", "cons", "unc", "chk", "fin")
 
 
-def _kind_table(counts: pl.DataFrame) -> Table:
-    """One row per model: the share of its steps of each kind."""
+def _kind_table(counts: pl.DataFrame, note: str) -> Table:
+    """One row per model: the estimated share of its steps of each kind."""
     totals = counts.group_by(MODEL).agg(pl.col("len").sum().alias("total"))
     table = Table(
         title="Step kinds (share of steps)",
@@ -96,18 +109,20 @@ def _kind_table(counts: pl.DataFrame) -> Table:
         padding=(0, 1),
         pad_edge=False,
     )
-    table.caption = ", ".join(
-        f"{s}: {k}" for s, k in zip(SHORT_KINDS, kinds_module.KINDS, strict=True)
+    table.caption = (
+        ", ".join(f"{s}: {k}" for s, k in zip(SHORT_KINDS, kinds_module.KINDS, strict=True))
+        + f"\n{note}; shares are summed step probabilities"
     )
     table.add_column("model", no_wrap=True, overflow="ellipsis", min_width=10, max_width=14)
     table.add_column("steps", justify="right", min_width=5)
     for short in SHORT_KINDS:
         table.add_column(short, justify="right", width=4)
-    for model, total in sorted(totals.iter_rows(), key=lambda r: -r[1]):
+    for model, total in sorted(totals.filter(pl.col("total") > 0).iter_rows(), key=lambda r: -r[1]):
         mine = counts.filter(pl.col(MODEL).eq_missing(model))
         share = dict(zip(mine[KIND].to_list(), mine["len"].to_list(), strict=True))
         cells = [f"{share.get(k, 0) / total:.0%}" for k in kinds_module.KINDS]
-        table.add_row(rich_name("(none)" if model is None else str(model)), f"{total:,}", *cells)
+        name = rich_name("(none)" if model is None else str(model))
+        table.add_row(name, f"{round(total):,}", *cells)
     return table
 
 
@@ -159,46 +174,3 @@ def show(
         echo_err(f"wrote {html_path}")
         return
     Console(highlight=False).print(trace_view.terminal(trace, trace_steps))
-
-
-@click.group()
-def kinds() -> None:
-    """Train and evaluate the step-kind classifier on labelled steps.
-
-    \b
-      traceviz kinds eval labelled-traces.jsonl
-      traceviz kinds train labelled-traces.jsonl -o model.json
-    """
-
-
-@kinds.command("train")
-@click.argument("labels", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), required=True, help="Model file (JSON)."
-)
-def kinds_train(labels: str, output: str) -> None:
-    """Train a step-kind model on LABELS (JSON Lines of traces with labelled chunks)."""
-    check_output(output)
-    data = training.read_labels(labels)
-    training.fit(data).save(output)
-    echo_err(
-        f"trained on {sum(map(len, data.traces)):,} steps of {len(data.traces):,} traces;"
-        f" wrote {output}"
-    )
-
-
-@kinds.command("eval")
-@click.argument("labels", type=click.Path(exists=True, dir_okay=False))
-@click.option("--folds", type=click.IntRange(min=2), default=7, show_default=True)
-def kinds_eval(labels: str, folds: int) -> None:
-    """Cross-validate on LABELS, folds grouped by problem (test traces are unseen)."""
-    result = training.evaluate(training.read_labels(labels), folds)
-    click.echo(f"grouped {result.folds}-fold cross-validation")
-    click.echo(f"accuracy  {result.accuracy:.3f}")
-    click.echo(f"macro-F1  {result.macro_f1:.3f}")
-    table = Table(
-        "kind", "F1", *[k[:6] for k in kinds_module.KINDS], title="F1 and confusion (rows: truth)"
-    )
-    for kind, row in zip(kinds_module.KINDS, result.confusion, strict=True):
-        table.add_row(kind, f"{result.per_kind_f1[kind]:.2f}", *[str(n) for n in row])
-    Console().print(table)

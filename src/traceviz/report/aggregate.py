@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from traceviz import segment
 from traceviz.price.notes import notes as price_notes
-from traceviz.schema import CREATED, IngestStats
+from traceviz.schema import CREATED, EXPECTED_STEPS_PREFIX, KIND_STEPS_PREFIX, IngestStats
 from traceviz.stats import distribution
 
 ALL = "(all)"
@@ -40,6 +41,7 @@ class Report:
     estimates: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     vs: str | None = None
+    kinds_note: str = ""  # the kind model's accuracy, shown beside every kind table and chart
     points: pl.DataFrame = field(default_factory=pl.DataFrame)
     logged: pl.DataFrame = field(default_factory=pl.DataFrame)
 
@@ -158,8 +160,11 @@ def build(
     steps: pl.DataFrame | None,
     stats: IngestStats,
     by: list[str] | None = None,
+    kinds_note: str | None = None,
 ) -> Report:
-    """The report of a run: `traces` and `steps` as `pipeline.analyze` collects them."""
+    """The report of a run: `traces` and `steps` as `pipeline.analyze` collects them.
+
+    `kinds_note` states the step-kind model's accuracy (default: the shipped model's)."""
     by = list(by or [])
     keyed = group_columns(traces, by)
     exprs = figures(keyed)
@@ -177,14 +182,22 @@ def build(
         )
         if column not in traces.columns
     ]
+    kinds, summed = _kinds(keyed, steps, by)
+    if kinds.height:
+        kinds_note = (kinds_note or segment.default_model().note) + (
+            "; shares are summed step probabilities" if summed else "; shares are argmax counts"
+        )
     return Report(
         by=by,
         overall=overall,
         groups=groups,
-        kinds=_kinds(keyed, steps, by),
+        kinds=kinds,
         outliers=_outliers(traces),
         stats=stats,
-        estimates=_estimates(overall) + price_notes(traces),
+        estimates=_estimates(overall)
+        + price_notes(traces)
+        + ([kinds_note] if kinds.height and kinds_note else []),
+        kinds_note=kinds_note or "",
         missing=missing,
         vs=overall["whatif_model"][0] if "whatif_model" in overall.columns else None,
         points=_points(keyed, by),
@@ -237,15 +250,23 @@ def _points(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     return sample.sample(POINTS, seed=0) if sample.height > POINTS else sample
 
 
-def _kinds(traces: pl.DataFrame, steps: pl.DataFrame | None, by: list[str]) -> pl.DataFrame:
-    """The share of steps of each kind, per group: from each trace's `steps_<kind>`
-    columns (no join, so traces sharing an id count once each), else the steps table."""
-    columns = [c for c in traces.columns if c.startswith("steps_")]
+def _kinds(
+    traces: pl.DataFrame, steps: pl.DataFrame | None, by: list[str]
+) -> tuple[pl.DataFrame, bool]:
+    """The estimated share of steps of each kind, per group: from each trace's summed
+    kind probabilities (`expected_steps_<kind>`), else its argmax counts (`steps_<kind>`;
+    no join, so traces sharing an id count once each), else the steps table. True when
+    the shares are summed probabilities."""
+    expected = [c for c in traces.columns if c.startswith(EXPECTED_STEPS_PREFIX)]
+    if not expected or traces.select(pl.all_horizontal(pl.col(expected).is_null().all())).item():
+        expected = []
+    prefix = EXPECTED_STEPS_PREFIX if expected else KIND_STEPS_PREFIX
+    columns = expected or [c for c in traces.columns if c.startswith(KIND_STEPS_PREFIX)]
     if columns:
         per_kind = (
             traces.select(*by, *columns)
             .unpivot(columns, index=by, variable_name="kind", value_name="steps")
-            .with_columns(pl.col("kind").str.strip_prefix("steps_"))
+            .with_columns(pl.col("kind").str.strip_prefix(prefix))
         )
     elif steps is not None:
         per_kind = steps.join(traces.select("trace_id", *by), on="trace_id", how="left").select(
@@ -257,13 +278,12 @@ def _kinds(traces: pl.DataFrame, steps: pl.DataFrame | None, by: list[str]) -> p
         )
     counts = (
         per_kind.group_by([*by, "kind"])
-        .agg(pl.col("steps").sum().cast(pl.UInt32))
+        .agg(pl.col("steps").cast(pl.Float64).sum())
         .filter(pl.col("steps") > 0)
     )
     total = pl.col("steps").sum().over(by) if by else pl.col("steps").sum()
-    return counts.with_columns((pl.col("steps") / total).alias("share")).sort(
-        [*by, "kind"], nulls_last=True
-    )
+    shares = counts.with_columns((pl.col("steps") / total).alias("share"))
+    return shares.sort([*by, "kind"], nulls_last=True), bool(expected)
 
 
 def _outliers(traces: pl.DataFrame) -> dict[str, pl.DataFrame]:

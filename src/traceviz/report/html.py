@@ -232,7 +232,7 @@ def charts(report: Report) -> list[tuple[str, str]]:
         colours = [KIND_COLOURS[k][1] for k in KINDS]
         out.append(
             (
-                "Step-kind composition",
+                f"Step-kind composition ({report.kinds_note})",
                 stacked_bars(bars, colours, list(KINDS), "step kinds", lambda v: ""),
             )
         )

@@ -216,7 +216,8 @@ def _kinds(report: Report, group: str) -> Section:
         for key, values in shares.items()
     ]
     notes = [", ".join(f"{s}: {k}" for s, k in zip(SHORT_KINDS, KINDS, strict=True))]
-    return Section("Step kinds (share of steps)", [group, *SHORT_KINDS], body, notes)
+    notes += [report.kinds_note] if report.kinds_note else []
+    return Section("Step kinds (estimated share of steps)", [group, *SHORT_KINDS], body, notes)
 
 
 def _cell(value: Any) -> str:

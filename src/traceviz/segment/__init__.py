@@ -3,19 +3,26 @@ behaviour metrics.
 
 `steps(traces)` returns the steps table; `metrics(traces, steps)` adds the metric
 columns to the traces. Step tokens are counted with each trace's tokenizer (the
-tokens stage's `tokenizer` column, else the model's).
+tokens stage's `tokenizer` column, else the model's). `classify` returns the steps
+table with each step's kind probabilities, which `metrics` sums per trace into the
+kind composition (`expected_steps_<kind>`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import polars as pl
 
 from traceviz import tokens
 from traceviz.schema import (
     ANSWER,
+    EXPECTED_STEPS_PREFIX,
     FINISH_REASON,
+    KIND,
+    KIND_CONFIDENCE,
+    KIND_STEPS_PREFIX,
     METRICS_SCHEMA,
     MODEL,
     PROMPT,
@@ -29,11 +36,26 @@ from traceviz.schema import (
 )
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment.kinds import KindModel
-from traceviz.segment.metrics import StepView, is_refusal, text_metrics, trace_metrics
+from traceviz.segment.metrics import (
+    StepView,
+    answer_metrics,
+    is_refusal,
+    text_metrics,
+    trace_metrics,
+)
 from traceviz.segment.split import Step
 from traceviz.segment.split import steps as split_steps
 
-__all__ = ["KIND_STEPS", "KindModel", "cut", "metrics", "part_starts", "steps"]
+__all__ = [
+    "KIND_EXPECTED",
+    "KIND_STEPS",
+    "KindModel",
+    "classify",
+    "cut",
+    "metrics",
+    "part_starts",
+    "steps",
+]
 
 PREDICT_STEPS = 4_000  # steps predicted at once: the term table's size is bounded by it
 
@@ -51,8 +73,17 @@ def part_starts(cuts: list[list[Step]]) -> list[list[int]]:
 def steps(
     traces: pl.DataFrame, model: KindModel | None = None, cuts: list[list[Step]] | None = None
 ) -> pl.DataFrame:
-    """The steps table: one row per step of every visible reasoning.
+    """The steps table: one row per step of every visible reasoning (see `classify`)."""
+    return classify(traces, model, cuts)[0]
 
+
+def classify(
+    traces: pl.DataFrame, model: KindModel | None = None, cuts: list[list[Step]] | None = None
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """The steps table, and each step's probability of every kind (one row per step).
+
+    A step's kind is the one the model chooses (`KindModel.choose`) and
+    `kind_confidence` the model's probability for it.
     A step's tokens are those of its trace's reasoning that end inside it (or in the
     white space after it), so the steps of a trace add up to its `tokens_reasoning`.
     They come from the tokens stage's `reasoning_part_tokens` column when `cuts` were
@@ -79,8 +110,12 @@ def steps(
         columns["tokens"] += counts
         columns["marker"] += [s.marker for s in trace_steps]
         columns["thought"] += [s.thought for s in trace_steps]
-    columns["kind"] = [kind for chunk in _chunks(texts) for kind in model.predict(chunk)]
-    return pl.DataFrame(columns, schema=STEPS_SCHEMA)
+    parts = [model.probabilities(chunk) for chunk in _chunks(texts)]
+    probabilities = np.concatenate(parts) if parts else np.zeros((0, len(kinds_module.KINDS)))
+    chosen = model.choose(probabilities)
+    columns[KIND] = [kinds_module.KINDS[i] for i in chosen]
+    columns[KIND_CONFIDENCE] = probabilities[np.arange(len(chosen)), chosen].tolist()
+    return pl.DataFrame(columns, schema=STEPS_SCHEMA), probabilities
 
 
 def _chunks(texts: list[list[str]]) -> Iterator[list[list[str]]]:
@@ -125,54 +160,90 @@ def default_model() -> KindModel:
     return _DEFAULT[0]
 
 
-KIND_STEPS = tuple(f"steps_{kind}" for kind in kinds_module.KINDS)
+KIND_STEPS = tuple(f"{KIND_STEPS_PREFIX}{kind}" for kind in kinds_module.KINDS)
+KIND_EXPECTED = tuple(f"{EXPECTED_STEPS_PREFIX}{kind}" for kind in kinds_module.KINDS)
 
 
-def metrics(traces: pl.DataFrame, step_table: pl.DataFrame) -> pl.DataFrame:
+def metrics(
+    traces: pl.DataFrame, step_table: pl.DataFrame, probabilities: np.ndarray | None = None
+) -> pl.DataFrame:
     """The traces with a column per behaviour metric (null where reasoning is hidden),
-    and each trace's steps of every kind (`steps_<kind>`, what reports sum).
+    each trace's steps of every kind (`steps_<kind>`, argmax counts) and, given the
+    steps' kind `probabilities` (from `classify`), their sums (`expected_steps_<kind>`,
+    what reports compose kinds from; null without them).
 
     Steps are matched to traces by position (each trace's steps are consecutive, in
     trace order), so traces that share an id keep their own steps.
     """
-    views = _step_views(traces, step_table)
+    views, owner = _step_views(traces, step_table)
     text = text_metrics(traces[REASONING], traces[PROMPT]).iter_rows(named=True)
     rows = []
     kind_rows: list[list[int | None]] = []
-    for reasoning, answer, reference, own, measured in zip(
+    for reasoning, answer, reference, prompt, own, measured in zip(
         traces[REASONING].to_list(),
         traces[ANSWER].to_list(),
         traces[REFERENCE_ANSWER].to_list(),
+        traces[PROMPT].to_list(),
         views,
         text,
         strict=True,
     ):
         if reasoning is None:
-            rows.append(dict.fromkeys(METRICS_SCHEMA) | {REFUSAL: is_refusal(answer)})
+            rows.append(
+                dict.fromkeys(METRICS_SCHEMA)
+                | answer_metrics(None, answer, reference, [], prompt)
+                | {REFUSAL: is_refusal(answer)}
+            )
             kind_rows.append([None] * len(KIND_STEPS))
         else:
-            rows.append(trace_metrics(reasoning, answer, reference, own, measured))
+            rows.append(trace_metrics(reasoning, answer, reference, own, measured, prompt))
             kinds_seen = [step.kind for step in own]
             kind_rows.append([kinds_seen.count(kind) for kind in kinds_module.KINDS])
     kind_table = pl.DataFrame(kind_rows, schema=dict.fromkeys(KIND_STEPS, pl.Int64()), orient="row")
     table = pl.DataFrame(rows, schema=METRICS_SCHEMA, orient="row")
+    expected = _expected(traces, owner, probabilities)
     cut = pl.col(TRUNCATED).fill_null(False) | (pl.col(FINISH_REASON) == "length").fill_null(False)
-    return pl.concat([traces, table, kind_table], how="horizontal").with_columns(
+    return pl.concat([traces, table, kind_table, expected], how="horizontal").with_columns(
         cut.alias(TRUNCATED)
     )
 
 
-def _step_views(traces: pl.DataFrame, step_table: pl.DataFrame) -> list[list[StepView]]:
-    """The steps of each trace, in trace order: a trace with any non-blank reasoning has
-    at least one step, and its steps follow those of the trace before."""
+def _expected(
+    traces: pl.DataFrame, owner: np.ndarray, probabilities: np.ndarray | None
+) -> pl.DataFrame:
+    """Each trace's summed kind probabilities: zero without steps, null if hidden."""
+    schema = dict.fromkeys(KIND_EXPECTED, pl.Float64())
+    if probabilities is None:
+        return pl.DataFrame({c: [None] * traces.height for c in schema}, schema=schema)
+    if probabilities.shape != (len(owner), len(KIND_EXPECTED)):
+        msg = f"{probabilities.shape} kind probabilities for {len(owner)} steps"
+        raise ValueError(msg)
+    sums = np.zeros((traces.height, len(KIND_EXPECTED)))
+    np.add.at(sums, owner, probabilities)
+    hidden = traces[REASONING].is_null().to_numpy()
+    return pl.DataFrame(sums, schema=schema).with_columns(
+        pl.when(pl.Series(hidden)).then(None).otherwise(pl.col(c)).alias(c) for c in schema
+    )
+
+
+def _step_views(
+    traces: pl.DataFrame, step_table: pl.DataFrame
+) -> tuple[list[list[StepView]], np.ndarray]:
+    """The steps of each trace, in trace order, and the trace of every step: a trace
+    with any non-blank reasoning has at least one step, and its steps follow those of
+    the trace before."""
     views: list[list[StepView]] = [[] for _ in range(traces.height)]
+    owner = np.zeros(step_table.height, dtype=np.int64)
     with_steps = (
         i for i, r in enumerate(traces[REASONING].to_list()) if r is not None and r.strip()
     )
     current = -1
     columns = ("step", "start", "end", "tokens", "kind", "marker", "thought")
-    for step, *fields in zip(*(step_table[c].to_list() for c in columns), strict=True):
+    for row, (step, *fields) in enumerate(
+        zip(*(step_table[c].to_list() for c in columns), strict=True)
+    ):
         if step == 0:
             current = next(with_steps)
         views[current].append(StepView(*fields))
-    return views
+        owner[row] = current
+    return views, owner

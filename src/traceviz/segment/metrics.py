@@ -18,6 +18,14 @@ from functools import lru_cache
 
 import polars as pl
 
+from traceviz.schema import (
+    AFTER_FIRST_ANSWER,
+    ANSWER_CHANGED_AFTER_FIRST,
+    FINAL_ANSWER,
+    FINAL_ANSWER_MISSING_REASON,
+    FIRST_ANSWER_SHARE,
+    REASONING_TOKENS_AFTER_FIRST_ANSWER,
+)
 from traceviz.segment import answers
 
 REFLECTION_WORDS = (
@@ -189,22 +197,98 @@ def share_before(position: int, steps: Sequence[StepView]) -> float:
     return before / total
 
 
+def tokens_before(position: int, steps: Sequence[StepView]) -> int:
+    """Reasoning tokens before a character position, a whole number: every step that
+    ends at or before it, and of the step it falls in the share of its characters that
+    come before it (rounded to the nearest token). So `tokens_before + tokens after`
+    is exactly the steps' total, which is the trace's `tokens_reasoning`."""
+    before = 0
+    for step in steps:
+        if step.end <= position:
+            before += step.tokens
+        elif step.start < position:
+            before += round(step.tokens * (position - step.start) / (step.end - step.start))
+    return before
+
+
+def answer_metrics(
+    reasoning: str | None,
+    answer: str | None,
+    reference: str | None,
+    steps: Sequence[StepView],
+    prompt: str | None = None,
+) -> dict[str, object]:
+    """The answer columns of one trace (reasoning None when hidden: only `final_answer`,
+    its missing reason and `correct` are then filled).
+
+    - `final_answer`: what the answer text answers (`answers.read`); for multiple choice
+      "(C) value", the picked option with its text from the prompt.
+    - `final_answer_missing_reason`: why `final_answer` is null ("no answer text",
+      "answer has no recognisable final answer", "answer is a refusal"), or, with visible
+      reasoning, why its first position is ("reasoning never reaches the answer", or
+      that a yes/no answer is not located); null when both were found.
+    - `first_answer_share` / `after_first_answer`: the share of the reasoning's tokens
+      before / after the first position where the reasoning reaches the final answer
+      (`answers.first_position`; the step containing it split pro rata by characters).
+    - `reasoning_tokens_after_first_answer`: those tokens after it, exact from the step
+      token counts: the trace's steps add up to `tokens_reasoning`, and this is their sum
+      minus `tokens_before` (whole steps before the position, plus the containing step's
+      tokens times the share of its characters before the position, rounded).
+    - `answer_changed_after_first`: whether the reasoning's first explicit commitment
+      (a `\\boxed{}`, "the answer is …", or a committed option letter) named another
+      answer than the final one; False when it named the final one, or when there is no
+      commitment and the reasoning reaches the final answer; null when that cannot be
+      told (no final answer, hidden reasoning, or no commitment and never reached).
+    - `correct`: the final answer matches the reference (option letter, else value).
+    - `reference_first_share`: as `first_answer_share`, for the reference answer.
+    """
+    reading = (
+        answers.Reading(None, answers.REFUSED)
+        if is_refusal(answer)
+        else answers.read(answer, prompt)
+    )
+    final = reading.final
+    expected = answers.from_value(reference, prompt) if reference else None
+    columns: dict[str, object] = {
+        FINAL_ANSWER: final.text if final else None,
+        FINAL_ANSWER_MISSING_REASON: reading.missing_reason,
+        "correct": answers.same(final, expected) if final and expected else None,
+    }
+    if reasoning is None:
+        return columns
+    first = answers.first_position(reasoning, final, prompt) if final else None
+    if final and first is None:
+        columns[FINAL_ANSWER_MISSING_REASON] = (
+            answers.YES_NO_NOT_LOCATED if final.kind == "yesno" else answers.NEVER_REACHED
+        )
+    share = share_before(first, steps) if first is not None else None
+    reference_first = answers.first_position(reasoning, expected, prompt) if expected else None
+    columns |= {
+        FIRST_ANSWER_SHARE: share,
+        AFTER_FIRST_ANSWER: None if share is None else 1 - share,
+        REASONING_TOKENS_AFTER_FIRST_ANSWER: (
+            None if first is None else sum(s.tokens for s in steps) - tokens_before(first, steps)
+        ),
+        ANSWER_CHANGED_AFTER_FIRST: answers.changed(reasoning, final, prompt) if final else None,
+        "reference_first_share": (
+            share_before(reference_first, steps) if reference_first is not None else None
+        ),
+    }
+    return columns
+
+
 def trace_metrics(
     reasoning: str,
     answer: str | None,
     reference: str | None,
     steps: Sequence[StepView],
     text: dict[str, object],
+    prompt: str | None = None,
 ) -> dict[str, object]:
-    """Every metric of one trace with visible reasoning (`text`: its `text_metrics` row)."""
+    """Every metric of one trace with visible reasoning (`text`: its `text_metrics` row;
+    `prompt` gives multiple-choice options their text)."""
     paras = paragraphs(reasoning)
     markers = [(s.marker or "").lower() for s in steps]
-    final = answers.extract(answer)
-    first = answers.first_position(reasoning, final) if final else None
-    reference_normal = answers.normalise(reference) if reference else None
-    reference_first = (
-        answers.first_position(reasoning, reference_normal) if reference_normal else None
-    )
     duplicates = len(paras) - len(set(paras))
     rep4 = float(text["rep4"])  # type: ignore[arg-type]
     detectors = [
@@ -213,20 +297,12 @@ def trace_metrics(
         duplicates >= LOOP_DUPLICATE_PARAGRAPHS,
         int(text["words"]) >= LOOP_MIN_WORDS and rep4 >= LOOP_REP4,  # type: ignore[call-overload]
     ]
-    first_share = share_before(first, steps) if first is not None else None
-    return {
+    return answer_metrics(reasoning, answer, reference, steps, prompt) | {
         "steps": len(steps),
         "thoughts": (max(s.thought for s in steps) + 1) if steps else 0,
         "reflection_words": text["reflection_words"],
         "self_checks": sum(s.kind == "self_checking" for s in steps),
         "backtracks": sum(m in BACKTRACK_CUES for m in markers),
-        "final_answer": final,
-        "first_answer_share": first_share,
-        "after_first_answer": None if first_share is None else 1 - first_share,
-        "correct": (final == reference_normal) if final and reference_normal else None,
-        "reference_first_share": (
-            share_before(reference_first, steps) if reference_first is not None else None
-        ),
         "rep2": text["rep2"],
         "rep3": text["rep3"],
         "rep4": rep4,
