@@ -35,6 +35,7 @@ import orjson
 import polars as pl
 
 from traceviz._version import __version__
+from traceviz.ingest import companion_files
 from traceviz.schema import IngestStats, Quarantined
 
 _HASH_CHUNK = 8 * 1024 * 1024
@@ -50,11 +51,13 @@ def default_dir() -> Path:
 
 
 def content_hash(path: str) -> str:
-    """BLAKE2b of a file's bytes."""
+    """BLAKE2b of a file's bytes, and of its companions' (a SQLite database's `-wal`)."""
     digest = hashlib.blake2b(digest_size=20)
-    with Path(path).open("rb") as file:
-        while chunk := file.read(_HASH_CHUNK):
-            digest.update(chunk)
+    for part in (path, *companion_files(path)):
+        with Path(part).open("rb") as file:
+            while chunk := file.read(_HASH_CHUNK):
+                digest.update(chunk)
+        digest.update(b"\0")
     return digest.hexdigest()
 
 

@@ -12,13 +12,15 @@ and plain text into records. It keeps three invariants:
 
 from __future__ import annotations
 
-import gzip
+import contextlib
 import io
 import os
 import re
+import stat
 import sys
+import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -27,7 +29,19 @@ import orjson
 import zstandard
 
 from traceviz.errors import InputError
-from traceviz.schema import Quarantined
+from traceviz.schema import (
+    ANSWER,
+    LINE,
+    PROMPT,
+    RAW,
+    REASON,
+    REASONING,
+    REASONING_SUMMARY,
+    SOURCE,
+    STEPS_SCHEMA,
+    TRACE_SCHEMA,
+    Quarantined,
+)
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -92,11 +106,17 @@ def preview(raw: bytes | str) -> str:
 # --- finding files ---------------------------------------------------------------------
 
 
-def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
+def expand_paths(
+    paths: Iterable[str | Path], *, on_skip: Callable[[str, str], None] | None = None
+) -> Iterator[str]:
     """Files named and files under directories (sorted, recursive), `-` kept as stdin.
 
-    A missing path raises `InputError` when reached; callers that read several paths
-    catch it per path so that the other files are still read.
+    A folder's walk passes over hidden files, documentation, files of other suffixes,
+    what is not a regular file (a FIFO would wait for a writer forever) and traceviz's own
+    outputs (see `own_output`); each of the last two is reported to `on_skip(path,
+    reason)`. A file named explicitly is always read. A missing path raises `InputError`
+    when reached; callers that read several paths catch it per path so that the other
+    files are still read.
     """
     for path in paths:
         text = str(path)
@@ -105,34 +125,157 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[str]:
             continue
         p = Path(text)
         if p.is_dir():
-            yield from _walk(p)
+            yield from _walk(p, on_skip)
         elif p.exists() or p.is_symlink():
             yield text
         else:
             msg = f"{text}: no such file or directory"
-            raise InputError(msg, hint="Check the path, or pass - to read stdin.")
+            raise InputError(msg, hint="Pass a file or folder that exists, or - to read stdin.")
 
 
-def _walk(root: Path) -> Iterator[str]:
+def _walk(root: Path, on_skip: Callable[[str, str], None] | None) -> Iterator[str]:
+    """The files under `root`, depth first and sorted, as `os.walk` gives them, but with
+    a stack instead of recursion (any depth) and each entry stat'ed once."""
     seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        st = Path(dirpath).stat()
-        key = (st.st_dev, st.st_ino)
-        if key in seen:  # a symlink loop
-            dirnames.clear()
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)  # noqa: PTH116 - one call on the hot path
+            key = (st.st_dev, st.st_ino)
+            if key in seen:  # a symlink loop
+                continue
+            seen.add(key)
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue  # as os.walk: a folder that cannot be listed is passed over
+        if folder != str(root) and any(entry.name == CACHE_TAG for entry in entries):
+            if on_skip is not None:
+                on_skip(folder, "cache folder")
             continue
-        seen.add(key)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if walk_reads(name):
-                yield str(Path(dirpath) / name)
+        folders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if _is_dir(entry):
+                folders.append(entry.path)
+                continue
+            if not walk_reads(entry.name):
+                continue
+            reason = _pass_over(entry)
+            if reason is None:
+                yield entry.path
+            elif on_skip is not None:
+                on_skip(entry.path, reason)
+        stack.extend(reversed(folders))
 
 
 def walk_reads(name: str) -> bool:
-    """Whether a folder's walk reads a file of this name (a log's suffix, not hidden)."""
+    """Whether a folder's walk reads a file of this name (a log's suffix, not hidden);
+    it may still pass over the file for what it holds (see `_pass_over`)."""
     if name.startswith(".") or _SKIPPED_NAMES.match(name):
         return False
     return _container_from_suffix(Path(name)) is not None or _has_compression(name)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _pass_over(entry: os.DirEntry[str]) -> str | None:
+    """Why a walk does not read a file it found, or None to read it."""
+    try:
+        regular = entry.is_file()
+    except OSError:
+        regular = False
+    if not regular:
+        try:
+            os.stat(entry.path)  # noqa: PTH116 - a dangling symlink is read, to be named
+        except OSError:
+            return None
+        return "not a regular file"
+    return own_output(entry.path)
+
+
+# NOTE: what traceviz writes, known by content so that a renamed file is known too.
+# Report tables (`report -o x.csv|.parquet`) are known by aggregate columns of theirs.
+OWN_TABLE_KEY = b"traceviz"  # Parquet key-value metadata set by `write.TableWriter`
+_QUARANTINE_KEYS = frozenset({SOURCE, LINE, REASON, RAW})
+# a traces table with its text dropped (as the result cache keeps it) is still one
+_TRACE_KEYS = frozenset(TRACE_SCHEMA) - {PROMPT, REASONING, REASONING_SUMMARY, ANSWER}
+_STEP_KEYS = frozenset(STEPS_SCHEMA)
+_REPORT_KEYS = frozenset({"traces", "tokens_reasoning_sum", "tokens_answer_sum"})
+_JSON_REPORT = re.compile(rb'\A\s*\{\s*"schema_version"\s*:\s*\d+\s*,\s*"traceviz_version"\s*:')
+_MARKDOWN_REPORT = b"# traceviz report\n"
+_CACHE_META = re.compile(rb'\A\{"stats":\{"files":\d')  # a result cache entry's meta.json
+# a folder holding this file is a cache (https://bford.info/cachedir/): never walked
+CACHE_TAG = "CACHEDIR.TAG"
+_HEAD_BYTES = 64 * 1024
+_OWN_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".md", ".parquet"})
+
+
+def own_output(path: str) -> str | None:
+    """What traceviz output a file is (a quarantine file, a traces, steps or report table,
+    a report), or None when it is not one of traceviz's own outputs."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _OWN_SUFFIXES:
+        return None
+    try:
+        with Path(path).open("rb") as file:
+            head = file.read(_HEAD_BYTES)
+            if suffix == ".parquet":
+                return _own_parquet(path) if head.startswith(b"PAR1") else None
+            first = head.split(b"\n", 1)[0]
+            if b"\n" not in head and len(head) == _HEAD_BYTES and head.startswith(b'{"trace_id":'):
+                file.seek(0)
+                first = file.readline(DEFAULT_MAX_RECORD_BYTES).rstrip(b"\n")
+    except OSError:
+        return None  # reading it says why
+    if head.startswith(_MARKDOWN_REPORT) or _JSON_REPORT.match(head):
+        return "traceviz report"
+    if _CACHE_META.match(head):
+        return "traceviz cache entry"
+    if suffix == ".csv":
+        return _own_columns(set(first.decode("utf-8", "replace").strip().split(",")))
+    if not first.startswith(b"{"):
+        return None
+    try:
+        value = orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    if value.keys() == _QUARANTINE_KEYS:
+        return "traceviz quarantine file"
+    return _own_columns(set(value))
+
+
+def _own_columns(columns: set[str]) -> str | None:
+    if columns >= _TRACE_KEYS:
+        return "traceviz traces table"
+    if columns >= _STEP_KEYS:
+        return "traceviz steps table"
+    if columns >= _REPORT_KEYS:
+        return "traceviz report"
+    return None
+
+
+def _own_parquet(path: str) -> str | None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return None
+    found = _own_columns(set(schema.names))
+    if found is None and OWN_TABLE_KEY in (schema.metadata or {}):
+        return "traceviz table"
+    return found
 
 
 def _has_compression(name: str) -> bool:
@@ -149,8 +292,40 @@ def _container_from_suffix(path: Path) -> Container | None:
 # --- opening -----------------------------------------------------------------------------
 
 
+def is_stream(source: str) -> bool:
+    """Whether an input can be read only once, front to back: stdin, a pipe (`<(cmd)`), a
+    FIFO, a socket or a device. Such an input is opened once by one reader: never hashed
+    for the result cache, never cut into shards, never sniffed apart from its reading."""
+    if source == STDIN:
+        return True
+    try:
+        mode = Path(source).stat().st_mode
+    except OSError:
+        return False  # missing or unreadable: opening it says why
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _refuse_device(name: str, st: os.stat_result) -> None:
+    """A device is no log: `/dev/zero` or `/dev/urandom` would be read forever.
+
+    `/dev/null` reads as an empty file, and a terminal on stdin is someone typing."""
+    if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
+        return
+    try:
+        null = Path(os.devnull).stat()
+    except OSError:
+        null = None
+    if null is not None and st.st_rdev == null.st_rdev and stat.S_ISCHR(st.st_mode):
+        return
+    kind = "character" if stat.S_ISCHR(st.st_mode) else "block"
+    msg = f"{name}: is a {kind} device, not a log file; not read"
+    raise InputError(msg, hint="Pass log files, a folder, a pipe, or - to read stdin.")
+
+
 def _open_raw(source: str) -> IO[bytes]:
     """A file's unbuffered bytes, or an `InputError` that says why it cannot be read."""
+    with contextlib.suppress(OSError):  # opening it says why
+        _refuse_device(source, Path(source).stat())
     try:
         return Path(source).open("rb", buffering=0)  # noqa: SIM115 - returned open
     except IsADirectoryError as exc:
@@ -161,25 +336,41 @@ def _open_raw(source: str) -> IO[bytes]:
         raise InputError(msg, hint="Check that the file exists and is readable.") from exc
 
 
+def _open_stdin() -> IO[bytes]:
+    stdin = sys.stdin.buffer
+    try:
+        if not stdin.isatty():
+            _refuse_device(STDIN_NAME, os.fstat(stdin.fileno()))
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file descriptor (a test runner's stdin)
+    return stdin
+
+
 def open_binary(source: str) -> IO[bytes]:
-    """Open a file or stdin for reading, undoing gzip or zstd by magic bytes."""
-    raw = sys.stdin.buffer if source == STDIN else _open_raw(source)
+    """Open a file or stdin for reading, undoing gzip or zstd by magic bytes.
+
+    The file is opened once; a compressed one reads back every byte decoded before any
+    damage, then raises `ArchiveDamaged` (see `_Decompressor`)."""
+    raw = _open_stdin() if source == STDIN else _open_raw(source)
     counted = _CountingReader(raw)
     buffered = io.BufferedReader(counted, buffer_size=_READ_CHUNK)
     magic = buffered.peek(4)[:4]
-    inner: IO[bytes]
     if magic[:2] == b"\x1f\x8b":
-        inner = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+        kind: Literal["gzip", "zstd"] = "gzip"
     elif magic == b"\x28\xb5\x2f\xfd":
-        inner = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)  # type: ignore[assignment]
+        kind = "zstd"
     else:
         return buffered
-    guarded = _InflationGuard(inner, counted)
-    return io.BufferedReader(guarded, buffer_size=_READ_CHUNK)
+    return io.BufferedReader(_Decompressor(buffered, counted, kind), buffer_size=_READ_CHUNK)
 
 
 class InflationLimitExceeded(OSError):
     """A compressed input expands beyond `MAX_INFLATION` times its size: a likely bomb."""
+
+
+class ArchiveDamaged(OSError):
+    """A compressed input ends early or holds bytes that do not decode; every byte decoded
+    before the damage has been handed out."""
 
 
 class _CountingReader(io.RawIOBase):
@@ -203,33 +394,124 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-class _InflationGuard(io.RawIOBase):
-    """Decompressed bytes, stopping when they outgrow the compressed input too far."""
+_GZIP_PIECE = 64 * 1024
+# NOTE: zstd's decoder has no output cap, and an RLE block turns 4 bytes into 128 KiB:
+# feeding 1 KiB at a time bounds one call's output to 32 MiB.
+_ZSTD_PIECE = 1024
 
-    def __init__(self, inner: IO[bytes], compressed: _CountingReader) -> None:
-        self.inner = inner
+
+class _Decompressor(io.RawIOBase):
+    """The decoded bytes of a gzip (several members) or zstd (several frames) input.
+
+    Unlike `gzip.GzipFile`, nothing decoded is thrown away when the input turns out
+    damaged: every decoded byte is handed out first, then the next read raises
+    `ArchiveDamaged` naming the compressed byte where decoding stopped (the file size
+    when the archive is cut short). Stops with `InflationLimitExceeded` when the output
+    outgrows the input `MAX_INFLATION` times past `INFLATION_FLOOR` bytes.
+    """
+
+    def __init__(
+        self, source: IO[bytes], compressed: _CountingReader, kind: Literal["gzip", "zstd"]
+    ) -> None:
+        self.source = source
         self.compressed = compressed
-        self.count = 0
+        self.kind = kind
+        self.count = 0  # decoded bytes handed out
+        self._consumed = 0  # compressed bytes the decoders have used up
+        self._input = b""  # compressed bytes read, not yet fed to a decoder
+        self._output = b""  # decoded bytes not yet handed out
+        self._out_pos = 0
+        self._open = False  # a member (frame) is begun and not yet ended
+        self._damage: ArchiveDamaged | None = None
+        self._decoder: Any = self._new_decoder()
+
+    def _new_decoder(self) -> Any:
+        if self.kind == "gzip":
+            return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        return zstandard.ZstdDecompressor().decompressobj()
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self.count += n
+        view = memoryview(buffer).cast("B")
+        got = 0
+        while got < len(view):
+            if self._out_pos < len(self._output):
+                n = min(len(self._output) - self._out_pos, len(view) - got)
+                view[got : got + n] = self._output[self._out_pos : self._out_pos + n]
+                self._out_pos += n
+                got += n
+                continue
+            if self._damage is not None:
+                if got:
+                    break  # hand out what was decoded; raise on the next read
+                raise self._damage
+            try:
+                piece = self._decode(len(view) - got)
+            except ArchiveDamaged as exc:
+                self._damage = exc
+                continue
+            if piece is None:
+                break  # the archive ended cleanly
+            self._output, self._out_pos = piece, 0
+        self.count += got
         if self.count > INFLATION_FLOOR and self.count > MAX_INFLATION * self.compressed.count:
             msg = (
                 f"decompression bomb: {self.count:,} bytes from "
                 f"{self.compressed.count:,} compressed, more than {MAX_INFLATION:,}x; stopped"
             )
             raise InflationLimitExceeded(msg)
-        return n
+        return got
+
+    def _more_input(self) -> bool:
+        if not self._input:
+            self._input = self.source.read1(_GZIP_PIECE)  # type: ignore[attr-defined]
+        return bool(self._input)
+
+    def _decode(self, limit: int) -> bytes | None:
+        """Some decoded bytes (at most `limit` for gzip), or None at a clean end."""
+        while True:
+            tail = self._decoder.unconsumed_tail if self.kind == "gzip" else b""
+            if not tail and not self._more_input():
+                if self._open:
+                    msg = f"archive truncated at byte {self._consumed}"
+                    raise ArchiveDamaged(msg)
+                return None
+            if not self._open and not tail:
+                # zero padding after the last member, as gzip(1) and GzipFile allow
+                self._input = self._input.lstrip(b"\x00")
+                if not self._input:
+                    continue
+            start = self._consumed
+            if tail:
+                data = tail
+            elif self.kind == "gzip":
+                data, self._input = self._input, b""
+            else:
+                data, self._input = self._input[:_ZSTD_PIECE], self._input[_ZSTD_PIECE:]
+            self._open = True
+            try:
+                if self.kind == "gzip":
+                    out = self._decoder.decompress(data, limit)
+                else:
+                    out = self._decoder.decompress(data)
+            except (zlib.error, zstandard.ZstdError) as exc:
+                msg = f"corrupt {self.kind} data at byte {start}: {_describe(exc)}"
+                raise ArchiveDamaged(msg) from exc
+            left = len(self._decoder.unconsumed_tail) if self.kind == "gzip" else 0
+            if self._decoder.eof:
+                rest = self._decoder.unused_data
+                self._input = rest + self._input
+                left += len(rest)
+                self._decoder = self._new_decoder()
+                self._open = False
+            self._consumed = start + len(data) - left
+            if out:
+                return bytes(out)
 
     def close(self) -> None:
-        self.inner.close()
-        self.compressed.close()
+        self.source.close()
         super().close()
 
 
@@ -259,6 +541,24 @@ def sniff_container(source: str, stream: IO[bytes]) -> Container:
             return "json"  # a pretty-printed document
         return "jsonl"
     return "text"
+
+
+def companion_files(source: str) -> list[str]:
+    """Files beside `source` that hold part of its content: a SQLite database's `-wal`.
+
+    A database in WAL mode keeps committed rows in `NAME-wal` until a checkpoint copies
+    them into `NAME`; whoever fingerprints the database (the result cache) must read both,
+    or rows committed since the last checkpoint would be missed."""
+    if is_stream(source):
+        return []
+    try:
+        with Path(source).open("rb") as file:
+            if file.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+                return []
+    except OSError:
+        return []
+    wal = Path(source + "-wal")
+    return [str(wal)] if wal.is_file() else []
 
 
 def splittable(source: str) -> bool:
@@ -307,14 +607,15 @@ def read_file(
             # NOTE: imported here: the stores build on this module's records
             from traceviz.stores import llm_db
 
-            if source == STDIN:
-                msg = "<stdin>: a SQLite database cannot be read from stdin"
+            if is_stream(source):
+                where = "stdin" if source == STDIN else "a pipe"
+                msg = f"{name}: a SQLite database cannot be read from {where}"
                 raise InputError(msg, hint="Pass the database's path instead of -.")
             yield from llm_db.read(source, batch=batch)
             return
         if container == "parquet":
-            plain = source != STDIN and _peek(stream, 4) == b"PAR1"
-            yield from _read_parquet(name, source if plain else stream, batch)
+            plain = not is_stream(source) and _peek(stream, 4) == b"PAR1"
+            yield from _read_parquet(name, source if plain else stream, max_record_bytes, batch)
             return
         if container == "csv":
             from traceviz.csv_records import read_csv  # it builds on this module's types
@@ -330,8 +631,12 @@ def read_file(
     except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError) as exc:
         if isinstance(exc, orjson.JSONDecodeError):
             raise
-        bomb = isinstance(exc, InflationLimitExceeded)
-        reason = str(exc) if bomb else f"unreadable data: {_describe(exc)}"
+        if isinstance(exc, InflationLimitExceeded | ArchiveDamaged) and str(exc).startswith(
+            ("decompression bomb", "archive truncated")
+        ):
+            reason = str(exc)
+        else:
+            reason = f"unreadable data: {_describe(exc)}"
         yield Quarantined(name, line + 1, reason)
     finally:
         stream.close()
@@ -501,21 +806,132 @@ def _drain(stream: IO[bytes]) -> int:
     return skipped
 
 
-def _read_parquet(source: str, file: str | IO[bytes], batch: bool) -> Iterator[Item]:
-    """Parquet rows, a batch at a time; a file path is read in place, a stream in memory."""
+_PARQUET_BATCH_BYTES = 8 * 1024 * 1024  # decoded bytes of Parquet rows held at once
+_PARQUET_MAX_ROWS = 4096
+
+
+def _read_parquet(source: str, file: str | IO[bytes], limit: int, batch: bool) -> Iterator[Item]:
+    """Parquet rows, a row group and a few rows at a time, in bounded memory.
+
+    A stream (stdin, a pipe, a compressed file) is first copied to a temporary file, since
+    Parquet's index sits at its end. Each row group is probed with its first row, then read
+    in batches of about `_PARQUET_BATCH_BYTES` decoded bytes (a file of a few KB can hold a
+    dictionary-encoded value repeated in a million rows); a row over `limit` bytes is
+    quarantined without being turned into Python values.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    spool: IO[bytes] | None = None
+    row = 0
     try:
-        handle: Any = file if isinstance(file, str) else io.BytesIO(file.read())
+        if isinstance(file, str):
+            handle: Any = file
+        else:
+            spool = tempfile.TemporaryFile(prefix="traceviz-")  # noqa: SIM115 - closed below
+            while chunk := file.read(_READ_CHUNK):
+                spool.write(chunk)
+            spool.seek(0)
+            handle = spool
         parquet = pq.ParquetFile(handle)
-        row = 0
-        for record_batch in parquet.iter_batches(batch_size=4096):
-            for value in record_batch.to_pylist():
-                row += 1
-                yield RawRecord(source, row, value, batch)
-    except (pa.ArrowException, OSError) as exc:
-        yield Quarantined(source, 1, f"unreadable Parquet: {_describe(exc)}")
+        for group in range(parquet.num_row_groups):
+            for record_batch in _row_group_batches(parquet, group):
+                sizes = _row_sizes(record_batch)
+                keep = [i for i, size in enumerate(sizes) if size <= limit]
+                values = (
+                    record_batch.take(pa.array(keep, pa.int64())).to_pylist()
+                    if len(keep) < len(sizes)
+                    else record_batch.to_pylist()
+                )
+                taken = iter(values)
+                for size in sizes:
+                    row += 1
+                    if size > limit:
+                        reason = f"record too large: {size:,} bytes (limit {limit:,})"
+                        yield Quarantined(source, row, reason)
+                    else:
+                        yield RawRecord(source, row, next(taken), batch)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        yield Quarantined(source, row + 1, f"unreadable Parquet: {_describe(exc)}")
+    finally:
+        if spool is not None:
+            spool.close()
+
+
+def _row_group_batches(parquet: Any, group: int) -> Iterator[Any]:
+    """The rows of one row group: its first row alone, then batches sized by that row."""
+    probe = parquet.iter_batches(batch_size=1, row_groups=[group], use_threads=False)
+    first = next(probe, None)
+    if first is None:
+        return
+    yield first
+    per_row = max(1, first.nbytes)
+    rows = max(1, min(_PARQUET_MAX_ROWS, _PARQUET_BATCH_BYTES // per_row))
+    if rows == 1:
+        yield from probe
+        return
+    skip = 1  # the first row, already read
+    for record_batch in parquet.iter_batches(
+        batch_size=rows, row_groups=[group], use_threads=False
+    ):
+        if skip:
+            record_batch, skip = record_batch.slice(skip), 0
+        if record_batch.num_rows:
+            yield record_batch
+
+
+def _row_sizes(record_batch: Any) -> list[int]:
+    """Bytes of each row's values (strings and binaries by length, numbers by width)."""
+    import numpy as np
+
+    sizes = np.zeros(record_batch.num_rows, dtype=np.int64)
+    for column in record_batch.columns:
+        sizes += _value_sizes(column)
+    return [int(n) for n in sizes]
+
+
+def _value_sizes(array: Any) -> Any:
+    """Bytes of each value of an Arrow array, nested values summed into their parent."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = array.type
+    n = len(array)
+    if pa.types.is_dictionary(kind):
+        lengths = _value_sizes(array.dictionary)
+        indices = array.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        out = lengths[indices] if len(lengths) else np.zeros(n, dtype=np.int64)
+        return np.where(array.is_null().to_numpy(zero_copy_only=False), 0, out)
+    if (
+        pa.types.is_string(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_large_binary(kind)
+    ):
+        return pc.binary_length(array).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_struct(kind):
+        total = np.zeros(n, dtype=np.int64)
+        for child in array.flatten():
+            total += _value_sizes(child)
+        return total
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_map(kind):
+        offsets = array.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+        first, last = int(offsets[0]), int(offsets[-1])
+        if pa.types.is_map(kind):
+            child = _value_sizes(array.keys.slice(first, last - first))
+            child = child + _value_sizes(array.items.slice(first, last - first))
+        else:
+            child = _value_sizes(array.values.slice(first, last - first))
+        running = np.concatenate([[0], np.cumsum(child, dtype=np.int64)])
+        return running[offsets[1:] - first] - running[offsets[:-1] - first]
+    if pa.types.is_null(kind):
+        return np.zeros(n, dtype=np.int64)
+    try:
+        width = max(1, kind.bit_width // 8)
+    except ValueError:  # another variable-width type: its bytes spread evenly
+        width = array.nbytes // max(1, n)
+    return np.full(n, width, dtype=np.int64)
 
 
 # --- JSON documents: one value, several values, or an array of records --------------------

@@ -88,6 +88,11 @@ class Ingest:
         elif self.keep_quarantined:
             self.quarantined.append(item)
 
+    def pass_over(self, path: str, reason: str) -> None:
+        """A file a folder's walk does not read (traceviz's own output, a FIFO), counted."""
+        skipped = self.stats.files_passed_over
+        skipped[reason] = skipped.get(reason, 0) + 1
+
     def file_error(self, error: InputError) -> None:
         self.stats.file_errors.append(str(error))
         if self.on_file_error is not None:
@@ -128,12 +133,13 @@ def shard_traces(
 
 
 def sources(paths: Iterable[str | Path] | str | Path, ingest: Ingest) -> Iterator[str]:
-    """Every file under `paths`; one path given as a plain string or `Path` is one path."""
+    """Every file under `paths` (one path given as a plain string or `Path` is one path);
+    files a folder's walk passes over are counted."""
     if isinstance(paths, str | Path):
         paths = [paths]
     for path in paths:
         try:
-            yield from expand_paths([path])
+            yield from expand_paths([path], on_skip=ingest.pass_over)
         except InputError as error:
             ingest.file_error(error)
 

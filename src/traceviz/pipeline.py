@@ -25,7 +25,7 @@ from traceviz import price, segment, tokens
 from traceviz.cache import ResultCache, settings_key
 from traceviz.engines import Engine, InProcess
 from traceviz.errors import InputError
-from traceviz.ingest import STDIN
+from traceviz.ingest import is_stream
 from traceviz.load import Ingest, ReadOptions, batches, read_batches, shard_traces, sources
 from traceviz.price import overthinking
 from traceviz.schema import (
@@ -33,11 +33,20 @@ from traceviz.schema import (
     PROMPT,
     REASONING,
     REASONING_SUMMARY,
+    SOURCE,
+    TRACE_ID,
     IngestStats,
     Quarantined,
+    Trace,
     empty_traces,
 )
-from traceviz.shards import DEFAULT_SHARD_BYTES, MIN_SHARD_BYTES, Shard, file_shards
+from traceviz.shards import (
+    DEFAULT_SHARD_BYTES,
+    MIN_SHARD_BYTES,
+    Shard,
+    file_shards,
+    gather_small,
+)
 
 TEXT_COLUMNS = (PROMPT, REASONING, REASONING_SUMMARY, ANSWER)
 
@@ -167,6 +176,49 @@ def measure_shard(shard: Shard, options: AnalysisOptions) -> ShardResult:
     )
 
 
+def measure_shards(shard: Shard, options: AnalysisOptions) -> list[tuple[str, ShardResult]]:
+    """Read and measure a shard, or a gathering of small whole files (`Shard.more`) in
+    shared batches, giving each file its own result (runs in a worker).
+
+    NOTE: small files are measured together because measuring a batch costs a fixed
+    ~15 ms whatever its size: 100,000 one-record files would take 25 minutes apart."""
+    if not shard.more:
+        return [(shard.source, measure_shard(shard, options))]
+    ingests = {source: Ingest() for source in shard.sources}
+
+    def every_trace() -> Iterator[Trace]:
+        for source in shard.sources:
+            yield from shard_traces(Shard(source), options.read, ingests[source])
+
+    traces: list[pl.DataFrame] = []
+    steps: list[pl.DataFrame] = []
+    for frame in batches(every_trace(), options.read):
+        batch = measure(frame, options)
+        traces.append(batch.traces if options.keep_text else batch.traces.drop(TEXT_COLUMNS))
+        if batch.steps is not None and options.keep_steps:
+            steps.append(batch.steps)
+    whole = pl.concat(traces, how="vertical") if traces else pl.DataFrame()
+    by_source = (
+        {key[0]: part for key, part in whole.partition_by(SOURCE, as_dict=True).items()}
+        if whole.height
+        else {}
+    )
+    if not set(by_source) <= set(shard.sources):  # a reader named its traces otherwise
+        return [(source, measure_shard(Shard(source), options)) for source in shard.sources]
+    all_steps = pl.concat(steps) if steps else None
+    out = []
+    for source in shard.sources:
+        mine = by_source.get(source, pl.DataFrame())
+        mine_steps = (
+            all_steps.filter(pl.col(TRACE_ID).is_in(mine[TRACE_ID].implode()))
+            if all_steps is not None and mine.height
+            else None
+        )
+        found = ingests[source]
+        out.append((source, ShardResult(mine, mine_steps, found.stats, found.quarantined)))
+    return out
+
+
 def analyze(
     paths: Iterable[str | Path] | str | Path,
     options: AnalysisOptions | None = None,
@@ -217,45 +269,69 @@ def analyze_results(
     cache = run.cache if not (options.keep_text or options.keep_steps) else None
     settings = measure_key(options)
     files = list(sources(paths, ingest))
-    keys = {f: k for f in files if cache and (k := _cache_key(cache, f, settings))}
+    streams = {f for f in files if is_stream(f)}  # read once, here: no cache, no shards
+    keys = {
+        f: k for f in files if cache and f not in streams and (k := _cache_key(cache, f, settings))
+    }
     cached = {f for f, k in keys.items() if cache and cache.has(k)}
-    pending = [f for f in files if f not in cached and f != STDIN]
-    plan = {f: file_shards(f, _shard_bytes(pending, run)) for f in pending}
-    remote = (shard for shards in plan.values() for shard in shards)
+    pending = [f for f in files if f not in cached and f not in streams]
+    sizes = {f: _file_size(f) for f in files if f not in streams}  # each stat'ed once
+    shard_bytes = _shard_bytes(pending, run, sizes)
+    plan = {f: file_shards(f, shard_bytes) for f in pending}
+    work = gather_small(plan, sizes)
     engine = run.engine
-    if sum(_size(s) for shards in plan.values() for s in shards) < engine.min_bytes:
+    if sum(_size(s, sizes) for shards in plan.values() for s in shards) < engine.min_bytes:
         engine = InProcess()
-    results = engine.map(partial(measure_shard, options=options), remote)
+    results = engine.map(partial(measure_shards, options=options), work)
     schema = measured_schema(options) if cached else None
-    sizes = {f: _size(Shard(f)) for f in files if f != STDIN}
     total, done = sum(sizes.values()), 0
+    ready: dict[str, list[ShardResult]] = {}
+    held: list[ShardResult] = []  # measured, not yet priced: a few thousand traces
+    held_rows = 0
     for source in files:
         hit = cache.get(keys[source], schema) if cache and source in cached else None
         if hit is not None:  # read one file's result at a time
             tables, stats, quarantined = hit
             found = [ShardResult(tables["traces"], None, stats, quarantined)]
-        elif source in cached or source == STDIN:  # an entry that does not check out
+        elif source in cached or source in streams:  # a stream, or an entry gone bad
             found = [measure_shard(Shard(source), options)]
             if cache and source in keys:
                 _keep(cache, keys[source], found)
         else:
-            found = [next(results) for _ in plan[source]]
+            while len(ready.get(source, ())) < len(plan[source]):  # results come in order
+                for name, result in next(results):
+                    ready.setdefault(name, []).append(result)
+            found = ready.pop(source)
             if cache and source in keys:
                 _keep(cache, keys[source], found)
         done += sizes.get(source, 0)
         for part in found:
-            if part.traces.height:  # priced as they come: the driver never holds a shard twice
-                part.traces = apply_prices(part.traces, options)
             ingest.stats.merge(part.stats)
             for item in part.quarantined:
                 ingest.quarantine(item)
             for message in part.stats.file_errors:
                 if ingest.on_file_error is not None:
                     ingest.on_file_error(InputError(message))
-            yield part
+            held.append(part)
+            held_rows += part.traces.height
+        # NOTE: priced a few thousand traces at once, not file by file: pricing costs a
+        # fixed ~2 ms a call, which 100,000 one-record files would pay 100,000 times
+        if held_rows >= PRICE_ROWS // 4:
+            yield _priced(held, options)
+            held, held_rows = [], 0
         if ingest.on_progress is not None:
             ingest.on_progress(done, total, ingest.stats.traces)
+    if held:
+        yield _priced(held, options)
     next(results, None)  # lets the engine finish its run (local workers stop here)
+
+
+def _priced(parts: list[ShardResult], options: AnalysisOptions) -> ShardResult:
+    """Results merged and priced as one (their totals are already counted)."""
+    one = _merge(parts)
+    if one.traces.height:
+        one.traces = apply_prices(one.traces, options)
+    return ShardResult(one.traces, one.steps, IngestStats(), [])
 
 
 def _keep(cache: ResultCache, key: str, found: list[ShardResult]) -> None:
@@ -294,17 +370,22 @@ def measured_schema(options: AnalysisOptions) -> pl.Schema:
     return _SCHEMAS[key]
 
 
-def _shard_bytes(files: list[str], run: RunOptions) -> int:
+def _shard_bytes(files: list[str], run: RunOptions, sizes: dict[str, int] | None = None) -> int:
     """Shards small enough to keep every worker busy (four each), at most `run.shard_bytes`."""
-    total = sum(_size(Shard(f)) for f in files)
+    sizes = sizes if sizes is not None else {f: _file_size(f) for f in files}
+    total = sum(sizes.get(f, 0) for f in files)
     return min(run.shard_bytes, max(MIN_SHARD_BYTES, total // (4 * run.engine.workers) + 1))
 
 
-def _size(shard: Shard) -> int:
+def _size(shard: Shard, sizes: dict[str, int]) -> int:
     if shard.end is not None:
         return shard.end - shard.start
+    return sizes.get(shard.source, 0)
+
+
+def _file_size(source: str) -> int:
     try:
-        return Path(shard.source).stat().st_size
+        return Path(source).stat().st_size
     except OSError:
         return 0
 

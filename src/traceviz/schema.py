@@ -311,6 +311,8 @@ class IngestStats:
     file_errors: list[str] = field(default_factory=list)
     chunks_merged: int = 0
     filtered: dict[str, int] = field(default_factory=dict)  # traces left out, by reason
+    # files a folder's walk did not read (traceviz's own outputs, FIFOs), by reason
+    files_passed_over: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: IngestStats) -> None:
         self.files += other.files
@@ -326,6 +328,7 @@ class IngestStats:
             (self.quarantine_reasons, other.quarantine_reasons),
             (self.skip_reasons, other.skip_reasons),
             (self.filtered, other.filtered),
+            (self.files_passed_over, other.files_passed_over),
         ):
             for key, n in theirs.items():
                 mine[key] = mine.get(key, 0) + n

@@ -33,19 +33,64 @@ class Shard:
     start: int = 0
     end: int | None = None
     first_line: int = 0
+    more: tuple[str, ...] = ()  # whole small files read after `source`, in order
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source, *self.more)
 
     def describe(self) -> str:
+        if self.more:
+            return f"{self.source} and {len(self.more):,} more small files"
         if self.end is None:
             return self.source
         return f"{self.source} bytes {self.start:,}-{self.end:,}"
 
 
+GATHER_BYTES = 1024 * 1024  # small files are read together up to this many bytes
+GATHER_FILES = 500  # or this many files
+
+
+def gather_small(plan: dict[str, list[Shard]], sizes: dict[str, int]) -> list[Shard]:
+    """The shards of a plan in order, with runs of consecutive small whole files gathered
+    into one shard (`Shard.more`) of at most `GATHER_FILES` files and `GATHER_BYTES`."""
+    out: list[Shard] = []
+    run: list[str] = []
+    run_bytes = 0
+
+    def flush() -> None:
+        nonlocal run_bytes
+        if run:
+            out.append(Shard(run[0], more=tuple(run[1:])))
+        run.clear()
+        run_bytes = 0
+
+    for source, shards in plan.items():
+        size = sizes.get(source, 0)
+        whole = len(shards) == 1 and shards[0].end is None
+        if not whole or size >= GATHER_BYTES:
+            flush()
+            out.extend(shards)
+            continue
+        if len(run) >= GATHER_FILES or run_bytes + size > GATHER_BYTES:
+            flush()
+        run.append(source)
+        run_bytes += size
+    flush()
+    return out
+
+
 def file_shards(source: str, shard_bytes: int = DEFAULT_SHARD_BYTES) -> list[Shard]:
     """The shards of one file: byte ranges of a large plain JSON Lines file, else itself."""
-    if source == ingest.STDIN or not ingest.splittable(source):
+    # NOTE: a stream (stdin, a pipe, a FIFO) is never stat'ed, sniffed or opened here: it
+    # can be read once only, and that once is its reading.
+    if ingest.is_stream(source):
         return [Shard(source)]
-    size = Path(source).stat().st_size
-    if size <= shard_bytes:
+    try:
+        size = Path(source).stat().st_size
+    except OSError:
+        return [Shard(source)]  # reading it says why
+    if size <= shard_bytes or not ingest.splittable(source):
         return [Shard(source)]
     shards = []
     with Path(source).open("rb") as file:

@@ -19,8 +19,10 @@ from typing import IO, Any
 
 import polars as pl
 
+from traceviz._version import __version__
 from traceviz.errors import ConfigError
 from traceviz.guard import atomic_file
+from traceviz.ingest import OWN_TABLE_KEY
 from traceviz.outputs import output_error
 from traceviz.report.text import csv_frame, json_bytes
 from traceviz.schema import TRACE_SCHEMA
@@ -60,7 +62,9 @@ class TableWriter:
 
             table = batch.to_arrow()
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._temporary, table.schema, compression="zstd")
+                # the mark by which a folder's walk knows a table traceviz wrote (ingest.py)
+                schema = table.schema.with_metadata({OWN_TABLE_KEY: __version__.encode()})
+                self._parquet = pq.ParquetWriter(self._temporary, schema, compression="zstd")
             self._parquet.write_table(table)
             return
         if self._handle is None:

@@ -103,6 +103,10 @@ def summary_line(stats: IngestStats) -> str:
     if stats.filtered:
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(stats.filtered.items()))
         parts.append(f"{sum(stats.filtered.values()):,} traces left out ({reasons})")
+    if stats.files_passed_over:
+        n = sum(stats.files_passed_over.values())
+        reasons = ", ".join(f"{r} {k:,}" for r, k in sorted(stats.files_passed_over.items()))
+        parts.append(f"{n:,} file" + ("" if n == 1 else "s") + f" passed over ({reasons})")
     if stats.file_errors:
         n = len(stats.file_errors)
         parts.append(f"{n:,} unreadable file" + ("" if n == 1 else "s"))
