@@ -430,3 +430,16 @@ def test_prices_command(tmp_path: Path) -> None:
     assert result.stderr == (
         "Error: no price for model 'nope'\n\nRun `traceviz prices` to list the models in the catalog.\n"
     )
+
+
+def test_whatif_on_the_model_already_used_is_the_actual_cost() -> None:
+    import traceviz
+
+    run = traceviz.analyze(
+        Path(__file__).parent.parent / "samples", traceviz.AnalysisOptions(vs="o1")
+    )
+    o1 = run.traces.filter(pl.col("price_id").str.starts_with("o1/"))
+    assert o1.height == 8
+    assert o1["whatif_cost_total"].to_list() == o1["cost_total"].to_list()
+    assert o1["whatif_output_tokens"].to_list() == o1["output_tokens"].to_list()
+    assert set(o1["whatif_ratio_source"]) == {"the same model: the actual cost"}

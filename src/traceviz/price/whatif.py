@@ -26,12 +26,17 @@ from traceviz.schema import (
     ANSWER,
     BATCH,
     CACHED_INPUT_TOKENS,
+    COST_HIGH,
+    COST_LOW,
     CREATED,
     INPUT_TOKENS,
+    OUTPUT_TOKENS,
     PROMPT,
     REASONING,
     REASONING_TOKENS,
 )
+
+COST_TOTAL = "cost_total"
 
 HIDING_PREFIXES = ("o1", "o3", "o4", "gpt-", "claude")
 
@@ -197,7 +202,38 @@ def whatif(
     ).drop(
         "_mid", "_low", "_high", "_prompt", "_answer",
         *(f"_{part}{side}" for side in SIDES for part in RATE_PARTS),
-    )  # fmt: skip
+    ).pipe(_actual_where_same_model, key)  # fmt: skip
+
+
+SAME_MODEL = "the same model: the actual cost"
+
+
+def _actual_where_same_model(traces: pl.DataFrame, key: str) -> pl.DataFrame:
+    """A trace already on the target (its price entry is the target's) costs on the target
+    exactly what it cost: the billed tokens and the actual cost, not a recount.
+
+    NOTE: without this, `--vs o1` over o1 traces re-priced their recounted visible text
+    (a short logged prompt, an answer without its template tokens) and reported o1 on o1
+    as 15 % cheaper than o1 itself.
+    """
+    if "price_id" not in traces.columns:
+        return traces
+    same = pl.col("price_id").str.split("/").list.first() == key
+    actual = {
+        "whatif_cost_total": pl.col(COST_TOTAL),
+        "whatif_cost_low": pl.col(COST_LOW) if COST_LOW in traces.columns else pl.col(COST_TOTAL),
+        "whatif_cost_high": pl.col(COST_HIGH)
+        if COST_HIGH in traces.columns
+        else pl.col(COST_TOTAL),
+        "whatif_reasoning_tokens": pl.col(REASONING_TOKENS),
+        "whatif_output_tokens": pl.col(OUTPUT_TOKENS),
+        "whatif_ratio_source": pl.lit(SAME_MODEL),
+        "whatif_ratio": pl.lit(None, pl.Float64),
+    }
+    return traces.with_columns(
+        pl.when(same).then(value).otherwise(pl.col(name)).alias(name)
+        for name, value in actual.items()
+    )
 
 
 RATE_PARTS = ("in", "cached", "out")
