@@ -28,6 +28,7 @@ from traceviz.errors import InputError
 from traceviz.ingest import is_stream
 from traceviz.load import Ingest, ReadOptions, batches, read_batches, shard_traces, sources
 from traceviz.price import overthinking
+from traceviz.price.whatif import DEFAULT_PRESET, recount, target_key
 from traceviz.schema import (
     ANSWER,
     PROMPT,
@@ -98,7 +99,7 @@ class Analysis:
 def measure(traces: pl.DataFrame, options: AnalysisOptions) -> Batch:
     """The tokens and segment stages over one batch."""
     if options.vs:
-        traces = price.whatif_module.recount(traces, options.vs)
+        traces = recount(traces, options.vs)
     if not options.steps:
         return Batch(tokens.count(traces, options.tokenizer))
     cuts = segment.cut(traces)
@@ -118,7 +119,7 @@ def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame
     catalog = options.catalog or _shipped_catalog()
     traces = overthinking.apply(price.apply(traces, catalog, options.at, options.tier))
     if options.vs:
-        ratio = options.ratio or price.ratio_preset(price.whatif_module.DEFAULT_PRESET)
+        ratio = options.ratio or price.ratio_preset(DEFAULT_PRESET)
         traces = price.whatif(traces, options.vs, ratio, catalog, options.at)
     return traces
 
@@ -265,7 +266,7 @@ def analyze_results(
     ingest = ingest if ingest is not None else Ingest()
     run = run or RunOptions()
     if options.vs:
-        price.whatif_module.target_key(options.vs, options.catalog or _shipped_catalog())
+        target_key(options.vs, options.catalog or _shipped_catalog())
     cache = run.cache if not (options.keep_text or options.keep_steps) else None
     settings = measure_key(options)
     files = list(sources(paths, ingest))

@@ -14,15 +14,13 @@ from traceviz.errors import TracevizError
 from traceviz.report.text import visible
 from traceviz.schema import IngestStats
 
-EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_USAGE = 2
 EXIT_AUDIT = 3
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class TracevizError2Click(click.ClickException):
+class UserError(click.ClickException):
     """A library error as click prints it: the message, then the hint after a blank line.
 
     Messages name files, models and ids from the logs: their control characters are
@@ -43,7 +41,7 @@ class TracevizGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TracevizError as error:
-            raise TracevizError2Click(error) from error
+            raise UserError(error) from error
         except click.ClickException as error:
             # a path or value quoted from the command line; click declares `message` Final
             error.message = visible(error.message)  # type: ignore[misc]

@@ -150,12 +150,3 @@ def prompt_text(messages: Any) -> str | None:
         elif isinstance(message, str):
             pieces.append(message)
     return "\n\n".join(pieces) if pieces else None
-
-
-def first_present(mapping: Mapping[str, Any], *keys: str) -> Any:
-    """The value of the first key present with a non-null value."""
-    for key in keys:
-        value = mapping.get(key)
-        if value is not None:
-            return value
-    return None

@@ -65,11 +65,6 @@ def split(text: str) -> Split:
     return Split(None, _answer(text))
 
 
-def has_tags(text: str) -> bool:
-    """Whether `split` would find tagged reasoning in the text."""
-    return split(text).reasoning is not None
-
-
 def _trim(reasoning: str) -> str:
     return reasoning.strip("\n").strip() if reasoning.strip() else ""
 

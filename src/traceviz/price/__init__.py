@@ -4,7 +4,6 @@
 what the same work would have cost on another model.
 """
 
-from traceviz.price import whatif as whatif_module
 from traceviz.price.catalog import Catalog, Price, load
 from traceviz.price.cost import COST_COLUMNS, apply, parse_at
 from traceviz.price.notes import notes
@@ -22,5 +21,4 @@ __all__ = [
     "parse_at",
     "ratio_preset",
     "whatif",
-    "whatif_module",
 ]

@@ -27,7 +27,6 @@ from traceviz.schema import (
 from traceviz.stats import distribution
 
 ALL = "(all)"
-BUILTIN_KEYS = {"model", "provider", "format", "source", "tokenizer"}
 TIME_KEYS = {"day": "1d", "week": "1w"}
 TOKEN_PARTS = {
     "reasoning": "reasoning_tokens",

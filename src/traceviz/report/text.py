@@ -45,7 +45,6 @@ _POLARS_CONTROL = (
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\x{061c}\x{200e}\x{200f}\x{2028}-\x{202e}\x{2066}-\x{2069}]"
 )
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]<>|#!&~])")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA = r"^[=+\-@\t\r]"
 
 
