@@ -497,3 +497,23 @@ def test_settings_key_covers_every_field_and_refuses_unknown_types() -> None:
 
     with pytest.raises(TypeError, match="cannot key the cache on a object setting"):
         settings_key(Odd(object()))
+
+
+def test_progress_is_reported_in_bytes_of_the_total() -> None:
+    seen: list[tuple[int, int, int]] = []
+    ingest = traceviz.Ingest(on_progress=lambda *values: seen.append(values))
+    traceviz.analyze(SAMPLES, traceviz.AnalysisOptions(steps=False), ingest)
+    total = sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file() and ingest)
+    assert seen, "no progress reported"
+    dones = [done for done, _, _ in seen]
+    assert dones == sorted(dones)
+    assert seen[-1][0] == seen[-1][1] > 0
+    assert seen[-1][1] <= total
+    assert seen[-1][2] == 44
+
+
+def test_no_progress_bar_on_a_pipe() -> None:
+    from traceviz.cli.progress import progress_bar
+
+    with progress_bar(quiet=False) as bar:  # stderr is not a terminal under pytest
+        assert bar is None
