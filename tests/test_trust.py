@@ -517,3 +517,14 @@ def test_no_progress_bar_on_a_pipe() -> None:
 
     with progress_bar(quiet=False) as bar:  # stderr is not a terminal under pytest
         assert bar is None
+
+
+def test_a_file_named_twice_is_read_once(runner: CliRunner, tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    shutil.copy(SAMPLES / "groq.jsonl", log)
+    result = runner.invoke(
+        main, ["report", str(log), str(log), str(tmp_path), "--format", "json", "--workers", "2"]
+    )
+    _ok(result)
+    assert json.loads(result.stdout)["ingest"]["traces"] == 2
+    assert "2 files passed over (named twice 2)" in result.stderr

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from traceviz.errors import InputError
-from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES, expand_paths
+from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES, STDIN, expand_paths
 from traceviz.normalize import Normalizer
 from traceviz.schema import TRACE_SCHEMA, IngestStats, Quarantined, Trace
 from traceviz.shards import Shard, read_shard
@@ -137,9 +137,18 @@ def sources(paths: Iterable[str | Path] | str | Path, ingest: Ingest) -> Iterato
     files a folder's walk passes over are counted."""
     if isinstance(paths, str | Path):
         paths = [paths]
+    seen: set[str] = set()
     for path in paths:
         try:
-            yield from expand_paths([path], on_skip=ingest.pass_over)
+            for source in expand_paths([path], on_skip=ingest.pass_over):
+                # NOTE: a file named twice (or named and inside a folder named) is read
+                # once: reading it again would count its spend twice
+                key = source if source == STDIN else str(Path(source).resolve())
+                if key in seen and source != STDIN:
+                    ingest.pass_over(source, "named twice")
+                    continue
+                seen.add(key)
+                yield source
         except InputError as error:
             ingest.file_error(error)
 

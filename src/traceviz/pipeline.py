@@ -286,6 +286,8 @@ def analyze_results(
     results = engine.map(partial(measure_shards, options=options), work)
     schema = measured_schema(options) if cached else None
     total, done = sum(sizes.values()), 0
+    if ingest.on_progress is not None:
+        ingest.on_progress(0, total, 0)
     ready: dict[str, list[ShardResult]] = {}
     held: list[ShardResult] = []  # measured, not yet priced: a few thousand traces
     held_rows = 0
@@ -302,6 +304,11 @@ def analyze_results(
             while len(ready.get(source, ())) < len(plan[source]):  # results come in order
                 for name, result in next(results):
                     ready.setdefault(name, []).append(result)
+                if ingest.on_progress is not None:  # a big file's shards as they come
+                    got = ready.get(source, [])
+                    part_done = done + sum(_size(s, sizes) for s in plan[source][: len(got)])
+                    counted = ingest.stats.traces + sum(r.stats.traces for r in got)
+                    ingest.on_progress(part_done, total, counted)
             found = ready.pop(source)
             if cache and source in keys:
                 _keep(cache, keys[source], found)
