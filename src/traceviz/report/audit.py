@@ -14,18 +14,9 @@ from traceviz.errors import ConfigError
 from traceviz.report.aggregate import group_columns
 from traceviz.schema import COST_AFTER_FIRST_ANSWER
 
-RULES = (
-    "max_reasoning_tokens",
-    "max_cost_per_response",
-    "budget",
-    "max_looping_share",
-    "max_overthinking_share",
-    "max_quarantined_share",
-)
 WORST = 3
 
-
-# the column each rule reads; a rule whose column was not computed is not evaluated
+# every rule, and the column it reads; a rule whose column was not computed is not evaluated
 RULE_COLUMNS = {
     "max_reasoning_tokens": "reasoning_tokens",
     "max_cost_per_response": "cost_total",
@@ -34,6 +25,7 @@ RULE_COLUMNS = {
     "max_overthinking_share": COST_AFTER_FIRST_ANSWER,
     "max_quarantined_share": None,
 }
+RULES = tuple(RULE_COLUMNS)
 WHY_MISSING = {
     "reasoning_tokens": "reasoning tokens were not counted",
     "cost_total": "no trace could be priced",
