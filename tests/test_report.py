@@ -127,11 +127,25 @@ def test_every_format_writes(fmt: str, tmp_path: Path) -> None:
         main, ["report", str(SAMPLES), "--by", "model", "-o", str(out), "-q"]
     )
     assert result.exit_code == 0, result.output
-    assert out.stat().st_size > 200
+    total = "$0.5421"
     if fmt == "parquet":
         assert pl.read_parquet(out).height == _report(["model"]).groups.height + 1
-    if fmt == "json":
+    elif fmt == "json":
         assert json.loads(out.read_text())["ingest"]["records_read"] == 48
+    elif fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(out.read_text())))
+        assert len(rows) == _report(["model"]).groups.height + 1
+        assert "o1-2024-12-17" in {row["model"] for row in rows}
+    else:  # the human formats open on the headline and name the biggest model
+        text = out.read_text()
+        opening = {
+            "terminal": "At a glance\n",
+            "md": "# traceviz report\n",
+            "html": "<!doctype html>",
+        }
+        assert text.startswith(opening[fmt])
+        assert total in text
+        assert "o1-2024-12-17" in text
 
 
 def test_terminal_report_shows_every_section() -> None:
