@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from traceviz import segment, tokens
 from traceviz.cli import main
 from traceviz.schema import KIND_CONFIDENCE, TRACE_SCHEMA
-from traceviz.segment import kinds, training
+from traceviz.segment import features, kinds, training
 
 LABELS = Path(__file__).parent / "data" / "labelled-sample.jsonl"
 SHARED = Path("/work/shared/data/thought-anchors/labelled-traces.jsonl")
@@ -72,7 +72,7 @@ def test_probabilities_sum_to_one_and_choose_the_kind(
 def test_tfidf_equals_scikit_learn(data: training.Labelled, model: kinds.KindModel) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    docs = kinds.term_lists(data.traces)
+    docs = features.term_lists(data.traces)
     vectorizer = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True, min_df=2).fit(docs)
     assert model.vocabulary == vectorizer.vocabulary_
     assert np.allclose(

@@ -6,6 +6,10 @@ DeepSeek-R1 paper (arXiv 2501.12948, its "aha" analysis); thought switches from
 ThinkBench; first-answer position as an offline proxy of overthinking ("Do NOT Think
 That Much for 2+3=?", arXiv 2412.21187); language mixing as DeepSeek-R1's
 language-consistency reward measures it.
+
+What needs the steps is counted over the whole batch at once (`step_counts`, numpy over
+the steps table); what reads a trace's text as a whole (its answer, its paragraphs) is
+done trace by trace (`trace_metrics`), with the trace's steps as arrays (`Spans`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import polars as pl
 
 from traceviz.schema import (
@@ -24,7 +29,10 @@ from traceviz.schema import (
     FINAL_ANSWER,
     FINAL_ANSWER_MISSING_REASON,
     FIRST_ANSWER_SHARE,
+    KIND,
+    MARKER,
     REASONING_TOKENS_AFTER_FIRST_ANSWER,
+    THOUGHT,
 )
 from traceviz.segment import answers
 
@@ -52,15 +60,44 @@ _LOOP_MARKERS = frozenset({"wait", "hmm", "alternatively", "but wait"})
 
 
 @dataclass(frozen=True, slots=True)
-class StepView:
-    """What the metrics need of one step."""
+class Spans:
+    """The steps of one trace as arrays, in order: where each starts and ends
+    (character offsets into the reasoning) and its tokens."""
 
-    start: int
-    end: int
-    tokens: int
-    kind: str
-    marker: str | None
-    thought: int
+    start: np.ndarray
+    end: np.ndarray
+    tokens: np.ndarray
+
+    @property
+    def total(self) -> int:
+        return int(self.tokens.sum())
+
+
+def step_counts(step_table: pl.DataFrame, owner: np.ndarray, traces: int) -> pl.DataFrame:
+    """Per trace (`owner`: the trace of every step): `steps`, `thoughts`, `self_checks`,
+    `backtracks`, and `loop_markers` (steps opening with a loop marker), zero without
+    steps."""
+    markers = step_table[MARKER]
+    lower = {m: m.lower() for m in markers.drop_nulls().unique().to_list()}
+    cue = markers.replace_strict(lower, default=None, return_dtype=pl.String)
+    thought = np.zeros(traces, dtype=np.int64)
+    np.maximum.at(thought, owner, step_table[THOUGHT].to_numpy() + 1)
+
+    def per_trace(flags: pl.Series) -> np.ndarray:
+        return np.bincount(owner, flags.fill_null(False).to_numpy(), minlength=traces)
+
+    return pl.DataFrame(
+        {
+            "steps": np.bincount(owner, minlength=traces),
+            "thoughts": thought,
+            "self_checks": per_trace(step_table[KIND] == "self_checking"),
+            "backtracks": per_trace(cue.is_in(sorted(BACKTRACK_CUES))),
+            "loop_markers": per_trace(cue.is_in(sorted(_LOOP_MARKERS))),
+        },
+        schema=dict.fromkeys(
+            ("steps", "thoughts", "self_checks", "backtracks", "loop_markers"), pl.Int64
+        ),
+    )
 
 
 def paragraphs(text: str) -> list[str]:
@@ -183,39 +220,46 @@ def is_refusal(answer: str | None) -> bool:
     return bool(answer and REFUSAL.search(answer[:300]))
 
 
-def share_before(position: int, steps: Sequence[StepView]) -> float:
+def share_before(position: int, steps: Spans) -> float:
     """Share of the reasoning's tokens that come before a character position."""
-    total = sum(s.tokens for s in steps)
+    total = steps.total
     if not total:
         return 0.0
-    before = 0.0
-    for step in steps:
-        if step.end <= position:
-            before += step.tokens
-        elif step.start < position:
-            before += step.tokens * (position - step.start) / (step.end - step.start)
+    whole = steps.end <= position
+    # steps are in order and disjoint: the whole ones first, then at most one that
+    # holds the position (so this adds in the order a loop over the steps would)
+    before = float(steps.tokens[whole].sum())
+    inside = np.flatnonzero(~whole & (steps.start < position))
+    if inside.size:
+        at = int(inside[0])
+        start, end, tokens = int(steps.start[at]), int(steps.end[at]), int(steps.tokens[at])
+        before += tokens * (position - start) / (end - start)
     return before / total
 
 
-def tokens_before(position: int, steps: Sequence[StepView]) -> int:
+def tokens_before(position: int, steps: Spans) -> int:
     """Reasoning tokens before a character position, a whole number: every step that
     ends at or before it, and of the step it falls in the share of its characters that
     come before it (rounded to the nearest token). So `tokens_before + tokens after`
     is exactly the steps' total, which is the trace's `tokens_reasoning`."""
-    before = 0
-    for step in steps:
-        if step.end <= position:
-            before += step.tokens
-        elif step.start < position:
-            before += round(step.tokens * (position - step.start) / (step.end - step.start))
+    whole = steps.end <= position
+    before = int(steps.tokens[whole].sum())
+    inside = np.flatnonzero(~whole & (steps.start < position))
+    if inside.size:
+        at = int(inside[0])
+        start, end, tokens = int(steps.start[at]), int(steps.end[at]), int(steps.tokens[at])
+        before += round(tokens * (position - start) / (end - start))
     return before
+
+
+NO_STEPS = Spans(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
 def answer_metrics(
     reasoning: str | None,
     answer: str | None,
     reference: str | None,
-    steps: Sequence[StepView],
+    steps: Spans,
     prompt: str | None = None,
 ) -> dict[str, object]:
     """The answer columns of one trace (reasoning None when hidden: only `final_answer`,
@@ -267,7 +311,7 @@ def answer_metrics(
         FIRST_ANSWER_SHARE: share,
         AFTER_FIRST_ANSWER: None if share is None else 1 - share,
         REASONING_TOKENS_AFTER_FIRST_ANSWER: (
-            None if first is None else sum(s.tokens for s in steps) - tokens_before(first, steps)
+            None if first is None else steps.total - tokens_before(first, steps)
         ),
         ANSWER_CHANGED_AFTER_FIRST: answers.changed(reasoning, final, prompt) if final else None,
         "reference_first_share": (
@@ -281,28 +325,29 @@ def trace_metrics(
     reasoning: str,
     answer: str | None,
     reference: str | None,
-    steps: Sequence[StepView],
+    steps: Spans,
     text: dict[str, object],
+    counts: dict[str, int],
     prompt: str | None = None,
 ) -> dict[str, object]:
-    """Every metric of one trace with visible reasoning (`text`: its `text_metrics` row;
-    `prompt` gives multiple-choice options their text)."""
+    """Every metric of one trace with visible reasoning (`text`: its `text_metrics`
+    row; `counts`: its `step_counts` row; `prompt` gives multiple-choice options their
+    text)."""
     paras = paragraphs(reasoning)
-    markers = [(s.marker or "").lower() for s in steps]
     duplicates = len(paras) - len(set(paras))
     rep4 = float(text["rep4"])  # type: ignore[arg-type]
+    size = counts["steps"]
     detectors = [
-        len(steps) >= LOOP_MIN_STEPS
-        and sum(m in _LOOP_MARKERS for m in markers) / len(steps) >= LOOP_MARKER_DENSITY,
+        size >= LOOP_MIN_STEPS and counts["loop_markers"] / size >= LOOP_MARKER_DENSITY,
         duplicates >= LOOP_DUPLICATE_PARAGRAPHS,
         int(text["words"]) >= LOOP_MIN_WORDS and rep4 >= LOOP_REP4,  # type: ignore[call-overload]
     ]
     return answer_metrics(reasoning, answer, reference, steps, prompt) | {
-        "steps": len(steps),
-        "thoughts": (max(s.thought for s in steps) + 1) if steps else 0,
+        "steps": size,
+        "thoughts": counts["thoughts"],
         "reflection_words": text["reflection_words"],
-        "self_checks": sum(s.kind == "self_checking" for s in steps),
-        "backtracks": sum(m in BACKTRACK_CUES for m in markers),
+        "self_checks": counts["self_checks"],
+        "backtracks": counts["backtracks"],
         "rep2": text["rep2"],
         "rep3": text["rep3"],
         "rep4": rep4,
