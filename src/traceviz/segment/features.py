@@ -288,8 +288,10 @@ def cue_flags(texts: pl.Series, cues: Sequence[tuple[str, str]]) -> pl.DataFrame
     and the pattern itself only on the texts the loose one matched. Same flags.
     """
     plain = (texts.str.len_bytes() == texts.str.len_chars()).fill_null(True)
-    found = pl.DataFrame({"text": texts}).filter(plain).select(
-        pl.col("text").str.contains(pattern).alias(name) for name, pattern in cues
+    found = (
+        pl.DataFrame({"text": texts})
+        .filter(plain)
+        .select(pl.col("text").str.contains(pattern).alias(name) for name, pattern in cues)
     )
     wide = texts.filter(~plain)
     where = plain.to_numpy()

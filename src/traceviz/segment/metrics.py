@@ -138,11 +138,20 @@ def _words(texts: pl.Series) -> pl.DataFrame:
 def _scripts(words: pl.DataFrame) -> pl.DataFrame:
     """(row, script, n): how many words of each text are written in each script (that of
     a word's first letter; words without letters are left out)."""
-    letters = words.select("row", pl.col("w").str.extract(r"(\p{L})", 1).alias("c"))
-    counted = letters.drop_nulls("c").group_by("row", "c").agg(pl.len().alias("n"))
-    names = {c: script(c) for c in counted["c"].unique().to_list()}
+    # NOTE: a word's letter is looked up once per distinct word, not once per word
+    counted = words.group_by("row", "w").agg(pl.len().alias("n"))
+    letters = (
+        counted.select(pl.col("w").unique())
+        .with_columns(pl.col("w").str.extract(r"(\p{L})", 1).alias("c"))
+        .drop_nulls("c")
+    )
+    names = {c: script(c) for c in letters["c"].unique().to_list()}
     return (
-        counted.with_columns(pl.col("c").replace_strict(names, return_dtype=pl.String))
+        counted.join(
+            letters.select("w", pl.col("c").replace_strict(names, return_dtype=pl.String)),
+            on="w",
+            how="inner",
+        )
         .group_by("row", "c")
         .agg(pl.col("n").sum())
         .rename({"c": "script"})
