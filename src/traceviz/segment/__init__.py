@@ -6,6 +6,10 @@ columns to the traces. Step tokens are counted with each trace's tokenizer (the
 tokens stage's `tokenizer` column, else the model's). `classify` returns the steps
 table with each step's kind probabilities, which `metrics` sums per trace into the
 kind composition (`expected_steps_<kind>`).
+
+What a step needs is computed over the whole batch with polars and numpy (features,
+kinds, per-trace counts of steps); only what reads a trace's text as a whole (its
+answer, its paragraphs) runs trace by trace.
 """
 
 from __future__ import annotations
