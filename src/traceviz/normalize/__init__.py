@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
+
 from traceviz.ingest.interface import RawRecord, StreamEnd, preview
 from traceviz.normalize import (
     anthropic,
@@ -306,8 +308,6 @@ def _unknown(value: Any) -> str:
 def _raw(value: Any) -> str:
     if isinstance(value, str):
         return preview(value)
-    import orjson
-
     try:
         return preview(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str))
     except (TypeError, orjson.JSONEncodeError):
