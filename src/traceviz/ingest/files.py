@@ -126,10 +126,10 @@ class RangeReader(io.RawIOBase):
 
 def peek(stream: IO[bytes], n: int) -> bytes:
     """Up to `n` first bytes of a buffered stream, left unread; b"" if it cannot peek."""
-    peek = getattr(stream, "peek", None)
-    if peek is not None:
+    peeker = getattr(stream, "peek", None)
+    if peeker is not None:
         try:
-            data: bytes = peek(n)
+            data: bytes = peeker(n)
             return data[:n]
         except (OSError, EOFError, zlib.error):
             return b""

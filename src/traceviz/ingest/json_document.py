@@ -52,6 +52,17 @@ class DocumentScanner:
 
     Only brackets and strings are tracked, so the scan is linear and its memory is the
     current item; each item is then parsed by orjson (which reports any error in it).
+
+    NOTE: hand-written rather than `ijson`, for what a streaming parser does not give:
+    the line each record starts on (a quarantine names it), an item over the record
+    limit skipped without being held or built (ijson builds every item whole), a broken
+    item quarantined while the items after it are still read (ijson stops at the first
+    error), and no new dependency. ijson is not installed in the project's environment
+    (`pip show ijson`: not found), so it was not measured against this scanner. Measured
+    with `python bench/json_scan_bench.py --mb 200` (a 200 MB pretty-printed array of
+    80,277 Chat Completions records, a third with 2-12 kB of reasoning; shared 2-core
+    machine, load 4.6): this scanner 23.8 MB/s at 82 MB peak RSS; `orjson.loads` of the
+    whole file 57.7 MB/s at 732 MB, memory growing with the file.
     """
 
     def __init__(self, source: str, stream: IO[bytes], limit: int, batch: bool) -> None:

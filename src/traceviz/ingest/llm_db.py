@@ -31,8 +31,6 @@ from traceviz.ingest.interface import RawRecord
 SQLITE_HEADER = b"SQLite format 3\x00"
 MARK = "llm_logsdb"
 PAGE_ROWS = 500
-# llm's message store shares message rows between turns; this many are kept in memory.
-MESSAGE_CACHE_ROWS = 100_000
 
 LEGACY = "legacy"
 ALPHA = "0.32a"
@@ -54,37 +52,6 @@ PAYLOAD_KEYS = (
     "message",
     "thinking",
     "done_reason",
-)
-
-LEGACY_COLUMNS = (
-    "id",
-    "model",
-    "resolved_model",
-    "prompt",
-    "system",
-    "response",
-    "reasoning",
-    "response_json",
-    "conversation_id",
-    "duration_ms",
-    "datetime_utc",
-    "input_tokens",
-    "output_tokens",
-    "token_details",
-)
-TURN_COLUMNS = (
-    "id",
-    "thread_id",
-    "parent_message_hash",
-    "tip_message_hash",
-    "model",
-    "resolved_model",
-    "input_tokens",
-    "output_tokens",
-    "token_details",
-    "duration_ms",
-    "datetime_utc",
-    "response_json",
 )
 
 
@@ -140,11 +107,13 @@ def era(names: list[str]) -> str:
 
 
 def table_names(connection: sqlite3.Connection) -> set[str]:
+    """The tables and views of the database."""
     rows = connection.execute("select name from sqlite_master where type in ('table', 'view')")
     return {str(row[0]) for row in rows}
 
 
 def column_names(connection: sqlite3.Connection, table: str) -> set[str]:
+    """The columns of a table (llm added some over its versions)."""
     return {str(row[1]) for row in connection.execute(f"pragma table_info({table})")}
 
 
@@ -163,6 +132,7 @@ def pages(records: Page, source: str, batch: bool) -> Iterator[RawRecord]:
 
 
 def json_column(value: Any, name: str) -> Any:
+    """The JSON held in a text column, None when empty; `RowError` when it is not JSON."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -176,6 +146,7 @@ def json_column(value: Any, name: str) -> Any:
 
 
 def select(columns: set[str], wanted: tuple[str, ...], table: str) -> str:
+    """A select list of the `wanted` columns, null for those this file's table lacks."""
     return ", ".join(f"{table}.{name}" if name in columns else f"null as {name}" for name in wanted)
 
 
@@ -191,5 +162,6 @@ def guarded(
 
 
 def joined(pieces: Sequence[str | None]) -> str | None:
+    """The non-empty pieces one per paragraph, or None if there are none."""
     text = "\n\n".join(p for p in pieces if p)
     return text or None

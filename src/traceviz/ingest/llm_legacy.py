@@ -12,7 +12,6 @@ from typing import Any
 
 from traceviz.ingest.condensed import pick
 from traceviz.ingest.llm_db import (
-    LEGACY_COLUMNS,
     MARK,
     PAGE_ROWS,
     PAYLOAD_KEYS,
@@ -22,6 +21,23 @@ from traceviz.ingest.llm_db import (
     joined,
     json_column,
     select,
+)
+
+LEGACY_COLUMNS = (
+    "id",
+    "model",
+    "resolved_model",
+    "prompt",
+    "system",
+    "response",
+    "reasoning",
+    "response_json",
+    "conversation_id",
+    "duration_ms",
+    "datetime_utc",
+    "input_tokens",
+    "output_tokens",
+    "token_details",
 )
 
 

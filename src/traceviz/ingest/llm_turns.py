@@ -15,16 +15,31 @@ from typing import Any
 from traceviz.ingest.condensed import pick
 from traceviz.ingest.llm_db import (
     MARK,
-    MESSAGE_CACHE_ROWS,
     PAGE_ROWS,
     PAYLOAD_KEYS,
-    TURN_COLUMNS,
     RowError,
     column_names,
     guarded,
     joined,
     json_column,
     select,
+)
+
+# llm's message store shares message rows between turns; this many are kept in memory.
+MESSAGE_CACHE_ROWS = 100_000
+TURN_COLUMNS = (
+    "id",
+    "thread_id",
+    "parent_message_hash",
+    "tip_message_hash",
+    "model",
+    "resolved_model",
+    "input_tokens",
+    "output_tokens",
+    "token_details",
+    "duration_ms",
+    "datetime_utc",
+    "response_json",
 )
 
 
