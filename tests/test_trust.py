@@ -14,10 +14,12 @@ import orjson
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from polars.testing import assert_frame_equal
 
 import traceviz
 from traceviz.cli import main
 from traceviz.pipeline import measured_schema
+from traceviz.schema import COST_LOGGED, COST_TOTAL
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 COSTS = ("cost_input", "cost_cached_input", "cost_cache_write", "cost_output", "cost_reasoning",
@@ -528,3 +530,14 @@ def test_a_file_named_twice_is_read_once(runner: CliRunner, tmp_path: Path) -> N
     _ok(result)
     assert json.loads(result.stdout)["ingest"]["traces"] == 2
     assert "2 files passed over (named twice 2)" in result.stderr
+
+
+def test_a_run_without_prices_measures_the_same_and_prices_nothing() -> None:
+    priced = traceviz.analyze(SAMPLES, traceviz.AnalysisOptions(vs="o1"))
+    unpriced = traceviz.analyze(SAMPLES, traceviz.AnalysisOptions(vs="o1", prices=False))
+    assert COST_TOTAL in priced.traces.columns
+    priced_only = set(priced.traces.columns) - set(unpriced.traces.columns)
+    assert {COST_TOTAL, "whatif_cost_total", "price_id"} <= priced_only
+    assert not [c for c in unpriced.traces.columns if c.startswith("whatif_")]
+    measured = [c for c in unpriced.traces.columns if c != COST_LOGGED]
+    assert_frame_equal(priced.traces.select(measured), unpriced.traces.select(measured))
