@@ -61,13 +61,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
 
 # NOTE: arrows in files other engineers are reworking under issue 15; each is to go
 # once that work is merged (then delete its line here, and the test holds it).
-KNOWN: frozenset[tuple[str, str]] = frozenset(
-    {
-        # `from traceviz import __version__` runs the public API (and the whole pipeline)
-        # to get a version string; `traceviz._version` holds it.
-        ("traceviz.report.json", "traceviz"),
-    }
-)
+KNOWN: frozenset[tuple[str, str]] = frozenset()
 # NOTE: a traceviz module imported inside a function: never needed for weight (heavy
 # dependencies are third-party), so it hides a tie; each one is to move to the top.
 KNOWN_IN_FUNCTIONS: frozenset[tuple[str, str]] = frozenset(
