@@ -26,14 +26,29 @@ import polars as pl
 from traceviz.schema import (
     AFTER_FIRST_ANSWER,
     ANSWER_CHANGED_AFTER_FIRST,
+    BACKTRACKS,
+    CORRECT,
+    EMPTY_REASONING,
     FINAL_ANSWER,
     FINAL_ANSWER_MISSING_REASON,
     FIRST_ANSWER_SHARE,
     KIND,
+    LANGUAGE_MIXING,
+    LONGEST_REPEAT_RUN,
+    LOOPING,
     MARKER,
     REASONING_TOKENS_AFTER_FIRST_ANSWER,
+    REFERENCE_FIRST_SHARE,
+    REP2,
+    REP3,
+    REP4,
+    SELF_CHECKS,
+    STEPS,
     THOUGHT,
+    THOUGHTS,
 )
+from traceviz.schema import REFLECTION_WORDS as REFLECTION_WORDS_COLUMN
+from traceviz.schema import REFUSAL as REFUSAL_COLUMN
 from traceviz.segment import answers
 
 REFLECTION_WORDS = (
@@ -57,6 +72,7 @@ LOOP_DUPLICATE_PARAGRAPHS = 3  # paragraphs repeating an earlier one, word for w
 LOOP_MIN_WORDS = 200
 LOOP_REP4 = 0.30  # share of repeated word 4-grams
 _LOOP_MARKERS = frozenset({"wait", "hmm", "alternatively", "but wait"})
+LOOP_MARKERS = "loop_markers"  # a `step_counts` column: steps opening with one of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +104,13 @@ def step_counts(step_table: pl.DataFrame, owner: np.ndarray, traces: int) -> pl.
 
     return pl.DataFrame(
         {
-            "steps": np.bincount(owner, minlength=traces),
-            "thoughts": thought,
-            "self_checks": per_trace(step_table[KIND] == "self_checking"),
-            "backtracks": per_trace(cue.is_in(sorted(BACKTRACK_CUES))),
-            "loop_markers": per_trace(cue.is_in(sorted(_LOOP_MARKERS))),
+            STEPS: np.bincount(owner, minlength=traces),
+            THOUGHTS: thought,
+            SELF_CHECKS: per_trace(step_table[KIND] == "self_checking"),
+            BACKTRACKS: per_trace(cue.is_in(sorted(BACKTRACK_CUES))),
+            LOOP_MARKERS: per_trace(cue.is_in(sorted(_LOOP_MARKERS))),
         },
-        schema=dict.fromkeys(
-            ("steps", "thoughts", "self_checks", "backtracks", "loop_markers"), pl.Int64
-        ),
+        schema=dict.fromkeys((STEPS, THOUGHTS, SELF_CHECKS, BACKTRACKS, LOOP_MARKERS), pl.Int64),
     )
 
 
@@ -178,7 +192,7 @@ def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
     out = pl.DataFrame({"row": pl.int_range(len(reasoning), eager=True, dtype=pl.UInt32)})
     counts = words.group_by("row").agg(
         pl.len().alias("words"),
-        pl.col("w").is_in(REFLECTION_WORDS).sum().alias("reflection_words"),
+        pl.col("w").is_in(REFLECTION_WORDS).sum().alias(REFLECTION_WORDS_COLUMN),
     )
     out = out.join(counts, on="row", how="left")
     hashed = words.select("row", pl.col("w").hash(seed=0).alias("h"))
@@ -206,20 +220,20 @@ def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
             ((pl.col("script") != pl.col("base")) * pl.col("n")).sum().alias("other"),
             pl.col("n").sum().alias("letter_words"),
         )
-        .select("row", (pl.col("other") / pl.col("letter_words")).alias("language_mixing"))
+        .select("row", (pl.col("other") / pl.col("letter_words")).alias(LANGUAGE_MIXING))
     )
     return (
         out.join(base, on="row", how="left")
         .join(mixing, on="row", how="left")
         .sort("row")
         .select(
-            pl.col("reflection_words").fill_null(0).cast(pl.Int64),
+            pl.col(REFLECTION_WORDS_COLUMN).fill_null(0).cast(pl.Int64),
             pl.col("words").fill_null(0).cast(pl.Int64),
             *(pl.col(f"rep{n}").fill_null(0.0) for n in (2, 3, 4)),
             pl.when(pl.col("base").is_null())
             .then(None)
-            .otherwise(pl.col("language_mixing").fill_null(0.0))
-            .alias("language_mixing"),
+            .otherwise(pl.col(LANGUAGE_MIXING).fill_null(0.0))
+            .alias(LANGUAGE_MIXING),
         )
     )
 
@@ -305,7 +319,7 @@ def answer_metrics(
     columns: dict[str, object] = {
         FINAL_ANSWER: final.text if final else None,
         FINAL_ANSWER_MISSING_REASON: reading.missing_reason,
-        "correct": answers.same(final, expected) if final and expected else None,
+        CORRECT: answers.same(final, expected) if final and expected else None,
     }
     if reasoning is None:
         return columns
@@ -323,7 +337,7 @@ def answer_metrics(
             None if first is None else steps.total - tokens_before(first, steps)
         ),
         ANSWER_CHANGED_AFTER_FIRST: answers.changed(reasoning, final, prompt) if final else None,
-        "reference_first_share": (
+        REFERENCE_FIRST_SHARE: (
             share_before(reference_first, steps) if reference_first is not None else None
         ),
     }
@@ -344,25 +358,25 @@ def trace_metrics(
     text)."""
     paras = paragraphs(reasoning)
     duplicates = len(paras) - len(set(paras))
-    rep4 = float(text["rep4"])  # type: ignore[arg-type]
-    size = counts["steps"]
+    rep4 = float(text[REP4])  # type: ignore[arg-type]
+    size = counts[STEPS]
     detectors = [
-        size >= LOOP_MIN_STEPS and counts["loop_markers"] / size >= LOOP_MARKER_DENSITY,
+        size >= LOOP_MIN_STEPS and counts[LOOP_MARKERS] / size >= LOOP_MARKER_DENSITY,
         duplicates >= LOOP_DUPLICATE_PARAGRAPHS,
         int(text["words"]) >= LOOP_MIN_WORDS and rep4 >= LOOP_REP4,  # type: ignore[call-overload]
     ]
     return answer_metrics(reasoning, answer, reference, steps, prompt) | {
-        "steps": size,
-        "thoughts": counts["thoughts"],
-        "reflection_words": text["reflection_words"],
-        "self_checks": counts["self_checks"],
-        "backtracks": counts["backtracks"],
-        "rep2": text["rep2"],
-        "rep3": text["rep3"],
-        "rep4": rep4,
-        "longest_repeat_run": longest_repeat_run(paras),
-        "looping": sum(detectors) >= 2,
-        "language_mixing": text["language_mixing"],
-        "empty_reasoning": not reasoning.strip(),
-        "refusal": is_refusal(answer),
+        STEPS: size,
+        THOUGHTS: counts[THOUGHTS],
+        REFLECTION_WORDS_COLUMN: text[REFLECTION_WORDS_COLUMN],
+        SELF_CHECKS: counts[SELF_CHECKS],
+        BACKTRACKS: counts[BACKTRACKS],
+        REP2: text[REP2],
+        REP3: text[REP3],
+        REP4: rep4,
+        LONGEST_REPEAT_RUN: longest_repeat_run(paras),
+        LOOPING: sum(detectors) >= 2,
+        LANGUAGE_MIXING: text[LANGUAGE_MIXING],
+        EMPTY_REASONING: not reasoning.strip(),
+        REFUSAL_COLUMN: is_refusal(answer),
     }
