@@ -231,12 +231,13 @@ def _byte_offsets(text: str, offsets: Sequence[int]) -> list[int]:
     """UTF-8 byte offsets of character offsets (in order) of `text`."""
     if text.isascii():
         return list(offsets)
-    # each character's UTF-8 length from its code point (a lone surrogate: 3, as
-    # "surrogatepass" writes it), summed at once rather than a slice encoded per offset
-    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    widths = 1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)
-    ends = np.concatenate(([0], np.cumsum(widths, dtype=np.int64)))
-    return ends[np.asarray(offsets, dtype=np.int64)].tolist()
+    found = []
+    done = position = 0
+    for offset in offsets:
+        done += len(text[position:offset].encode("utf-8", "surrogatepass"))
+        position = offset
+        found.append(done)
+    return found
 
 
 @cache
