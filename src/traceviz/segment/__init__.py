@@ -43,8 +43,7 @@ from traceviz.segment.metrics import (
     text_metrics,
     trace_metrics,
 )
-from traceviz.segment.split import Step
-from traceviz.segment.split import steps as split_steps
+from traceviz.segment.split import Step, cut_many
 
 __all__ = [
     "KIND_EXPECTED",
@@ -62,7 +61,7 @@ PREDICT_STEPS = 4_000  # steps predicted at once: the term table's size is bound
 
 def cut(traces: pl.DataFrame) -> list[list[Step]]:
     """The steps of each trace's reasoning (none where it is hidden or empty)."""
-    return [split_steps(r) if r else [] for r in traces[REASONING].to_list()]
+    return cut_many(traces[REASONING].to_list())
 
 
 def part_starts(cuts: list[list[Step]]) -> list[list[int]]:
