@@ -141,4 +141,6 @@ def test_same_steps_at_the_window_edge(lead: str, token: str) -> None:
     """A `.` is looked back at over 30 characters, whose start counts as a line start."""
     for spaces in range(20, 36):
         for newline in ("", "\n"):
-            assert_same_steps(f"Some text first{lead}{' ' * spaces}{token}{newline}. Then more text.")
+            assert_same_steps(
+                f"Some text first{lead}{' ' * spaces}{token}{newline}. Then more text."
+            )
