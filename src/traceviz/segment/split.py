@@ -4,7 +4,10 @@ A step ends at a paragraph break (a blank line) or at a sentence end (`.`, `?`, 
 followed by white space), except inside LaTeX math (`$…$`, `$$…$$`, `\\(…\\)`,
 `\\[…\\]`), after a common abbreviation (`e.g.`, `i.e.`, `Dr.`…) and after the number
 of an enumeration (`1. `). Fragments under 10 characters join a neighbour, and the
-last step is kept even without a closing boundary.
+last step is kept even without a closing boundary. A `.` after an abbreviation or an
+enumeration keeps its sentence even when a blank line follows it, and the 30 characters
+before a `.` are what is looked at for them (the first of those counts as a line start):
+both as the splitter this one replaced did.
 
 Invariant (tested as a property): spans are in order, do not overlap, and together
 with the white space between them cover the whole text.
@@ -160,12 +163,6 @@ def _merge_short(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
-
-
-def marker(text: str, start: int = 0, end: int | None = None) -> str | None:
-    """The cue that opens a step (`text[start:end]`), as written (`Wait`, `Let me check`…)."""
-    found = _CUE.match(text, start, len(text) if end is None else end)
-    return found.group(1) if found else None
 
 
 def steps(text: str) -> list[Step]:
