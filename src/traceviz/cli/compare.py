@@ -74,16 +74,16 @@ def compare(
     )
     for name in [*by, "pairs", "ratio A/B", "95% interval", "cost B/A"]:
         table.add_column(rich_name(name), justify="left" if name in by else "right")
-    fits = fit.fit_groups(pairs, list(by))
-    for key, found, cost_ratio in fits:
-        cost = "–" if cost_ratio is None else f"{cost_ratio:,.2f}x"
+    fitted = fit.compare(pairs, list(by))
+    for group in fitted.groups:
+        found = group.fit
+        cost = "–" if group.cost_ratio is None else f"{group.cost_ratio:,.2f}x"
         table.add_row(
-            *[rich_name(str(k)) for k in key],
+            *[rich_name(str(k)) for k in group.key],
             f"{found.pairs:,}",
             f"{found.ratio:.3f}",
             f"{found.low:.3f}-{found.high:.3f}",
             cost,
         )
     Console().print(table)
-    overall = fit.fit_ratio(pairs["reasoning_a"].to_numpy(), pairs["reasoning_b"].to_numpy())
-    click.echo(f"--ratio {overall.ratio:.3f}")
+    click.echo(f"--ratio {fitted.overall.ratio:.3f}")
