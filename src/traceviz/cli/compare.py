@@ -18,6 +18,7 @@ from traceviz.pipeline import AnalysisOptions, analyze
 from traceviz.price import fit
 from traceviz.report.aggregate import group_columns, unknown_keys
 from traceviz.report.text import rich_name
+from traceviz.schema import PROMPT
 
 
 @click.command()
@@ -51,7 +52,7 @@ def compare(
     """
     refuse_overwrite([("--quarantine", inputs.quarantine)], (a, b))
     settings = dataclasses.replace(
-        analysis, read=inputs.read, keep_text=on == "prompt", steps=False
+        analysis, read=inputs.read, keep_text=fit.KEYS[on] == PROMPT, steps=False
     )
     sides = []
     with reading(inputs, "compare.quarantine.jsonl") as read:

@@ -14,8 +14,6 @@ from traceviz.outputs import check_output, write_bytes
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment import training
 
-SHORT = ("set", "plan", "fact", "comp", "cons", "unc", "chk", "fin")
-
 
 @click.group()
 def kinds() -> None:
@@ -91,6 +89,8 @@ def kinds_eval(labels: str | None, folds: int, kinds_model: str | None) -> None:
                 f" summed probabilities {e.share_error_summed:.1%}"
             )
         return
+    from traceviz.report.kind_shares import SHORT_NAMES
+
     data = training.read_labels(labels)
     cv = training.cross_validate(data, folds)
     click.echo(
@@ -116,9 +116,9 @@ def kinds_eval(labels: str | None, folds: int, kinds_model: str | None) -> None:
     for i, kind in enumerate(kinds_module.KINDS):
         true, argmax_share, summed_share = (pooled[n][0, i] for n in ("true", "argmax", "summed"))
         click.echo(f"{kind:28s} {true:6.1%} {argmax_share:7.1%} {summed_share:7.1%}")
-        table = Table(
-            "truth", *SHORT, title="Confusion (rows: truth, columns: predicted)", box=box.SIMPLE
-        )
-    for short, row in zip(SHORT, cv.confusion(), strict=True):
+    table = Table(
+        "truth", *SHORT_NAMES, title="Confusion (rows: truth, columns: predicted)", box=box.SIMPLE
+    )
+    for short, row in zip(SHORT_NAMES, cv.confusion(), strict=True):
         table.add_row(short, *[str(n) for n in row])
     Console().print(table)

@@ -31,7 +31,6 @@ from traceviz.write import TableWriter
 STEPS_OUTPUT = table_output(
     "steps.parquet", "Where to write the steps table: .parquet, .jsonl or .csv."
 )
-SHORT_KINDS = ("set", "plan", "fact", "comp", "cons", "unc", "chk", "fin")
 
 
 def _options(inputs: InputSettings, kinds_model: str | None, keep_text: bool) -> AnalysisOptions:
@@ -102,12 +101,14 @@ def _kind_table(shares: pl.DataFrame, note: str, summed: bool) -> Table:
     )
     how = "summed step probabilities" if summed else "argmax counts"
     table.caption = (
-        ", ".join(f"{s}: {k}" for s, k in zip(SHORT_KINDS, kinds_module.KINDS, strict=True))
+        ", ".join(
+            f"{s}: {k}" for s, k in zip(kind_shares.SHORT_NAMES, kinds_module.KINDS, strict=True)
+        )
         + f"\n{note}; shares are {how}"
     )
     table.add_column("model", no_wrap=True, overflow="ellipsis", min_width=10, max_width=14)
     table.add_column("steps", justify="right", min_width=5)
-    for short in SHORT_KINDS:
+    for short in kind_shares.SHORT_NAMES:
         table.add_column(short, justify="right", width=4)
     models = shares.group_by(MODEL, maintain_order=True).agg(
         pl.col(STEPS).sum(), pl.col(KIND), pl.col(kind_shares.SHARE)

@@ -19,6 +19,8 @@ import polars as pl
 from traceviz.schema import EXPECTED_STEPS_PREFIX, KIND, KIND_STEPS_PREFIX, STEPS, TRACE_ID
 
 SHARE = "share"
+# the kinds in four letters, for tables as narrow as a terminal (in `KINDS` order)
+SHORT_NAMES = ("set", "plan", "fact", "comp", "cons", "unc", "chk", "fin")
 
 
 @dataclass(frozen=True, slots=True)
