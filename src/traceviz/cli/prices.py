@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import click
@@ -33,7 +34,7 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
     """
     book = price.load(catalog)
     at = price.parse_at(at_text) if at_text is not None else None
-    found = listing(book, model, at)
+    found = listing(book, datetime.now(UTC), model, at)
     console = Console()
     console.print(_table(found))
     if sources:

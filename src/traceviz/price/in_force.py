@@ -3,7 +3,7 @@
 `listing(catalog, model, at)` chooses what `traceviz prices` shows, as a `Listing` of
 catalog entries sorted by model, start, and plain before time-windowed:
 
-- every model at a moment (default: now): each plain entry in force then, and each
+- every model at a moment (default: the caller's now): each plain entry in force then, and each
   daily-window entry whose span covers it (shown with its window, in or out of it);
 - one model: its whole history, or at a moment the entries in force then (a windowed
   entry only inside its window) and the plain entry beneath them.
@@ -12,7 +12,7 @@ catalog entries sorted by model, start, and plain before time-windowed:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from traceviz.errors import ConfigError
 from traceviz.price.catalog import Catalog, Price
@@ -34,13 +34,13 @@ class Listing:
 
 
 def listing(
-    catalog: Catalog,
-    model: str | None = None,
-    at: datetime | None = None,
-    now: datetime | None = None,
+    catalog: Catalog, now: datetime, model: str | None = None, at: datetime | None = None
 ) -> Listing:
-    """The entries in force at `at` (default `now`, default the clock), or `model`'s
-    history (at `at` if given); an unknown `model` is a `ConfigError` with a hint."""
+    """The entries in force at `at` (default `now`), or `model`'s history (at `at` if
+    given); an unknown `model` is a `ConfigError` with a hint.
+
+    NOTE: `now` is the caller's: the price stage never reads the clock (a test holds it
+    to that), so a listing, like a cost, depends on its arguments alone."""
     if model:
         key = catalog.key(model)
         if key is None:
@@ -52,7 +52,7 @@ def listing(
             if p.model == key and (at is None or p.in_force(at) or _plain_at(p, at))
         ]
         return Listing(_sorted(rows), at, key)
-    when = at or now or datetime.now(UTC)
+    when = at or now
     rows = [p for p in catalog.prices if _plain_at(p, when) or (p.daily and _span_at(p, when))]
     return Listing(_sorted(rows), when)
 
