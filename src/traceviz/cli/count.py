@@ -65,7 +65,8 @@ def count(
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
     refuse_overwrite([("--quarantine", inputs.quarantine)], paths)
-    options = AnalysisOptions(read=inputs.read, tokenizer=tokenizer, steps=False)
+    # token counts only: no steps, and no price stage (count shows no money)
+    options = AnalysisOptions(read=inputs.read, tokenizer=tokenizer, steps=False, prices=False)
     with (
         reading(inputs, "count.quarantine.jsonl") as read,
         run.open() as how,

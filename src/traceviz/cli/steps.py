@@ -35,8 +35,9 @@ STEPS_OUTPUT = table_output(
 
 def _options(inputs: InputSettings, kinds_model: str | None, keep_text: bool) -> AnalysisOptions:
     model = kinds_module.load(kinds_model) if kinds_model else None
+    # steps, kinds and metrics show no money: the price stage is skipped
     return AnalysisOptions(
-        read=inputs.read, kinds_model=model, keep_text=keep_text, keep_steps=True
+        read=inputs.read, kinds_model=model, keep_text=keep_text, keep_steps=True, prices=False
     )
 
 
