@@ -11,6 +11,7 @@ from rich.table import Table
 
 from traceviz.cli.common import echo_err
 from traceviz.outputs import check_output, write_bytes
+from traceviz.report.kind_shares import SHORT_NAMES
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment import training
 
@@ -89,8 +90,6 @@ def kinds_eval(labels: str | None, folds: int, kinds_model: str | None) -> None:
                 f" summed probabilities {e.share_error_summed:.1%}"
             )
         return
-    from traceviz.report.kind_shares import SHORT_NAMES
-
     data = training.read_labels(labels)
     cv = training.cross_validate(data, folds)
     click.echo(
