@@ -56,8 +56,7 @@ from traceviz.segment.metrics import (
     text_metrics,
     trace_metrics,
 )
-from traceviz.segment.split import Step
-from traceviz.segment.split import steps as split_steps
+from traceviz.segment.split import Step, cut_many
 
 __all__ = [
     "KIND_EXPECTED",
@@ -78,7 +77,7 @@ PREDICT_STEPS = 16_000
 
 def cut(traces: pl.DataFrame) -> list[list[Step]]:
     """The steps of each trace's reasoning (none where it is hidden or empty)."""
-    return [split_steps(r) if r else [] for r in traces[REASONING].to_list()]
+    return cut_many(traces[REASONING].to_list())
 
 
 def part_starts(cuts: list[list[Step]]) -> list[list[int]]:
