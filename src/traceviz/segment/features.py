@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from traceviz.segment.cue_literals import candidates
 from traceviz.segment.split import CUE_PATTERN
 
 WORD_PATTERN = r"\b\w\w+\b"  # scikit-learn's default token pattern, run by polars
@@ -282,33 +283,41 @@ def _tfidf(found: pl.DataFrame, terms: pl.DataFrame, height: int) -> sparse.csr_
 def cue_flags(texts: pl.Series, cues: Sequence[tuple[str, str]]) -> pl.DataFrame:
     """A Float64 column per cue: 1.0 where its pattern matches a text, else 0.0.
 
-    NOTE: Unicode `\\b` sends the regex engine to its slow path on non-ASCII text
-    (5-10x slower there), so on the non-ASCII texts a pattern with word boundaries is
-    first run without them (`loose`), which matches wherever the pattern does and more,
-    and the pattern itself only on the texts the loose one matched. Same flags.
+    NOTE: a word cue's regex runs only on the texts holding one of its literal words
+    (`cue_literals.candidates`, one scan for all cues): 0.31 s CPU down to about 0.06 s
+    on r1small's 67,764 steps. Unicode `\\b` sends the regex engine to its slow path on
+    non-ASCII text (5-10x slower there), so on the non-ASCII texts a pattern with word
+    boundaries is first run without them (`loose`), which matches wherever the pattern
+    does and more, and the pattern itself only on the texts the loose one matched.
+    Same flags.
     """
-    plain = (texts.str.len_bytes() == texts.str.len_chars()).fill_null(True)
-    found = (
-        pl.DataFrame({"text": texts})
-        .filter(plain)
-        .select(pl.col("text").str.contains(pattern).alias(name) for name, pattern in cues)
-    )
-    wide = texts.filter(~plain)
-    where = plain.to_numpy()
+    plain = (texts.str.len_bytes() == texts.str.len_chars()).fill_null(True).to_numpy()
     flags = {}
-    for name, pattern in cues:
+    for (name, pattern), rows in zip(cues, candidates(texts, cues), strict=True):
         column = np.zeros(len(texts))
-        column[where] = found[name].cast(pl.Float64).to_numpy()
-        wider = loose(pattern)
-        if wider is None:
-            column[~where] = wide.str.contains(pattern).cast(pl.Float64).to_numpy()
+        if rows is None:
+            column = _matches(texts, pattern, plain)
         else:
-            maybe = wide.str.contains(wider)
-            rest = np.zeros(len(wide))
-            rest[maybe.to_numpy()] = wide.filter(maybe).str.contains(pattern).cast(pl.Float64)
-            column[~where] = rest
+            column[rows] = _matches(texts.gather(rows), pattern, plain[rows])
         flags[name] = column
     return pl.DataFrame(flags, schema=dict.fromkeys(flags, pl.Float64))
+
+
+def _matches(texts: pl.Series, pattern: str, plain: np.ndarray) -> np.ndarray:
+    """1.0 where `pattern` matches a text, else 0.0 (null for a null text); `plain`
+    says which texts are ASCII."""
+    column = np.zeros(len(texts))
+    column[plain] = texts.filter(plain).str.contains(pattern).cast(pl.Float64).to_numpy()
+    wide = texts.filter(~plain)
+    wider = loose(pattern)
+    if wider is None:
+        column[~plain] = wide.str.contains(pattern).cast(pl.Float64).to_numpy()
+    else:
+        maybe = wide.str.contains(wider)
+        rest = np.zeros(len(wide))
+        rest[maybe.to_numpy()] = wide.filter(maybe).str.contains(pattern).cast(pl.Float64)
+        column[~plain] = rest
+    return column
 
 
 def loose(pattern: str) -> str | None:
