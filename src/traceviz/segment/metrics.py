@@ -138,6 +138,9 @@ def script(char: str) -> str:
     return name.split(" ", 1)[0] or "UNKNOWN"
 
 
+_LATIN = script("a")  # the script of every ASCII letter
+
+
 def _words(texts: pl.Series) -> pl.DataFrame:
     """(row, w): every word (a run of \\w) of every text, lower-cased, in order."""
     return (
@@ -152,15 +155,24 @@ def _words(texts: pl.Series) -> pl.DataFrame:
 def _scripts(words: pl.DataFrame) -> pl.DataFrame:
     """(row, script, n): how many words of each text are written in each script (that of
     a word's first letter; words without letters are left out)."""
-    # NOTE: a word's letter is looked up once per distinct word, not once per word
-    counted = words.group_by("row", "w").agg(pl.len().alias("n"))
+    # NOTE: an ASCII word's first letter is an ASCII one, so it is LATIN when it has a
+    # letter at all: only the other words need a letter looked up (once per distinct
+    # word), which halves the time on R1 logs (0.08 -> 0.04 s CPU on r1small).
+    plain = pl.col("w").str.len_bytes() == pl.col("w").str.len_chars()
+    latin = (
+        words.filter(plain & pl.col("w").str.contains("[A-Za-z]"))
+        .group_by("row")
+        .agg(pl.len().alias("n"))
+        .select("row", pl.lit(_LATIN).alias("script"), "n")
+    )
+    counted = words.filter(~plain).group_by("row", "w").agg(pl.len().alias("n"))
     letters = (
         counted.select(pl.col("w").unique())
         .with_columns(pl.col("w").str.extract(r"(\p{L})", 1).alias("c"))
         .drop_nulls("c")
     )
     names = {c: script(c) for c in letters["c"].unique().to_list()}
-    return (
+    other = (
         counted.join(
             letters.select("w", pl.col("c").replace_strict(names, return_dtype=pl.String)),
             on="w",
@@ -170,6 +182,7 @@ def _scripts(words: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("n").sum())
         .rename({"c": "script"})
     )
+    return pl.concat([latin, other]).group_by("row", "script").agg(pl.col("n").sum())
 
 
 def _dominant(scripts: pl.DataFrame) -> pl.DataFrame:
