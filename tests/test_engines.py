@@ -106,9 +106,9 @@ def test_workers_share_the_tokenizer_tables_their_fork_server_loaded() -> None:
     (server,) = servers
     assert server != os.getpid()  # ...not by this process (its polars threads)
     for _, loaded, threads, shared, private in views:
-        assert loaded == len(tokenizers.TOKENIZERS)  # the worker loaded none itself
+        assert loaded == len(tokenizers.PRELOADED)  # the worker loaded none itself
         assert threads == 1  # the server forks with no other thread alive
-        assert shared >= 100  # the ~160 MiB of tables, held once for every worker
+        assert shared >= 100  # the ~130 MiB of tables, held once for every worker
         assert private < shared
     assert not Path(f"/proc/{server}").exists()  # stopped with its workers
 

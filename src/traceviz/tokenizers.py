@@ -2,9 +2,9 @@
 published SHA-256, the tiktoken encodings built from them, and each token's width in bytes.
 
 Only the standard library and tiktoken: no polars, no numpy, no thread started. That is
-what lets the local engine's fork server (`engines.py`) load every table before it forks
-the workers, which then share the ~160 MB of tables instead of loading them each
-(`load_all`); `tokens.py` counts with them.
+what lets the local engine's fork server (`engines.py`) load the tables before it forks
+the workers, which then share the ~130 MB of tables instead of loading them each
+(`preload`); `tokens.py` counts with them.
 
 Invariant: each function returns the same object for the life of the process
 (`functools.cache`), so what a fork server loaded is what its workers use.
@@ -128,7 +128,14 @@ def widths(name: str) -> array[int]:
     return found
 
 
-def load_all() -> None:
-    """Load every shipped tokenizer now (a fork server does, for the workers it forks)."""
-    for name in TOKENIZERS:
+# What a fork server loads for its workers: R1's and the o-series' tables, ~130 MB, the
+# two a mixed log or a `--vs o1` run needs in every worker. NOTE: not cl100k (gpt-4,
+# gpt-3.5; 32 MB): rare in reasoning logs, a worker that meets it loads it; and a table
+# preloaded but unused costs its size once, where a shared one saves it once per worker.
+PRELOADED = (DEEPSEEK, O200K)
+
+
+def preload() -> None:
+    """Load the `PRELOADED` tokenizers now (a fork server does, before forking workers)."""
+    for name in PRELOADED:
         widths(name)
