@@ -27,8 +27,10 @@ R1_REASONING = (
 )
 
 
-def at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def at(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 EXPECTED: dict[str, list[dict[str, Any]]] = {
@@ -297,8 +299,10 @@ def m(*values: Any) -> dict[str, Any]:
     return dict(zip(MORE_FIELDS, values, strict=True))
 
 
-def at_us(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def at_us(  # noqa: PLR0913
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
 
 
 MORE: dict[str, list[dict[str, Any]]] = {

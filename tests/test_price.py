@@ -68,8 +68,8 @@ def test_deepseek_launch_price_with_cache() -> None:
         ((2025, 9, 5, 16, 0), "deepseek-reasoner/2025-09-05"),
     ],
 )
-def test_discount_window_boundaries(minute: tuple[int, ...], price_id: str) -> None:
-    at = datetime(*minute, tzinfo=UTC)  # type: ignore[misc]
+def test_discount_window_boundaries(minute: tuple[int, int, int, int, int], price_id: str) -> None:
+    at = datetime(*minute, tzinfo=UTC)
     assert cost(r1(at, usage_input=0, usage_output=1_000_000))["price_id"] == price_id
 
 
@@ -331,6 +331,8 @@ def test_cost_never_falls_as_tokens_rise(tokens: int, more: int) -> None:
     at = datetime(2025, 3, 3, 10, tzinfo=UTC)
     low = cost(r1(at, usage_input=tokens, usage_output=tokens))["cost_total"]
     high = cost(r1(at, usage_input=tokens + more, usage_output=tokens + more))["cost_total"]
+    assert isinstance(low, Decimal)
+    assert isinstance(high, Decimal)
     assert high >= low
 
 

@@ -7,7 +7,7 @@ import inspect
 import re
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -119,7 +119,7 @@ def test_deepseek_equals_hugging_face_on_varied_text(hugging_face: object) -> No
         alphabet=st.sampled_from(
             list(" \n\r\t0123456789abcXYZ.,!?'\"-$\\{}()中文日本カタひら・ー゠ゝ😀é\u0301\u00a0")
         )
-        | st.characters(exclude_categories=("Cs",)),
+        | st.characters(exclude_categories=["Cs"]),
         max_size=60,
     )
 )
@@ -129,7 +129,7 @@ def test_deepseek_equals_hugging_face_on_random_text(hugging_face: object, text:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(st.characters(exclude_categories=("Cs",)), max_size=60))
+@given(st.text(st.characters(exclude_categories=["Cs"]), max_size=60))
 def test_openai_equal_tiktoken_on_random_text(
     official: dict[str, tiktoken.Encoding], text: str
 ) -> None:
@@ -174,7 +174,7 @@ def test_unknown_tokenizer_is_a_clear_error() -> None:
         tokens.encoding("p50k")
 
 
-def _traces(rows: list[dict[str, object]]) -> pl.DataFrame:
+def _traces(rows: Sequence[Mapping[str, object]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={k: TRACE_SCHEMA[k] for k in rows[0]})
 
 
@@ -254,7 +254,7 @@ def _r1(
     } | extra  # fmt: skip
 
 
-def _split(*rows: dict[str, object]) -> list[tuple[object, ...]]:
+def _split(*rows: Mapping[str, object]) -> list[tuple[object, ...]]:
     out = tokens.count(_traces(list(rows)))
     return list(out.select("output_tokens", "reasoning_tokens", "reasoning_tokens_source").rows())
 

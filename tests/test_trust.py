@@ -9,15 +9,18 @@ import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import orjson
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from polars.testing import assert_frame_equal
 
 import traceviz
 from traceviz.cli import main
 from traceviz.pipeline import measured_schema
+from traceviz.schema import COST_LOGGED, COST_TOTAL
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 COSTS = ("cost_input", "cost_cached_input", "cost_cache_write", "cost_output", "cost_reasoning",
@@ -28,7 +31,7 @@ def _ok(result: object) -> None:
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
 
 
-def _report_json(runner: CliRunner, *args: str) -> dict[str, object]:
+def _report_json(runner: CliRunner, *args: str) -> dict[str, Any]:
     result = runner.invoke(main, ["report", *args, "--format", "json", "-q"])
     _ok(result)
     document = json.loads(result.stdout)
@@ -106,7 +109,7 @@ def test_traces_table_reads_back_to_the_same_report(
     ingest = {"records_read", "files", "records_quarantined", "records_skipped", "lines"}
     same = [
         {k: v for k, v in doc["headline"].items() if k not in ingest} for doc in (again, original)
-    ]  # type: ignore[union-attr]
+    ]
     assert same[0] == same[1]
     assert again["headline"]["lines"][1:] == original["headline"]["lines"][1:]  # type: ignore[index]
 
@@ -503,7 +506,7 @@ def test_progress_is_reported_in_bytes_of_the_total() -> None:
     seen: list[tuple[int, int, int]] = []
     ingest = traceviz.Ingest(on_progress=lambda *values: seen.append(values))
     traceviz.analyze(SAMPLES, traceviz.AnalysisOptions(steps=False), ingest)
-    total = sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file() and ingest)
+    total = sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file())
     assert seen, "no progress reported"
     dones = [done for done, _, _ in seen]
     assert dones == sorted(dones)
@@ -528,3 +531,14 @@ def test_a_file_named_twice_is_read_once(runner: CliRunner, tmp_path: Path) -> N
     _ok(result)
     assert json.loads(result.stdout)["ingest"]["traces"] == 2
     assert "2 files passed over (named twice 2)" in result.stderr
+
+
+def test_a_run_without_prices_measures_the_same_and_prices_nothing() -> None:
+    priced = traceviz.analyze(SAMPLES, traceviz.AnalysisOptions(vs="o1"))
+    unpriced = traceviz.analyze(SAMPLES, traceviz.AnalysisOptions(vs="o1", prices=False))
+    assert COST_TOTAL in priced.traces.columns
+    priced_only = set(priced.traces.columns) - set(unpriced.traces.columns)
+    assert {COST_TOTAL, "whatif_cost_total", "price_id"} <= priced_only
+    assert not [c for c in unpriced.traces.columns if c.startswith("whatif_")]
+    measured = [c for c in unpriced.traces.columns if c != COST_LOGGED]
+    assert_frame_equal(priced.traces.select(measured), unpriced.traces.select(measured))

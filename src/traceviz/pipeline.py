@@ -1,18 +1,27 @@
-"""The whole pipeline: ingest -> tokens -> segment -> price.
+"""The whole pipeline: ingest -> tokens -> segment -> price, in that order.
 
-Each stage is a plain function over a polars frame of traces. `analyze_batches`
-streams batches through every stage in one process (for commands that write as they
-go). `analyze` collects a whole run for `report`, `audit` and `compare`: files are cut
-into shards (`shards.py`), each shard is measured (tokens, steps, metrics; text
-dropped unless asked for) by an engine (`engines.py`: this process, local worker
-processes, or a Dask cluster), results come back in input order, unchanged files are
-read from the result cache (`cache.py`), and the driver prices each result as it
-arrives (prices are per trace, so every engine gives the same report).
+Each stage is a plain function over a polars frame of traces, and this module reads
+top to bottom as the design's diagram:
+
+1. settings: `AnalysisOptions` (what a run finds) and `RunOptions` (how it runs);
+2. the stages over one batch: `measure` (tokens, then segment, then the what-if's
+   recount of the text with the target's tokenizer: the one price-stage step that
+   needs the text, so it runs where the text is) and `apply_prices` (the dated price,
+   the overthinking bill and the what-if's cost; needs no text);
+3. one process: `analyze_batches` streams batches through every stage;
+4. a whole run: files are cut into shards (`shards.py`), each shard is measured (text
+   dropped unless asked for) by an engine (`engines.py`: this process, local worker
+   processes, or a Dask cluster), results come back in input order, unchanged files
+   are read from the result cache (`cache.py`), and the driver prices each result as
+   it arrives (prices are per trace, so every engine gives the same report):
+   `analyze_results` streams them, `analyze` collects them;
+5. the cache key and the schemas a run's settings give.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,6 +76,7 @@ class AnalysisOptions:
     tier: price.cost.Tier | None = None
     vs: str | None = None
     ratio: price.Ratio | None = None
+    prices: bool = True  # run the price stage (count, steps and show need no money)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,24 +106,41 @@ class Analysis:
     stats: IngestStats
 
 
+@dataclass(slots=True)
+class ShardResult:
+    """What a worker sends back for one shard: measured traces (the steps themselves
+    only if kept), the shard's totals and its quarantined records."""
+
+    traces: pl.DataFrame
+    steps: pl.DataFrame | None
+    stats: IngestStats
+    quarantined: list[Quarantined]
+
+
 def measure(traces: pl.DataFrame, options: AnalysisOptions) -> Batch:
-    """The tokens and segment stages over one batch."""
-    if options.vs:
-        traces = recount(traces, options.vs)
-    if not options.steps:
-        return Batch(tokens.count(traces, options.tokenizer))
-    cuts = segment.cut(traces)
-    traces = tokens.count(traces, options.tokenizer, segment.part_starts(cuts))
-    steps, probabilities = segment.classify(traces, options.kinds_model, cuts)
-    traces = segment.metrics(traces.drop(tokens.REASONING_PART_TOKENS), steps, probabilities)
-    return Batch(traces, steps)
+    """The stages that need the text, over one batch: tokens, segment (unless
+    `options.steps` is off), and the what-if's recount with the target's tokenizer."""
+    if options.steps:
+        cuts = segment.cut(traces)
+        traces = tokens.count(traces, options.tokenizer, segment.part_starts(cuts))
+        steps, probabilities = segment.classify(traces, options.kinds_model, cuts)
+        traces = segment.metrics(traces.drop(tokens.REASONING_PART_TOKENS), steps, probabilities)
+        batch = Batch(traces, steps)
+    else:
+        batch = Batch(tokens.count(traces, options.tokenizer))
+    if options.vs and options.prices:
+        return Batch(recount(batch.traces, options.vs), batch.steps)
+    return batch
 
 
 PRICE_ROWS = 20_000  # traces priced at once (pricing builds rows of Python decimals)
 
 
 def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame:
-    """The price stage (and the what-if of `--vs`) over measured traces."""
+    """The price stage (and the what-if of `--vs`) over measured traces; the traces as
+    they are when `options.prices` is off."""
+    if not options.prices:
+        return traces
     if traces.height > PRICE_ROWS:
         return pl.concat([apply_prices(piece, options) for piece in traces.iter_slices(PRICE_ROWS)])
     catalog = options.catalog or _shipped_catalog()
@@ -122,6 +149,11 @@ def apply_prices(traces: pl.DataFrame, options: AnalysisOptions) -> pl.DataFrame
         ratio = options.ratio or price.ratio_preset(DEFAULT_PRESET)
         traces = price.whatif(traces, options.vs, ratio, catalog, options.at)
     return traces
+
+
+@functools.cache
+def _shipped_catalog() -> price.Catalog:
+    return price.load()
 
 
 def analyze_batches(
@@ -139,41 +171,28 @@ def analyze_batches(
         yield Batch(traces=traces, steps=batch.steps)
 
 
-_CATALOG: list[price.Catalog] = []
-
-
-def _shipped_catalog() -> price.Catalog:
-    if not _CATALOG:
-        _CATALOG.append(price.load())
-    return _CATALOG[0]
-
-
-@dataclass(slots=True)
-class ShardResult:
-    """What a worker sends back for one shard: measured traces (the steps themselves
-    only if kept), the shard's totals and its quarantined records."""
-
-    traces: pl.DataFrame
-    steps: pl.DataFrame | None
-    stats: IngestStats
-    quarantined: list[Quarantined]
-
-
 def measure_shard(shard: Shard, options: AnalysisOptions) -> ShardResult:
     """Read and measure one shard (runs in a worker; must not need the driver)."""
     ingest = Ingest()
-    traces: list[pl.DataFrame] = []
+    traces, steps = _measure_all(shard_traces(shard, options.read, ingest), options)
+    return ShardResult(traces, steps, ingest.stats, ingest.quarantined)
+
+
+def _measure_all(
+    traces: Iterator[Trace], options: AnalysisOptions
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Traces measured in batches: one table of traces (text dropped unless kept) and
+    one of steps (if kept)."""
+    measured: list[pl.DataFrame] = []
     steps: list[pl.DataFrame] = []
-    for frame in batches(shard_traces(shard, options.read, ingest), options.read):
+    for frame in batches(traces, options.read):
         batch = measure(frame, options)
-        traces.append(batch.traces if options.keep_text else batch.traces.drop(TEXT_COLUMNS))
+        measured.append(batch.traces if options.keep_text else batch.traces.drop(TEXT_COLUMNS))
         if batch.steps is not None and options.keep_steps:
             steps.append(batch.steps)
-    return ShardResult(
-        traces=pl.concat(traces, how="vertical") if traces else pl.DataFrame(),
-        steps=pl.concat(steps) if steps else None,
-        stats=ingest.stats,
-        quarantined=ingest.quarantined,
+    return (
+        pl.concat(measured, how="vertical") if measured else pl.DataFrame(),
+        pl.concat(steps) if steps else None,
     )
 
 
@@ -191,14 +210,7 @@ def measure_shards(shard: Shard, options: AnalysisOptions) -> list[tuple[str, Sh
         for source in shard.sources:
             yield from shard_traces(Shard(source), options.read, ingests[source])
 
-    traces: list[pl.DataFrame] = []
-    steps: list[pl.DataFrame] = []
-    for frame in batches(every_trace(), options.read):
-        batch = measure(frame, options)
-        traces.append(batch.traces if options.keep_text else batch.traces.drop(TEXT_COLUMNS))
-        if batch.steps is not None and options.keep_steps:
-            steps.append(batch.steps)
-    whole = pl.concat(traces, how="vertical") if traces else pl.DataFrame()
+    whole, all_steps = _measure_all(every_trace(), options)
     by_source = (
         {key[0]: part for key, part in whole.partition_by(SOURCE, as_dict=True).items()}
         if whole.height
@@ -206,7 +218,6 @@ def measure_shards(shard: Shard, options: AnalysisOptions) -> list[tuple[str, Sh
     )
     if not set(by_source) <= set(shard.sources):  # a reader named its traces otherwise
         return [(source, measure_shard(Shard(source), options)) for source in shard.sources]
-    all_steps = pl.concat(steps) if steps else None
     out = []
     for source in shard.sources:
         mine = by_source.get(source, pl.DataFrame())
@@ -265,7 +276,7 @@ def analyze_results(
     options = options or AnalysisOptions()
     ingest = ingest if ingest is not None else Ingest()
     run = run or RunOptions()
-    if options.vs:
+    if options.vs and options.prices:
         target_key(options.vs, options.catalog or _shipped_catalog())
     cache = run.cache if not (options.keep_text or options.keep_steps) else None
     settings = measure_key(options)
@@ -337,7 +348,7 @@ def analyze_results(
 def _priced(parts: list[ShardResult], options: AnalysisOptions) -> ShardResult:
     """Results merged and priced as one (their totals are already counted)."""
     one = _merge(parts)
-    if one.traces.height:
+    if one.traces.height and options.prices:
         one.traces = apply_prices(one.traces, options)
     return ShardResult(one.traces, one.steps, IngestStats(), [])
 
@@ -352,7 +363,8 @@ def measure_key(options: AnalysisOptions) -> str:
 
     NOTE: derived from the whole frozen settings object, so an option added to
     `AnalysisOptions` or `ReadOptions` is in the key unless it is blanked here, which
-    only an option applied after the cache (by `apply_prices`) may be.
+    only an option applied after the cache (by `apply_prices`) may be. `prices` stays
+    in: a run without prices does not recount the text for the what-if.
     """
     measured = dataclasses.replace(options, catalog=None, at=None, tier=None, ratio=None)
     return settings_key(measured)

@@ -44,6 +44,12 @@ COST_LOGGED = "cost_logged"
 REFERENCE_ANSWER = "reference_answer"
 CORRECT_LOGGED = "correct_logged"
 METADATA = "metadata"
+# Why a trace that billed reasoning carries no reasoning text: "hidden by provider",
+# "dropped by store/plugin", "streamed (llm does not keep reasoning of streamed Chat
+# responses)", "truncated by store" (LiteLLM cut the logged text), "content not captured"
+# (an OpenTelemetry span without message content); null when the text is there or no
+# reasoning was billed. Log stores fill it at ingest, so every traces table carries it.
+REASONING_MISSING_REASON = "reasoning_missing_reason"
 
 TRACE_SCHEMA: dict[str, pl.DataType] = {
     TRACE_ID: pl.String(),
@@ -74,6 +80,7 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     REFERENCE_ANSWER: pl.String(),
     CORRECT_LOGGED: pl.Boolean(),
     METADATA: pl.String(),
+    REASONING_MISSING_REASON: pl.String(),
 }
 
 # --- tokens stage -------------------------------------------------------------------------
@@ -115,10 +122,35 @@ TOKENS_SCHEMA: dict[str, pl.DataType] = {
 
 # --- price stage ----------------------------------------------------------------------------
 
+PRICE_ID = "price_id"  # the catalog entry a trace was priced with
+PRICE_BASIS = "price_basis"  # how its time was taken: the logged minute, a whole day, ...
+COST_INPUT = "cost_input"
+COST_CACHED_INPUT = "cost_cached_input"
+COST_CACHE_WRITE = "cost_cache_write"
+COST_OUTPUT = "cost_output"  # every output token, reasoning included
+COST_REASONING = "cost_reasoning"  # the reasoning part of `cost_output`
+COST_CACHE_SAVED = "cost_cache_saved"
+COST_TOTAL = "cost_total"
+COST_LOGGED_DIFF = "cost_logged_diff"  # cost_total - cost_logged (float)
 # the range of `cost_total` over the prices that may have applied when a trace's time of
 # day is unknown (equal to it where the time is known or the price does not vary in a day)
 COST_LOW = "cost_low"
 COST_HIGH = "cost_high"
+
+# --- price stage: the what-if of `--vs MODEL` (price/whatif.py) ----------------------------
+
+WHATIF_MODEL = "whatif_model"
+WHATIF_REASONING_TOKENS = "whatif_reasoning_tokens"
+WHATIF_OUTPUT_TOKENS = "whatif_output_tokens"
+WHATIF_COST_TOTAL = "whatif_cost_total"
+WHATIF_COST_LOW = "whatif_cost_low"
+WHATIF_COST_HIGH = "whatif_cost_high"
+WHATIF_RATIO = "whatif_ratio"
+WHATIF_RATIO_SOURCE = "whatif_ratio_source"
+# the visible text recounted with the target's tokenizer (dropped once priced)
+WHATIF_PROMPT_TOKENS = "whatif_prompt_tokens"
+WHATIF_ANSWER_TOKENS = "whatif_answer_tokens"
+WHATIF_RECOUNTED_REASONING = "whatif_recounted_reasoning"
 
 # --- segment stage: the steps table and per-trace behaviour metrics -----------------------
 
@@ -147,27 +179,21 @@ STEPS_SCHEMA: dict[str, pl.DataType] = {
 # these, not from the argmax counts `steps_<kind>`.
 EXPECTED_STEPS_PREFIX = "expected_steps_"
 KIND_STEPS_PREFIX = "steps_"
-METRICS_SCHEMA: dict[str, pl.DataType] = {
-    "steps": pl.Int64(),
-    "thoughts": pl.Int64(),
-    "reflection_words": pl.Int64(),
-    "self_checks": pl.Int64(),
-    "backtracks": pl.Int64(),
-    "final_answer": pl.String(),
-    "first_answer_share": pl.Float64(),
-    "after_first_answer": pl.Float64(),
-    "correct": pl.Boolean(),
-    "reference_first_share": pl.Float64(),
-    "rep2": pl.Float64(),
-    "rep3": pl.Float64(),
-    "rep4": pl.Float64(),
-    "longest_repeat_run": pl.Int64(),
-    "looping": pl.Boolean(),
-    "language_mixing": pl.Float64(),
-    "empty_reasoning": pl.Boolean(),
-    "refusal": pl.Boolean(),
-}
+STEPS = "steps"
+THOUGHTS = "thoughts"
+REFLECTION_WORDS = "reflection_words"
+SELF_CHECKS = "self_checks"
+BACKTRACKS = "backtracks"
+CORRECT = "correct"
+REFERENCE_FIRST_SHARE = "reference_first_share"
+REP2 = "rep2"
+REP3 = "rep3"
+REP4 = "rep4"
+LONGEST_REPEAT_RUN = "longest_repeat_run"
 LOOPING = "looping"
+LANGUAGE_MIXING = "language_mixing"
+EMPTY_REASONING = "empty_reasoning"
+REFUSAL = "refusal"
 # the final answer and the reasoning after it first reaches it (segment/answers.py,
 # segment/metrics.py; an estimate, measured in docs/first-answer.md)
 FINAL_ANSWER = "final_answer"
@@ -176,15 +202,29 @@ AFTER_FIRST_ANSWER = "after_first_answer"
 FINAL_ANSWER_MISSING_REASON = "final_answer_missing_reason"
 REASONING_TOKENS_AFTER_FIRST_ANSWER = "reasoning_tokens_after_first_answer"
 ANSWER_CHANGED_AFTER_FIRST = "answer_changed_after_first"
-METRICS_SCHEMA.update(
-    {
-        FINAL_ANSWER_MISSING_REASON: pl.String(),
-        REASONING_TOKENS_AFTER_FIRST_ANSWER: pl.Int64(),
-        ANSWER_CHANGED_AFTER_FIRST: pl.Boolean(),
-    }
-)
-REFUSAL = "refusal"
-EMPTY_REASONING = "empty_reasoning"
+METRICS_SCHEMA: dict[str, pl.DataType] = {
+    STEPS: pl.Int64(),
+    THOUGHTS: pl.Int64(),
+    REFLECTION_WORDS: pl.Int64(),
+    SELF_CHECKS: pl.Int64(),
+    BACKTRACKS: pl.Int64(),
+    FINAL_ANSWER: pl.String(),
+    FIRST_ANSWER_SHARE: pl.Float64(),
+    AFTER_FIRST_ANSWER: pl.Float64(),
+    CORRECT: pl.Boolean(),
+    REFERENCE_FIRST_SHARE: pl.Float64(),
+    REP2: pl.Float64(),
+    REP3: pl.Float64(),
+    REP4: pl.Float64(),
+    LONGEST_REPEAT_RUN: pl.Int64(),
+    LOOPING: pl.Boolean(),
+    LANGUAGE_MIXING: pl.Float64(),
+    EMPTY_REASONING: pl.Boolean(),
+    REFUSAL: pl.Boolean(),
+    FINAL_ANSWER_MISSING_REASON: pl.String(),
+    REASONING_TOKENS_AFTER_FIRST_ANSWER: pl.Int64(),
+    ANSWER_CHANGED_AFTER_FIRST: pl.Boolean(),
+}
 
 # --- price stage: the overthinking bill (price/overthinking.py) ---------------------------
 
@@ -199,18 +239,6 @@ COST_AFTER_FIRST_ANSWER_REASON = "cost_after_first_answer_reason"
 
 REASON = "reason"
 RAW = "raw"
-
-# --- log stores ---------------------------------------------------------------------------
-
-# Why a trace that billed reasoning carries no reasoning text: "hidden by provider",
-# "dropped by store/plugin", "streamed (llm does not keep reasoning of streamed Chat
-# responses)", "truncated by store" (LiteLLM cut the logged text), "content not captured"
-# (an OpenTelemetry span without message content); null when the text is there or no
-# reasoning was billed.
-REASONING_MISSING_REASON = "reasoning_missing_reason"
-LOG_STORES_SCHEMA: dict[str, pl.DataType] = {REASONING_MISSING_REASON: pl.String()}
-# NOTE: stores fill it at ingest, so every traces table carries it.
-TRACE_SCHEMA.update(LOG_STORES_SCHEMA)
 
 
 @dataclass(frozen=True, slots=True)

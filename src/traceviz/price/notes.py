@@ -15,16 +15,16 @@ import polars as pl
 from traceviz.schema import (
     COST_HIGH,
     COST_LOW,
+    COST_TOTAL,
     CREATED,
     MODEL,
+    PRICE_BASIS,
+    PRICE_ID,
     REASONING_TOKENS_SOURCE,
     USAGE_OUTPUT,
     USAGE_REASONING,
 )
 
-PRICE_ID = "price_id"
-PRICE_BASIS = "price_basis"
-COST_TOTAL = "cost_total"
 TIERS = ("batch", "flex")
 MODELS_SHOWN = 5
 
