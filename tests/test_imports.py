@@ -16,11 +16,13 @@ The layers, leftmost first; a module may import from its own layer and those to 
 left, never from one to its right:
 
     layer        modules                                     job
-    foundation   _version, errors, schema, timestamps, stats names, values, errors for all
+    foundation   _version, errors, escape, schema,           names, values, errors, safe text
+                 timestamps, stats                           for all
     ingest       ingest.* (interface, registry, containers)  files -> raw records
     normalize    normalize.*                                 raw records -> traces (shapes)
     read         load, shards                                paths -> traces frames
-    tokens       tokens, tokenizers, _preload_tokenizers     token counts, tokenizer tables
+    tokens       tokens, tokenizers, _preload_tokenizers,    token counts, tokenizer tables,
+                 usage                                       counts against logged usage
     segment      segment.*                                   steps, kinds, behaviour
     price        price.*                                     catalog, costs, what-ifs
     run          cache, engines, pipeline                    the stages run, cached, on workers
@@ -46,11 +48,11 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src"
 
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("foundation", frozenset({"_version", "errors", "schema", "timestamps", "stats"})),
+    ("foundation", frozenset({"_version", "errors", "escape", "schema", "timestamps", "stats"})),
     ("ingest", frozenset({"ingest"})),
     ("normalize", frozenset({"normalize"})),
     ("read", frozenset({"load", "shards"})),
-    ("tokens", frozenset({"tokens", "tokenizers", "_preload_tokenizers"})),
+    ("tokens", frozenset({"tokens", "tokenizers", "_preload_tokenizers", "usage"})),
     ("segment", frozenset({"segment"})),
     ("price", frozenset({"price"})),
     ("run", frozenset({"cache", "engines", "pipeline"})),
@@ -64,16 +66,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
 KNOWN: frozenset[tuple[str, str]] = frozenset()
 # NOTE: a traceviz module imported inside a function: never needed for weight (heavy
 # dependencies are third-party), so it hides a tie; each one is to move to the top.
-KNOWN_IN_FUNCTIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("traceviz.tokens", "traceviz.stats"),  # `tokens.summary`: no circle to avoid
-        # for weight: `traceviz --help` must import no report module, and the report
-        # package's __init__ imports every renderer (polars, rich); to go once it loads
-        # them on first use, then `visible` is imported at the top of cli/common.py
-        ("traceviz.cli.common", "traceviz.report"),
-        ("traceviz.cli.common", "traceviz.report.text"),
-    }
-)
+KNOWN_IN_FUNCTIONS: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

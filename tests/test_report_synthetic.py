@@ -11,13 +11,13 @@ import polars as pl
 import pytest
 import report_fixtures as fixture
 
+from traceviz import escape as text_module
 from traceviz import report as reports
 from traceviz.errors import ConfigError
+from traceviz.escape import shorten
 from traceviz.price import overthinking
 from traceviz.report import headline, html, svg
-from traceviz.report import text as text_module
 from traceviz.report.sections import TOP, sections
-from traceviz.report.text import shorten
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     COST_AFTER_FIRST_ANSWER,

@@ -11,7 +11,7 @@ checked against their published SHA-256 when loaded:
   than Hugging Face `tokenizers`, and equal to it token for token: see the tests).
 
 `count` is the pipeline stage: it adds the counted columns and reconciles them with
-the logged usage, which stays the billing truth.
+the logged usage, which stays the billing truth (`usage.py`).
 """
 
 from __future__ import annotations
@@ -32,28 +32,19 @@ from traceviz import tokenizers
 from traceviz.errors import ConfigError as ConfigError  # what loading raises
 from traceviz.schema import (
     ANSWER,
-    CACHED_INPUT_TOKENS,
-    INPUT_TOKENS,
     MODEL,
-    OUTPUT_TOKENS,
     PROMPT,
     REASONING,
-    REASONING_TOKENS,
-    REASONING_TOKENS_SOURCE,
     TOKENIZER,
     TOKENIZER_EXACT,
     TOKENS_ANSWER,
     TOKENS_PROMPT,
     TOKENS_REASONING,
     TOKENS_TEMPLATE,
-    USAGE_CACHED_INPUT,
     USAGE_DRIFT,
-    USAGE_INPUT,
-    USAGE_OUTPUT,
-    USAGE_REASONING,
     USAGE_REASONING_DRIFT,
-    USAGE_SOURCE,
 )
+from traceviz.stats import distribution, grouped
 from traceviz.tokenizers import _SHA256 as _SHA256
 from traceviz.tokenizers import CL100K as CL100K
 from traceviz.tokenizers import DEEPSEEK as DEEPSEEK
@@ -61,6 +52,7 @@ from traceviz.tokenizers import O200K as O200K
 from traceviz.tokenizers import TOKENIZERS as TOKENIZERS
 from traceviz.tokenizers import _load_ranks as _load_ranks
 from traceviz.tokenizers import encoding as encoding
+from traceviz.usage import reconcile
 
 THREADS = 2
 _threads = [THREADS]
@@ -320,88 +312,6 @@ def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool, str
     return forced, forced == own and own_exact, own
 
 
-def reconcile() -> list[pl.Expr]:
-    """Usage drift and the best available figures (logged usage, else counted tokens).
-
-    `usage_drift` compares what the log shows with what was billed: counted reasoning
-    + answer + template tokens minus `usage_output`. Where the reasoning is hidden it
-    compares the answer with the billed output less the billed reasoning instead.
-
-    The billed output (`usage_output`) is never changed; its split into reasoning and
-    answer is (see `reasoning_split`).
-    """
-    reasoning = pl.col(TOKENS_REASONING)
-    counted_output = (
-        pl.col(TOKENS_ANSWER).fill_null(0) + reasoning.fill_null(0) + pl.col(TOKENS_TEMPLATE)
-    )
-    hidden = reasoning.is_null()
-    drift = (
-        pl.when(hidden & pl.col(USAGE_REASONING).is_not_null())
-        .then(counted_output - (pl.col(USAGE_OUTPUT) - pl.col(USAGE_REASONING)))
-        .when(hidden)
-        .then(None)
-        .otherwise(counted_output - pl.col(USAGE_OUTPUT))
-    )
-    logged = pl.col(USAGE_OUTPUT).is_not_null()
-    output = pl.coalesce(pl.col(USAGE_OUTPUT), counted_output)
-    split, source = reasoning_split(output, counted_output)
-    return [
-        pl.when(logged).then(pl.lit("logged")).otherwise(pl.lit("counted")).alias(USAGE_SOURCE),
-        drift.cast(pl.Int64).alias(USAGE_DRIFT),
-        (reasoning - pl.col(USAGE_REASONING)).alias(USAGE_REASONING_DRIFT),
-        pl.coalesce(USAGE_INPUT, TOKENS_PROMPT).alias(INPUT_TOKENS),
-        pl.when(pl.col(USAGE_INPUT).is_not_null())
-        .then(pl.col(USAGE_CACHED_INPUT).fill_null(0))
-        .otherwise(0)
-        .cast(pl.Int64)
-        .alias(CACHED_INPUT_TOKENS),
-        output.alias(OUTPUT_TOKENS),
-        split.cast(pl.Int64).alias(REASONING_TOKENS),
-        source.alias(REASONING_TOKENS_SOURCE),
-    ]
-
-
-def reasoning_split(output: pl.Expr, counted_output: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """The reasoning part of the output (`reasoning_tokens`) and where it comes from.
-
-    The logged `usage_reasoning` is kept unless the visible reasoning proves it wrong:
-    it exceeds the billed output (impossible), or, counted with the model's own
-    tokenizer, the reasoning differs from it by more than the template's tokens while
-    the counted reasoning + answer + template do account for the billed output. Then
-    the exact count is the reasoning and the rest of the billed output the answer
-    ("counted"). Logged reasoning above the output with no text to count is cut to the
-    output ("clipped"). Reasoning never exceeds the output, so no part costs less than
-    nothing.
-
-    On R1 served through OpenRouter (30 real responses), logged reasoning differed from
-    the count by -175…+1,091 tokens and exceeded the output in 3, while the counts
-    matched the billed output to ±2.
-    """
-    counted = pl.col(TOKENS_REASONING)
-    logged = pl.col(USAGE_REASONING)
-    billed = pl.col(USAGE_OUTPUT)
-    allowance = pl.col(TOKENS_TEMPLATE)
-    impossible = (logged > billed).fill_null(False)
-    accounted = ((counted_output - billed).abs() <= allowance).fill_null(False)
-    disagrees = ((counted - logged).abs() > allowance).fill_null(False)
-    proven_wrong = (
-        counted.is_not_null()
-        & logged.is_not_null()
-        & (impossible | (pl.col(TOKENIZER_EXACT) & disagrees & accounted))
-    )
-    chosen = pl.when(proven_wrong).then(counted).otherwise(pl.coalesce(logged, counted))
-    source = (
-        pl.when(chosen.is_null())
-        .then(None)
-        .when(proven_wrong | logged.is_null())
-        .then(pl.lit("counted"))
-        .when(logged > output)
-        .then(pl.lit("clipped"))
-        .otherwise(pl.lit("logged"))
-    )
-    return pl.when(chosen.is_not_null()).then(pl.min_horizontal(chosen, output)), source
-
-
 DRIFT_STATISTICS = ("traces", "mean", "min", "p10", "p50", "p90", "max")
 
 
@@ -412,8 +322,6 @@ def summarize(traces: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame
     columns are `drift_<statistic>` for the output and `reasoning_drift_<statistic>`
     for the reasoning, over the traces whose log carries that usage (`DRIFT_STATISTICS`).
     """
-    from traceviz.stats import distribution, grouped
-
     exprs = [pl.len().alias("traces")]
     for column, name in (
         (TOKENS_REASONING, "reasoning"),

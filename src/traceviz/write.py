@@ -4,7 +4,7 @@ The file is written beside its target and renamed into place when the last batch
 so a failed run leaves any old file as it was. CSV cells that begin with `=`, `+`, `-`,
 `@` (or a tab or carriage return) are prefixed with a quote so that spreadsheets show
 them as text, never run them, and control characters in them are written as
-`\\x1b`-style escapes (`report.text.csv_frame`); JSON Lines write C1 and bidi characters
+`\\x1b`-style escapes (`escape.csv_frame`); JSON Lines write C1 and bidi characters
 as `\\u` escapes, which read back as the same text; Parquet keeps every value as logged.
 A write that fails (a full disk) is an `OutputError` naming the file. Money (Decimal
 columns) is written to JSON Lines and CSV as exact decimal strings, never as floats.
@@ -21,10 +21,10 @@ import polars as pl
 
 from traceviz._version import __version__
 from traceviz.errors import ConfigError
+from traceviz.escape import csv_frame, json_bytes
 from traceviz.guard import atomic_file
 from traceviz.ingest import OWN_TABLE_KEY
 from traceviz.outputs import output_error
-from traceviz.report.text import csv_frame, json_bytes
 from traceviz.schema import TRACE_SCHEMA
 
 

@@ -12,6 +12,7 @@ import click
 from traceviz import __version__
 from traceviz.cli.lazy import LazyGroup
 from traceviz.errors import TracevizError
+from traceviz.escape import visible
 
 if TYPE_CHECKING:
     from traceviz.schema import IngestStats
@@ -30,8 +31,6 @@ class UserError(click.ClickException):
     """
 
     def __init__(self, error: TracevizError) -> None:
-        # NOTE: imported here and below, not at the top: `--help` imports no report module
-        from traceviz.report.text import visible
 
         message = str(error)
         if error.hint:
@@ -48,8 +47,6 @@ class TracevizGroup(LazyGroup):
         except TracevizError as error:
             raise UserError(error) from error
         except click.ClickException as error:
-            from traceviz.report.text import visible
-
             # a path or value quoted from the command line; click declares `message` Final
             error.message = visible(error.message)  # type: ignore[misc]
             raise
@@ -71,7 +68,6 @@ class TracevizGroup(LazyGroup):
 
 def _unexpected(error: Exception) -> click.ClickException:
     """A full or failing disk says so; anything else is a bug, told in one escaped line."""
-    from traceviz.report.text import visible
 
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
         where = f"{error.filename}: " if error.filename else ""
@@ -122,6 +118,5 @@ def summary_line(stats: IngestStats) -> str:
 
 def echo_err(message: str) -> None:
     """A line for stderr; file names and models in it are shown with controls escaped."""
-    from traceviz.report.text import visible
 
     click.echo(visible(message), err=True)

@@ -13,11 +13,11 @@ from traceviz.cli.analysis import analysis_options
 from traceviz.cli.common import echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, reading
 from traceviz.errors import InputError
+from traceviz.escape import rich_name
 from traceviz.guard import refuse_overwrite
 from traceviz.pipeline import AnalysisOptions, analyze
 from traceviz.price import fit
 from traceviz.report.aggregate import group_columns, unknown_keys
-from traceviz.report.text import rich_name
 from traceviz.schema import PROMPT
 
 

@@ -22,13 +22,13 @@ import orjson
 
 from traceviz.cli.common import echo_err, summary_line
 from traceviz.errors import InputError, StrictModeError
+from traceviz.escape import json_bytes
 from traceviz.guard import atomic_file
 from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES
 from traceviz.load import Ingest, ReadOptions
 from traceviz.normalize import shape_names
 from traceviz.outputs import check_output, output_error
 from traceviz.price.cost import parse_at
-from traceviz.report.text import json_bytes
 from traceviz.schema import Quarantined
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz import price
+from traceviz.escape import one_line, rich_name, rich_text
 from traceviz.price.catalog import Price
 from traceviz.price.in_force import Listing, listing
-from traceviz.report.text import one_line, rich_name, rich_text
 
 
 @click.command()

@@ -19,11 +19,11 @@ from traceviz.cli.inputs import InputSettings, finish, input_options, input_path
 from traceviz.cli.outputs import OutputSettings, output_options, table_output
 from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
+from traceviz.escape import rich_name
 from traceviz.guard import refuse_overwrite
 from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.report import kind_shares, trace_view
-from traceviz.report.text import rich_name
 from traceviz.schema import KIND, MODEL, STEPS, STEPS_SCHEMA, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.write import TableWriter

@@ -23,8 +23,8 @@ import orjson
 import polars as pl
 
 from traceviz.errors import ConfigError
+from traceviz.escape import json_bytes, one_line
 from traceviz.report.aggregate import group_columns
-from traceviz.report.text import json_bytes, one_line
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
     COST_REASONING,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from traceviz.escape import shorten
 from traceviz.price import overthinking
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import group_label, money, plain, share
-from traceviz.report.text import shorten
 from traceviz.schema import (
     COST_REASONING,
     COST_TOTAL,

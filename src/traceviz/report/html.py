@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from traceviz.escape import html_text
 from traceviz.report import headline
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import group_label, money
@@ -33,7 +34,6 @@ from traceviz.report.svg import (
     svg_text,
     usd_tick,
 )
-from traceviz.report.text import html_text
 from traceviz.report.trace_view import KIND_COLOURS
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,

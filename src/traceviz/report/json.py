@@ -2,7 +2,7 @@
 
 Money is a string holding an exact decimal number of US dollars; token counts are
 integers; shares are fractions from 0 to 1. Text is as logged; C1 and bidi characters are
-written as `\\u` escapes (`report.text.json_bytes`), so printing the JSON cannot drive a terminal.
+written as `\\u` escapes (`escape.json_bytes`), so printing the JSON cannot drive a terminal.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import orjson
 
 from traceviz._version import __version__
+from traceviz.escape import json_bytes
 from traceviz.report import headline
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import records
-from traceviz.report.text import json_bytes
 
 SCHEMA_VERSION = 1
 

@@ -1,15 +1,15 @@
 """The report in Markdown, fit to paste into a pull request or an issue.
 
 Text from the logs (models, sources, ids) is escaped so it cannot break the tables,
-inject markup or reach a terminal as a control sequence (`report.text.markdown_text`).
+inject markup or reach a terminal as a control sequence (`escape.markdown_text`).
 """
 
 from __future__ import annotations
 
+from traceviz.escape import markdown_text as escape
 from traceviz.report import headline
 from traceviz.report.aggregate import Report
 from traceviz.report.sections import PAGE_TOP, sections
-from traceviz.report.text import markdown_text as escape
 
 
 def render(report: Report) -> str:

@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from traceviz.escape import html_text, shorten
 from traceviz.report.interface import money
-from traceviz.report.text import html_text, shorten
 
 PALETTE = ("#3b6fd4", "#d0453a", "#2e8b3a", "#b58900", "#a63db8", "#1f9aa8", "#555555", "#e67e22")
 W = 640

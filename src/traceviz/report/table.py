@@ -9,8 +9,8 @@ import io
 
 import polars as pl
 
+from traceviz.escape import csv_frame
 from traceviz.report.aggregate import ALL, Report
-from traceviz.report.text import csv_frame
 
 
 def frame(report: Report) -> pl.DataFrame:

@@ -16,10 +16,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from traceviz.escape import one_line, rich_text, shorten, visible
 from traceviz.report import headline
 from traceviz.report.aggregate import Report
 from traceviz.report.sections import TOP, Section, sections
-from traceviz.report.text import one_line, rich_text, shorten, visible
 
 WIDTH = 80
 MIN_TEXT = 8  # no text column is cut below this many characters

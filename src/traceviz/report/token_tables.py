@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from traceviz import tokens
+from traceviz.escape import rich_name, rich_text
 from traceviz.report.interface import number
-from traceviz.report.text import rich_name, rich_text
 from traceviz.stats import STATISTICS
 
 

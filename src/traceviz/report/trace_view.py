@@ -10,7 +10,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from traceviz.report.text import html_text, visible
+from traceviz.escape import html_text, visible
 from traceviz.schema import (
     METRICS_SCHEMA,
     MODEL,
