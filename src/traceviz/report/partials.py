@@ -697,10 +697,10 @@ def figures(partial: Partial, keys: list[str], cap: Cap | None) -> pl.DataFrame:
     extra = []
     if _has(columns, *TOKEN_PARTS.values()):
         extra += [quantiles(hists[c], keys, c, f"tokens_{p}") for p, c in TOKEN_PARTS.items()]
+    capped = cap is not None and REASONING_TOKENS in columns
     floats = _float_figures(_float_frame(partial.floats, keys), keys)
     if floats.width:
         extra.append(floats)
-    capped = cap is not None and REASONING_TOKENS in columns
     if cap is not None and capped:
         extra.append(_cap_figures(hists, keys, cap.tokens))
     if not keys:
