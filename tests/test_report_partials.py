@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import random
-from functools import reduce
 from pathlib import Path
 
 import polars as pl
 import pytest
+import report_reference as reference
 from polars.testing import assert_frame_equal
 
-import report_reference as reference
 from traceviz import report as reports
 from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, RunOptions, analyze_results
@@ -34,7 +33,8 @@ SAMPLES = ROOT / "samples"
 def _generate(path: Path, size: int) -> None:
     """bench/generate.py's R1 and o1 log, with every line-based sample appended."""
     spec = importlib.util.spec_from_file_location("generate", ROOT / "bench" / "generate.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.generate(path, size, seed=5)
@@ -142,7 +142,8 @@ def test_partials_equal_the_whole_table(
         try:
             _same(built, old, spec is not None)
         except AssertionError as error:
-            raise AssertionError(f"{run}, split as {name}: {error}") from error
+            msg = f"{run}, split as {name}: {error}"
+            raise AssertionError(msg) from error
         if name == "the pipeline's results":  # the command's own way: one at a time
             collected = reports.collect(_Results(pieces), by, spec)
             _same(reports.finish(collected, stats, cap=spec), old, spec is not None)
@@ -216,13 +217,15 @@ def test_what_is_held_does_not_grow_with_the_traces(
     results, _ = runs["generated"]
     once = reports.collect(_Results(results), ["model"], CAPS["p90"])
     twice = reports.collect(_Results(results + results), ["model"], CAPS["p90"])
-    assert once.groups is not None and twice.groups is not None
+    assert once.groups is not None
+    assert twice.groups is not None
     assert twice.groups.height == once.groups.height
     assert {k: v.height for k, v in twice.hists.items()} == {
         k: v.height for k, v in once.hists.items()
     }
-    assert twice.points is not None and twice.points.height <= partials.POINTS
+    assert twice.points is not None
+    assert twice.points.height <= partials.POINTS
     assert all(frame.height <= partials.OUTLIER_COUNT for frame in twice.outliers.values())
-    held = reduce(lambda a, b: a + b, (f.rows for f in twice.floats))
+    held = sum(f.rows for f in twice.floats)
     assert held == 2 * sum(r.height for r in results)
     assert int(twice.overall["count"][0]) == 2 * int(once.overall["count"][0])  # type: ignore[index]

@@ -240,6 +240,7 @@ COST_AFTER_FIRST_ANSWER_REASON = "cost_after_first_answer_reason"
 REASON = "reason"
 RAW = "raw"
 
+
 @dataclass(frozen=True, slots=True)
 class Trace:
     """One response, in the canonical shape every normalizer produces.
