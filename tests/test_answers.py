@@ -9,6 +9,7 @@ import sys
 from bisect import bisect_right
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import example, given, settings
@@ -25,7 +26,7 @@ from traceviz.schema import (
     TRACE_SCHEMA,
 )
 from traceviz.segment import answers
-from traceviz.segment.metrics import StepView, answer_metrics, tokens_before
+from traceviz.segment.metrics import Spans, answer_metrics, tokens_before
 from traceviz.segment.split import steps as split_steps
 
 LABELS = Path(__file__).parent / "data" / "first-answer"
@@ -261,17 +262,17 @@ def test_answers_are_total_on_any_text(prompt: str, reasoning: str, answer: str)
 # --- the metric columns -------------------------------------------------------------------
 
 
-def _views(reasoning: str, tokens: list[int]) -> list[StepView]:
+def _views(reasoning: str, tokens: list[int]) -> Spans:
     cut = split_steps(reasoning)
     assert len(cut) == len(tokens)
-    return [StepView(s.start, s.end, n, "x", s.marker, 0) for s, n in zip(cut, tokens, strict=True)]
+    return Spans(np.array([s.start for s in cut]), np.array([s.end for s in cut]), np.array(tokens))
 
 
 def test_tokens_after_the_first_answer_are_exact_from_the_steps() -> None:
     reasoning = "First we set up the sum. Then 6 times 7 is 42 for sure. Let me double check it."
     steps = _views(reasoning, [7, 11, 8])
     columns = answer_metrics(reasoning, "The answer is 42.", "42", steps, "What is 6*7?")
-    second = steps[1]
+    second = split_steps(reasoning)[1]
     position = reasoning.index("42")
     # hand-computed: step 0 whole, step 1 pro rata by characters, rounded
     before = 7 + round(11 * (position - second.start) / (second.end - second.start))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from traceviz.cli import main
@@ -109,4 +110,59 @@ def test_a_non_number_in_a_rules_file_names_the_file_and_rule(
     assert result.stderr == (
         f"Error: {rules}: rule 'budget' is not a number: 'abc'\n\n"
         "Write it as a number, e.g. `budget = 25.0`.\n"
+    )
+
+
+def test_rules_from_a_file_and_flags(tmp_path: Path) -> None:
+    """A flag overrides the file's value where it stands; flags not given are not rules."""
+    from traceviz.report import audit
+
+    path = tmp_path / "spend.toml"
+    path.write_text("[rules]\nbudget = 10\nmax_looping_share = 0.2\n")
+    flags = {"max_looping_share": 0.1, "max_reasoning_tokens": 3000, "budget": None}
+    rules = audit.Rules.assemble(flags, path)
+    assert list(rules.limits.items()) == [
+        ("budget", 10.0),
+        ("max_looping_share", 0.1),
+        ("max_reasoning_tokens", 3000.0),
+    ]
+    assert not audit.Rules.assemble({"budget": None})
+    with pytest.raises(TypeError):
+        rules.limits["budget"] = 1.0  # type: ignore[index]
+    with pytest.raises(ValueError, match="not audit rules"):
+        audit.Rules.assemble({"max_spend": 1.0})
+
+
+def test_audit_outcome_as_lines_and_json() -> None:
+    import report_fixtures as fixture
+
+    from traceviz.report import audit
+
+    rules = audit.Rules.assemble({"budget": 1.0, "max_looping_share": 0.9})
+    outcome = audit.evaluate(fixture.priced(), rules.limits, [], 0, 3)
+    assert outcome.lines() == [
+        "FAIL budget [all]: $8.922 > $1  worst: o1-c, r1-b, r1-a",  # 0.122 + 0.43 + 8.37
+    ]
+    document = json.loads(outcome.json())
+    assert list(document) == ["rules", "traces", "evaluated", "not_evaluated", "violations"]
+    assert document["rules"] == {"budget": 1.0, "max_looping_share": 0.9}
+    assert document["violations"][0]["worst"] == ["o1-c", "r1-b", "r1-a"]
+    held = audit.evaluate(fixture.priced(), {"max_looping_share": 0.9}, [], 0, 3)
+    assert held.summary() == "ok: 1 rule holds over 3 traces"
+
+
+def test_an_audit_of_no_trace_says_what_to_try(runner: CliRunner, tmp_path: Path) -> None:
+    from traceviz.report import audit
+
+    assert audit.nothing_checked(0, 0).hint == "No record was read: check the paths."
+    assert audit.nothing_checked(5, 0).hint == (
+        "Every record was quarantined or skipped: open the quarantine file."
+    )
+    log = tmp_path / "bad.jsonl"
+    log.write_text("{}\n")
+    result = runner.invoke(main, ["audit", str(log), "--budget", "1"])
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: no trace was evaluated, so no rule was checked\n\n"
+        "Every record was quarantined or skipped: open the quarantine file.\n"
     )

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 from click.testing import CliRunner
 
 from traceviz.cli import main
 from traceviz.price import fit
+from traceviz.schema import COST_TOTAL, CUSTOM_ID, MODEL, REASONING_TOKENS
 
 
 def test_fit_recovers_a_known_ratio() -> None:
@@ -50,3 +52,49 @@ def test_compare_command(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == "--ratio 2.000"
+
+
+def _side(model: str, reasoning: list[int], task: list[str]) -> pl.DataFrame:
+    n = len(reasoning)
+    return pl.DataFrame(
+        {
+            CUSTOM_ID: [f"q{i}" for i in range(n)],
+            REASONING_TOKENS: reasoning,
+            COST_TOTAL: [r / 1e6 for r in reasoning],
+            MODEL: [model] * n,
+            "task": task,
+        }
+    )
+
+
+def test_the_fit_does_not_depend_on_the_order_of_the_logs() -> None:
+    """The bootstrap draws pairs by position: the pairs come sorted, so the interval is
+    the same however the logs (or a hash join) order them."""
+    rng = np.random.default_rng(4)
+    b = [int(n) for n in rng.integers(300, 9000, 40)]
+    a = [int(n * rng.uniform(1.5, 2.5)) for n in b]
+    task = ["math" if i % 3 else "code" for i in range(40)]
+    first = fit.compare(fit.pair(_side("r1", a, task), _side("o1", b, task), "custom_id", []), [])
+    for seed in range(3):
+        shuffled = [frame.sample(fraction=1.0, shuffle=True, seed=seed) for frame in
+                    (_side("r1", a, task), _side("o1", b, task))]  # fmt: skip
+        again = fit.compare(fit.pair(*shuffled, "custom_id", []), [])
+        assert again == first
+    assert len(first.groups) == 1
+    assert first.groups[0].fit == first.overall
+    assert first.groups[0].cost_ratio is not None
+    assert abs(first.groups[0].cost_ratio - 1 / 2) < 0.1  # cost follows tokens: b/a
+
+
+def test_a_fit_per_group_and_one_over_all() -> None:
+    b = [1000, 2000, 3000, 4000, 1500, 2500]
+    a = [3 * n for n in b[:3]] + b[3:]  # code: 3x, math: 1x
+    task = ["code"] * 3 + ["math"] * 3
+    pairs = fit.pair(_side("r1", a, task), _side("o1", b, task), "custom_id", ["task"])
+    found = fit.compare(pairs, ["task"])
+    assert [(g.key, round(g.fit.ratio, 6)) for g in found.groups] == [
+        (("code",), 3.0),
+        (("math",), 1.0),
+    ]
+    assert 1.0 < found.overall.ratio < 3.0
+    assert found.overall.pairs == 6

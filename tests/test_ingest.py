@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 from pathlib import Path
 
 import orjson
 import polars as pl
+import pytest
 import zstandard
 from click.testing import CliRunner
 from hypothesis import example, given, settings
@@ -14,8 +16,11 @@ from hypothesis import strategies as st
 
 import traceviz
 from traceviz.cli import main
+from traceviz.ingest import registry
+from traceviz.ingest.interface import Container
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SRC = Path(__file__).resolve().parent.parent / "src"
 DATA = Path(__file__).resolve().parent / "data" / "shapes"
 OLLAMA = (DATA / "ollama-generate.jsonl").read_bytes()
 CHAT = (SAMPLES / "openai-chat-o1.jsonl").read_bytes()
@@ -179,3 +184,51 @@ def test_failed_batch_lines_are_skipped_with_their_reason(tmp_path: Path) -> Non
         "2 skipped (batch request failed: invalid_prompt 1, "
         "batch request failed: rate_limit_exceeded 1)"
     )
+
+
+SQLITE = b"SQLite format 3\x00" + b"\x00" * 84
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "container"),
+    [
+        ("log.jsonl", b'{"id": 1}\n', "jsonl"),
+        ("log.jsonl.gz", b"[1, 2]", "jsonl"),  # a name that claims a structure wins...
+        ("history.jsonl", SQLITE, "sqlite"),  # ...except over a SQLite header
+        ("logs.db", SQLITE, "sqlite"),
+        ("out.json", b'{"id": 1}\n', "json"),
+        ("x.csv", b"PAR1", "csv"),
+        ("x.txt", b"PAR1....", "parquet"),  # a text name claims no structure
+        ("x.log", b"\xef\xbb\xbf  data: {}\n", "sse"),
+        ("stream.sse", b'data: {"id": 1}\n', "sse"),
+        ("stream.sse", b"id: 7\ndata: {}\n", "text"),  # `.sse` names text
+        ("notes.md", b'{"id": 1}\n', "text"),  # ...which a `{` does not outweigh
+        ("-", b'  {"id": 1}\n{"id": 2}\n', "jsonl"),
+        ("-", b'{\n  "id": 1\n}\n', "json"),  # pretty-printed: a document
+        ("-", b"[\n", "json"),
+        ("-", b"<think>hm</think> 42", "text"),
+        ("-", b"", "text"),
+        ("-", b": keep-alive\n\n", "sse"),
+        ("log.weird", b"PAR1", "parquet"),
+    ],
+)
+def test_the_container_is_chosen_by_name_then_first_bytes(
+    name: str, head: bytes, container: str
+) -> None:
+    assert registry.sniff(name, head).name == container
+
+
+def test_every_container_module_is_registered_once() -> None:
+    """A container is a module and a line in the registry: one without the other fails."""
+    subclasses = {
+        value
+        for module in (SRC / "traceviz" / "ingest").glob("*.py")
+        for value in vars(importlib.import_module(f"traceviz.ingest.{module.stem}")).values()
+        if isinstance(value, type) and issubclass(value, Container) and value is not Container
+    }
+    registered = [type(container) for container in registry.CONTAINERS]
+    assert sorted(c.__name__ for c in registered) == sorted(c.__name__ for c in subclasses)
+    names = [container.name for container in registry.CONTAINERS]
+    assert len(set(names)) == len(names)
+    suffixes = [s for container in registry.CONTAINERS for s in container.suffixes]
+    assert len(set(suffixes)) == len(suffixes)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from traceviz import segment, tokens
 from traceviz.cli import main
 from traceviz.schema import KIND_CONFIDENCE, TRACE_SCHEMA
-from traceviz.segment import kinds, training
+from traceviz.segment import features, kinds, training
 
 LABELS = Path(__file__).parent / "data" / "labelled-sample.jsonl"
 SHARED = Path("/work/shared/data/thought-anchors/labelled-traces.jsonl")
@@ -72,7 +72,7 @@ def test_probabilities_sum_to_one_and_choose_the_kind(
 def test_tfidf_equals_scikit_learn(data: training.Labelled, model: kinds.KindModel) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    docs = kinds.term_lists(data.traces)
+    docs = features.term_lists(data.traces)
     vectorizer = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True, min_df=2).fit(docs)
     assert model.vocabulary == vectorizer.vocabulary_
     assert np.allclose(
@@ -281,3 +281,40 @@ def test_train_into_a_missing_folder_fails_before_training(tmp_path: Path) -> No
     assert f"{out}: cannot write: the folder {out.parent} does not exist" in result.stderr
     assert time.perf_counter() - started < 2.0  # no model was trained first
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "wider"),
+    [
+        (r"(?i)\bhmm+\b", r"(?i)hmm+"),
+        (r"(?i)^\W*(but\s+|oh\s+)?wait\b", r"(?i)^\W*(but\s+|oh\s+)?wait"),
+        (r"(?i)\b(double[- ]?check|make sure)\b", r"(?i)(double[- ]?check|make sure)"),
+        (r"\\boxed|(?i)\*\*final answer", None),  # a backslash and "boxed", no boundary
+        (r"\\\bx", r"\\x"),
+        (r"[\b]x\b", r"[\b]x"),  # inside brackets it is not a boundary
+        (r"[]\b]\b", r"[]\b]"),
+        (r"\b{start}word", None),
+        (r"a\b+", None),
+        (r"\d\s*=", None),
+    ],
+)
+def test_loose_drops_only_word_boundaries(pattern: str, wider: str | None) -> None:
+    assert features.loose(pattern) == wider
+
+
+def test_cue_flags_are_the_patterns_own_matches_on_any_script() -> None:
+    texts = pl.Series(
+        [
+            "Wait, let me check the approach.",
+            "éapproach, Éidea, recallé, maybeé, computeé",  # word characters glued on
+            "日本語 approach 日本語, perhaps 再 check",
+            "ſince the \u212aelvin form is known, we can hold on",  # non-ASCII case folds
+            "So the answer is \\boxed{5}. **Final answer** 5",
+            "",
+        ]
+    )
+    found = features.cue_flags(texts, features.CUES)
+    for name, pattern in features.CUES:
+        expected = texts.str.contains(pattern).cast(pl.Float64)
+        assert found[name].to_list() == expected.to_list(), name
+    assert found["approach"].to_list() == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0]

@@ -23,9 +23,10 @@ from condense_json import condense_json
 import traceviz
 from traceviz.cli import main
 from traceviz.errors import InputError
+from traceviz.ingest import llm_db, sqlite
+from traceviz.ingest.condensed import expand
+from traceviz.normalize import llm_logsdb
 from traceviz.normalize.fields import ShapeError
-from traceviz.stores import llm_db, llm_row
-from traceviz.stores.condensed import expand
 
 R1_REASONING = (
     "The first 10 odd numbers are 1, 3, 5, ..., 19. The sum of the first n odd numbers is n"
@@ -317,7 +318,7 @@ def test_other_sqlite_files_are_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
     sqlite3.connect(path).execute("create table t (x)").connection.close()
     with pytest.raises(InputError) as caught:
-        list(llm_db.read(str(path)))
+        list(sqlite.read_llm_db(str(path)))
     assert str(caught.value) == (
         f"{path}: a SQLite database, but not one written by llm (no _llm_migrations table)"
     )
@@ -422,7 +423,7 @@ def test_expand_condensed_json() -> None:
     ],
 )  # fmt: skip
 def test_token_details(details: str | None, expected: tuple[Any, ...]) -> None:
-    usage = llm_row.read_usage(30, 50, details)
+    usage = llm_logsdb.read_usage(30, 50, details)
     assert tuple(usage.values()) == expected
 
 
@@ -436,7 +437,7 @@ def test_token_details(details: str | None, expected: tuple[Any, ...]) -> None:
 )  # fmt: skip
 def test_impossible_token_details(details: str, reason: str) -> None:
     with pytest.raises(ShapeError, match=re.escape(reason)):
-        llm_row.read_usage(30, 50, details)
+        llm_logsdb.read_usage(30, 50, details)
 
 
 GARBAGE = (

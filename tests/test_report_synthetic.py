@@ -14,7 +14,7 @@ import report_fixtures as fixture
 from traceviz import report as reports
 from traceviz.errors import ConfigError
 from traceviz.price import overthinking
-from traceviz.report import headline, html
+from traceviz.report import headline, html, svg
 from traceviz.report import text as text_module
 from traceviz.report.sections import TOP, sections
 from traceviz.report.text import shorten
@@ -302,13 +302,13 @@ def test_html_draws_unpriced_as_not_priced_and_titles_whole_names() -> None:
 
 
 def test_log_axes_keep_zero_values_inside() -> None:
-    svg = html.log_strip({"a": [0.0, 10.0, 1000.0]}, "x")
-    xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)" cy="[\d.]+" r="2.5"', svg)]
+    drawn = svg.log_strip({"a": [0.0, 10.0, 1000.0]}, "x")
+    xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)" cy="[\d.]+" r="2.5"', drawn)]
     assert len(xs) == 3
     left, right = 190, html.W - 40
     assert all(left <= x <= right for x in xs), xs
-    assert min(xs) < html.LogAxis([0.0, 10.0], left, right).start  # in the "0" slot
-    assert ">0</text>" in svg
+    assert min(xs) < svg.LogAxis([0.0, 10.0], left, right).start  # in the "0" slot
+    assert ">0</text>" in drawn
 
 
 def test_html_charts_answer_in_order_with_the_bill() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 import traceviz
-from traceviz.ingest import _SKIPPED_NAMES
+from traceviz.ingest import SKIPPED_NAMES
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SAMPLE_FILES = sorted(
-    p for p in SAMPLES.rglob("*") if p.is_file() and not _SKIPPED_NAMES.match(p.name)
+    p for p in SAMPLES.rglob("*") if p.is_file() and not SKIPPED_NAMES.match(p.name)
 )
 
 

@@ -11,7 +11,7 @@ from traceviz import segment, tokens
 from traceviz.schema import TRACE_SCHEMA
 from traceviz.segment import answers
 from traceviz.segment.metrics import is_refusal, longest_repeat_run, paragraphs, text_metrics
-from traceviz.segment.split import spans, steps
+from traceviz.segment.split import cut_many, spans, steps
 
 
 def texts(text: str) -> list[str]:
@@ -36,6 +36,13 @@ def texts(text: str) -> list[str]:
         ("He said \"yes.\" Then he left.", ["He said \"yes.\"", "Then he left."]),
         ("", []),
         ("   \n\n  ", []),
+        ("Dr. Smith arrived late today. He sat down at once.", ["Dr. Smith arrived late today.", "He sat down at once."]),
+        ("First paragraph here   \n \n  Second paragraph here", ["First paragraph here", "Second paragraph here"]),
+        # a blank line after an abbreviation does not end the step (as the first splitter did)
+        ("We use it, e.g.\n\nfive apples in all. Then we stop here.", ["We use it, e.g.\n\nfive apples in all.", "Then we stop here."]),
+        ("这是第一句。这是第二句！Then an English sentence. And one more here.", ["这是第一句。这是第二句！Then an English sentence.", "And one more here."]),
+        ("Results:\n  iv. the fourth item is here\n  v. the fifth one", ["Results:\n  iv. the fourth item is here\n  v. the fifth one"]),
+        ("Is it 3.14? Or maybe it is 2.71! Who knows really.", ["Is it 3.14?", "Or maybe it is 2.71!", "Who knows really."]),
     ],
 )  # fmt: skip
 def test_splitting(text: str, expected: list[str]) -> None:
@@ -55,6 +62,17 @@ def test_spans_cover_text_in_order(text: str) -> None:
         assert not text[end - 1].isspace()
         position = end
     assert text[position:].strip() == ""
+
+
+def test_cut_many_cuts_each_text() -> None:
+    texts = ["First sentence here. Second sentence here.", None, "", "Wait, one more step here."]
+    assert [[(s.start, s.end) for s in cut] for cut in cut_many(texts)] == [
+        [(0, 20), (21, 42)],
+        [],
+        [],
+        [(0, 25)],
+    ]
+    assert cut_many(texts)[3][0].marker == "Wait"
 
 
 def test_markers_and_thoughts() -> None:

@@ -62,7 +62,7 @@ class TableWriter:
 
             table = batch.to_arrow()
             if self._parquet is None:
-                # the mark by which a folder's walk knows a table traceviz wrote (ingest.py)
+                # the mark by which a folder's walk knows a traceviz table (ingest/own_outputs)
                 schema = table.schema.with_metadata({OWN_TABLE_KEY: __version__.encode()})
                 self._parquet = pq.ParquetWriter(self._temporary, schema, compression="zstd")
             self._parquet.write_table(table)

@@ -18,6 +18,7 @@ from traceviz.pipeline import AnalysisOptions, analyze
 from traceviz.price import fit
 from traceviz.report.aggregate import group_columns, unknown_keys
 from traceviz.report.text import rich_name
+from traceviz.schema import PROMPT
 
 
 @click.command()
@@ -51,7 +52,7 @@ def compare(
     """
     refuse_overwrite([("--quarantine", inputs.quarantine)], (a, b))
     settings = dataclasses.replace(
-        analysis, read=inputs.read, keep_text=on == "prompt", steps=False
+        analysis, read=inputs.read, keep_text=fit.KEYS[on] == PROMPT, steps=False
     )
     sides = []
     with reading(inputs, "compare.quarantine.jsonl") as read:
@@ -74,16 +75,16 @@ def compare(
     )
     for name in [*by, "pairs", "ratio A/B", "95% interval", "cost B/A"]:
         table.add_column(rich_name(name), justify="left" if name in by else "right")
-    fits = fit.fit_groups(pairs, list(by))
-    for key, found, cost_ratio in fits:
-        cost = "–" if cost_ratio is None else f"{cost_ratio:,.2f}x"
+    fitted = fit.compare(pairs, list(by))
+    for group in fitted.groups:
+        found = group.fit
+        cost = "–" if group.cost_ratio is None else f"{group.cost_ratio:,.2f}x"
         table.add_row(
-            *[rich_name(str(k)) for k in key],
+            *[rich_name(str(k)) for k in group.key],
             f"{found.pairs:,}",
             f"{found.ratio:.3f}",
             f"{found.low:.3f}-{found.high:.3f}",
             cost,
         )
     Console().print(table)
-    overall = fit.fit_ratio(pairs["reasoning_a"].to_numpy(), pairs["reasoning_b"].to_numpy())
-    click.echo(f"--ratio {overall.ratio:.3f}")
+    click.echo(f"--ratio {fitted.overall.ratio:.3f}")

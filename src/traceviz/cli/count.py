@@ -5,10 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
-import polars as pl
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from traceviz import tokens
 from traceviz.cli.analysis import RunSettings, run_options
@@ -17,11 +14,10 @@ from traceviz.cli.inputs import InputSettings, finish, input_options, input_path
 from traceviz.cli.progress import progress_bar
 from traceviz.guard import refuse_overwrite
 from traceviz.pipeline import AnalysisOptions, analyze
-from traceviz.report.interface import number
-from traceviz.report.text import rich_name, rich_text
-from traceviz.stats import STATISTICS
+from traceviz.report import token_tables
+from traceviz.schema import FORMAT, MODEL, PROVIDER, SOURCE, TOKENIZER
 
-GROUP_KEYS = ("model", "provider", "format", "source", "tokenizer")
+GROUP_KEYS = (MODEL, PROVIDER, FORMAT, SOURCE, TOKENIZER)
 
 
 @click.command()
@@ -69,7 +65,8 @@ def count(
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
     refuse_overwrite([("--quarantine", inputs.quarantine)], paths)
-    options = AnalysisOptions(read=inputs.read, tokenizer=tokenizer, steps=False)
+    # token counts only: no steps, and no price stage (count shows no money)
+    options = AnalysisOptions(read=inputs.read, tokenizer=tokenizer, steps=False, prices=False)
     with (
         reading(inputs, "count.quarantine.jsonl") as read,
         run.open() as how,
@@ -79,61 +76,8 @@ def count(
         analysis = analyze(paths, options, read.ingest, how)
     finish(read, quiet)
     if analysis.traces.height:
-        summary = tokens.summarize(analysis.traces, list(by))
         console = Console()
-        console.print(_table(summary, list(by)))
-        if summary["drift_traces"].sum() or summary["reasoning_drift_traces"].sum():
-            console.print(_drift_table(summary, list(by)))
+        for table in token_tables.tables(analysis.traces, list(by)):
+            console.print(table)
     if analysis.stats.file_errors:
         ctx.exit(EXIT_FAILED)
-
-
-def _table(summary: pl.DataFrame, by: list[str]) -> Table:
-    notes = []
-    table = Table(title="Tokens", title_justify="left", caption_justify="left")
-    for key in by:
-        table.add_column(key)
-    table.add_column("part")
-    for statistic in STATISTICS:
-        table.add_column(statistic, justify="right")
-    for row in summary.iter_rows(named=True):
-        for index, part in enumerate(("reasoning", "answer", "prompt")):
-            groups = [_label(row[k]) if index == 0 else Text() for k in by]
-            cells = [number(row[f"{part}_{s}"]) for s in STATISTICS]
-            table.add_row(*groups, part, *cells, end_section=index == 2)
-        group = " ".join(str(_label(row[k])) for k in by) or "all"
-        note = f"{group}: {row['traces']:,} traces"
-        if row["inexact_traces"]:
-            note += f"; {row['inexact_traces']:,} counted with a fallback tokenizer (estimates)"
-        notes.append(note)
-    table.caption = rich_text("\n".join(notes))
-    return table
-
-
-def _drift_table(summary: pl.DataFrame, by: list[str]) -> Table:
-    table = Table(
-        title="Usage drift: counted minus billed tokens",
-        title_justify="left",
-        caption="output: reasoning + answer + template tokens vs usage output "
-        "(answer vs output less reasoning where reasoning is hidden); "
-        "reasoning: counted vs usage reasoning",
-        caption_justify="left",
-    )
-    for key in by:
-        table.add_column(key)
-    table.add_column("part")
-    for statistic in tokens.DRIFT_STATISTICS:
-        table.add_column(statistic, justify="right")
-    for row in summary.iter_rows(named=True):
-        for index, (part, prefix) in enumerate(
-            (("output", "drift"), ("reasoning", "reasoning_drift"))
-        ):
-            groups = [_label(row[k]) if index == 0 else Text() for k in by]
-            cells = [number(row[f"{prefix}_{s}"]) for s in tokens.DRIFT_STATISTICS]
-            table.add_row(*groups, part, *cells, end_section=index == 1)
-    return table
-
-
-def _label(value: object) -> Text:
-    """A group's name as logged, shown as text (never as rich markup)."""
-    return rich_name("(none)" if value is None else str(value))

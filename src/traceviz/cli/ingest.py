@@ -10,24 +10,22 @@ import click
 from traceviz.cli.analysis import RunSettings, analysis_options, run_options
 from traceviz.cli.common import EXIT_FAILED, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
+from traceviz.cli.outputs import OutputSettings, output_options, table_output
 from traceviz.cli.progress import progress_bar
 from traceviz.guard import refuse_overwrite
 from traceviz.load import read_batches
-from traceviz.outputs import check_output
 from traceviz.pipeline import AnalysisOptions, analyze_results, traces_schema
 from traceviz.write import TableWriter
+
+TRACES = table_output(
+    "traces.parquet",
+    "Where to write the table: .parquet, .jsonl or .csv (money as exact decimals).",
+)
 
 
 @click.command()
 @click.argument("paths", nargs=-1)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default="traces.parquet",
-    show_default=True,
-    help="Where to write the table: .parquet, .jsonl or .csv (money as exact decimals).",
-)
+@output_options(TRACES)
 @click.option(
     "--raw", is_flag=True, help="Only the ingest columns: no token counts, steps or costs."
 )
@@ -39,7 +37,7 @@ from traceviz.write import TableWriter
 def ingest(
     ctx: click.Context,
     paths: tuple[str, ...],
-    output: str,
+    output: OutputSettings,
     raw: bool,
     quiet: bool,
     analysis: AnalysisOptions,
@@ -55,13 +53,12 @@ def ingest(
       cat stream.sse | traceviz ingest - --shape openai-chat-stream -o t.parquet
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("-o", output), ("--quarantine", inputs.quarantine)], paths)
-    check_output(output)
+    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
+    output.check()
     options = dataclasses.replace(analysis, read=inputs.read, keep_text=True)
-    quarantine = f"{output.rsplit('.', 1)[0]}.quarantine.jsonl"
-    with reading(inputs, quarantine) as read, progress_bar(quiet) as bar:
+    with reading(inputs, output.beside("quarantine.jsonl")) as read, progress_bar(quiet) as bar:
         read.ingest.on_progress = bar
-        with TableWriter(output, traces_schema(options, raw)) as writer:
+        with TableWriter(output.file, traces_schema(options, raw)) as writer:
             if raw:
                 for batch in read_batches(paths, inputs.read, read.ingest):
                     writer.write(batch)
@@ -72,6 +69,6 @@ def ingest(
                             writer.write(part.traces)
     finish(read, quiet)
     if not quiet:
-        echo_err(f"wrote {writer.rows:,} traces to {output}")
+        echo_err(f"wrote {writer.rows:,} traces to {output.path}")
     if read.ingest.stats.file_errors:
         ctx.exit(EXIT_FAILED)

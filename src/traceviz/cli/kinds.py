@@ -11,10 +11,9 @@ from rich.table import Table
 
 from traceviz.cli.common import echo_err
 from traceviz.outputs import check_output, write_bytes
+from traceviz.report.kind_shares import SHORT_NAMES
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment import training
-
-SHORT = ("set", "plan", "fact", "comp", "cons", "unc", "chk", "fin")
 
 
 @click.group()
@@ -116,9 +115,9 @@ def kinds_eval(labels: str | None, folds: int, kinds_model: str | None) -> None:
     for i, kind in enumerate(kinds_module.KINDS):
         true, argmax_share, summed_share = (pooled[n][0, i] for n in ("true", "argmax", "summed"))
         click.echo(f"{kind:28s} {true:6.1%} {argmax_share:7.1%} {summed_share:7.1%}")
-        table = Table(
-            "truth", *SHORT, title="Confusion (rows: truth, columns: predicted)", box=box.SIMPLE
-        )
-    for short, row in zip(SHORT, cv.confusion(), strict=True):
+    table = Table(
+        "truth", *SHORT_NAMES, title="Confusion (rows: truth, columns: predicted)", box=box.SIMPLE
+    )
+    for short, row in zip(SHORT_NAMES, cv.confusion(), strict=True):
         table.add_row(short, *[str(n) for n in row])
     Console().print(table)

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz import price
-from traceviz.errors import ConfigError
 from traceviz.price.catalog import Price
+from traceviz.price.in_force import Listing, listing
 from traceviz.report.text import one_line, rich_name, rich_text
 
 
@@ -34,28 +34,11 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
     """
     book = price.load(catalog)
     at = price.parse_at(at_text) if at_text is not None else None
-    if model:
-        key = book.key(model)
-        if key is None:
-            msg = f"no price for model {model!r}"
-            raise ConfigError(msg, hint="Run `traceviz prices` to list the models in the catalog.")
-        rows = [
-            p
-            for p in book.prices
-            if p.model == key and (at is None or p.in_force(at) or _plain_at(p, at))
-        ]
-        title = f"{key}: " + (
-            f"prices in force at {at:%Y-%m-%d %H:%M} UTC" if at else "price history"
-        )
-    else:
-        when = at or datetime.now(UTC)
-        rows = [p for p in book.prices if _plain_at(p, when) or (p.daily and _span_at(p, when))]
-        title = f"Prices in force at {when:%Y-%m-%d %H:%M} UTC (USD per 1M tokens)"
-    rows.sort(key=lambda p: (p.model, p.start, bool(p.daily)))
+    found = listing(book, datetime.now(UTC), model, at)
     console = Console()
-    console.print(_table(rows, title, history=bool(model)))
+    console.print(_table(found))
     if sources:
-        for entry in rows:
+        for entry in found.entries:
             flag = " (single source)" if entry.single_source else ""
             note = f" Note: {entry.notes}" if entry.notes else ""
             line = rich_text(entry.id, style="bold")
@@ -63,18 +46,18 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
             console.print(line, highlight=False)
 
 
-def _span_at(entry: Price, at: datetime) -> bool:
-    return entry.start <= at and (entry.until is None or at < entry.until)
+def _title(found: Listing) -> str:
+    if found.model is None:
+        return f"Prices in force at {found.at:%Y-%m-%d %H:%M} UTC (USD per 1M tokens)"
+    when = f"prices in force at {found.at:%Y-%m-%d %H:%M} UTC" if found.at else "price history"
+    return f"{found.model}: {when}"
 
 
-def _plain_at(entry: Price, at: datetime) -> bool:
-    return not entry.daily and not entry.weekdays and _span_at(entry, at)
-
-
-def _table(rows: list[Price], title: str, history: bool) -> Table:
+def _table(found: Listing) -> Table:
     """One row per entry; a history shows from/until, a listing shows each model."""
+    history = found.history
     table = Table(
-        title=rich_text(title),
+        title=rich_text(_title(found)),
         title_justify="left",
         box=box.SIMPLE,
         pad_edge=False,
@@ -82,7 +65,7 @@ def _table(rows: list[Price], title: str, history: bool) -> Table:
     )
     first = ("from", "until") if history else ("model", "since")
     names = (*first, "input", "cached", "output", "batch", "window")
-    rows_ = [_cells(entry, history) for entry in rows]
+    rows_ = [_cells(entry, history) for entry in found.entries]
     for index, name in enumerate(names):
         right = name in ("input", "cached", "output", "batch")
         # every column but the window keeps its whole width (so 80 columns never cut a

@@ -1,33 +1,43 @@
-"""`traceviz report` and `traceviz audit`: the batch report, and spend rules with exit codes."""
+"""`traceviz report` and `traceviz audit`: the batch report, and spend rules with exit codes.
+
+Both parse their flags, run the pipeline (`run_analysis`) and hand the result to the
+library: `report.collect` (one result at a time) and `report.finish` and a renderer, or
+`report.audit.evaluate`; what comes back is printed or written as it is.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import click
-import orjson
 from rich.console import Console
 
 from traceviz import report as reports
 from traceviz.cli.analysis import RunSettings, analysis_options, run_options
 from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
+from traceviz.cli.outputs import OutputSettings, OutputSpec, output_options
 from traceviz.cli.progress import progress_bar
-from traceviz.errors import ConfigError, InputError
+from traceviz.errors import InputError
 from traceviz.guard import refuse_overwrite
-from traceviz.outputs import check_output, output_error, write_bytes
+from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import Analysis, AnalysisOptions, analyze, analyze_results
 from traceviz.price import overthinking
 from traceviz.report import audit as audit_rules
 from traceviz.report import terminal
 from traceviz.report.aggregate import unknown_keys
-from traceviz.report.text import json_bytes, one_line
 from traceviz.schema import IngestStats
 
 BY_HELP = "Group by model, provider, format, source, tokenizer, day, week, or a metadata key."
 QUARANTINE = "traceviz.quarantine.jsonl"
+TERMINAL = "terminal"
+REPORT = OutputSpec(
+    suffixes=reports.SUFFIXES,
+    output_help="Write the report here; the suffix picks the format.",
+    formats=tuple(sorted(reports.FORMATS)),
+    format_help="terminal (default), md, html, json, csv or parquet.",
+    default_format=TERMINAL,
+)
 
 
 def run_analysis(
@@ -82,18 +92,7 @@ def warn_unknown_keys(analysis: Analysis, by: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    help="Write the report here; the suffix picks the format.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(reports.FORMATS)),
-    help="terminal (default), md, html, json, csv or parquet.",
-)
+@output_options(REPORT)
 @click.option("--by", multiple=True, help=BY_HELP)
 @click.option(
     "--cap",
@@ -110,8 +109,7 @@ def warn_unknown_keys(analysis: Analysis, by: tuple[str, ...]) -> None:
 def report(
     ctx: click.Context,
     paths: tuple[str, ...],
-    output: str | None,
-    fmt: str | None,
+    output: OutputSettings,
     by: tuple[str, ...],
     cap_text: str | None,
     full: bool,
@@ -129,22 +127,16 @@ def report(
       traceviz report --llm --by model --full
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("-o", output), ("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
     cap = overthinking.parse_cap(cap_text) if cap_text else None
-    fmt = (
-        fmt or (reports.SUFFIXES.get(Path(output).suffix.lower()) if output else None) or "terminal"
-    )
-    if fmt == "parquet" and not output and sys.stdout.isatty():
-        msg = "Parquet is not for a terminal."
-        raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
-    if output:
-        check_output(output)
+    output.check()
     partial, stats = collect_report(paths, inputs, analysis, run, quiet, list(by), cap)
     for key in partial.unknown_keys():
         echo_err(f"warning: no trace has {key!r} (as a column or a metadata key); all are (none)")
     note = analysis.kinds_model.note if analysis.kinds_model else None
     built = reports.finish(partial, stats, note, cap=cap, full=full)
-    if fmt == "terminal" and not output:
+    fmt = output.format or TERMINAL
+    if fmt == TERMINAL and output.path is None:
         console = Console(highlight=False)
         if console.is_terminal:
             console.print(terminal.renderable(built, console.width))
@@ -152,20 +144,9 @@ def report(
             click.echo(terminal.render(built, console.width), nl=False)
     else:
         content = reports.FORMATS[fmt](built)
-        data = content.encode() if isinstance(content, str) else content
-        if output:
-            write_bytes(output, data)
-            if not quiet:
-                echo_err(f"wrote the {fmt} report to {output}")
-        else:
-            try:
-                sys.stdout.buffer.write(data)
-                sys.stdout.flush()
-            except BrokenPipeError:
-                raise
-            except OSError as exc:
-                where = "stdout"
-                raise output_error(where, exc) from exc
+        output.write(content.encode() if isinstance(content, str) else content)
+        if output.path is not None and not quiet:
+            echo_err(f"wrote the {fmt} report to {output.path}")
     if stats.file_errors:
         ctx.exit(EXIT_FAILED)
 
@@ -244,8 +225,7 @@ def audit(
     """
     paths = input_paths(paths, inputs)
     refuse_overwrite([("--json", json_path), ("--quarantine", inputs.quarantine)], paths)
-    rules = audit_rules.load_rules(rules_file) if rules_file else {}
-    given = {
+    flags = {
         "max_reasoning_tokens": max_reasoning_tokens,
         "max_cost_per_response": max_cost_per_response,
         "budget": budget,
@@ -253,7 +233,7 @@ def audit(
         "max_overthinking_share": max_overthinking_share,
         "max_quarantined_share": max_quarantined_share,
     }
-    rules.update({name: float(value) for name, value in given.items() if value is not None})
+    rules = audit_rules.Rules.assemble(flags, rules_file)
     if not rules:
         msg = "No rules given."
         raise click.UsageError(msg + " Use --budget, --max-cost-per-response, ... or --rules FILE.")
@@ -262,38 +242,19 @@ def audit(
     result = run_analysis(paths, inputs, analysis, run, quiet=False)
     warn_unknown_keys(result, by)
     stats = result.stats
-    outcome = audit_rules.evaluate(result.traces, rules, list(by), stats.quarantined, stats.read)
+    outcome = audit_rules.evaluate(
+        result.traces, rules.limits, list(by), stats.quarantined, stats.read
+    )
     if json_path:
-        document = {
-            "rules": rules,
-            "traces": outcome.traces,
-            "evaluated": outcome.evaluated,
-            "not_evaluated": outcome.not_evaluated,
-            "violations": [dataclasses.asdict(v) for v in outcome.violations],
-        }
-        write_bytes(json_path, json_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2)))
-    for v in outcome.violations:
-        worst = f"  worst: {', '.join(map(one_line, v.worst))}" if v.worst else ""
-        click.echo(f"FAIL {one_line(v.shown())}{worst}")
-    for rule, why in outcome.not_evaluated.items():
-        click.echo(f"NOT EVALUATED {rule}: {why}")
+        write_bytes(json_path, outcome.json())
+    for line in outcome.lines():
+        click.echo(line)
     if outcome.violations:
         ctx.exit(EXIT_AUDIT)
     if not outcome.traces:
-        msg = "no trace was evaluated, so no rule was checked"
-        hint = _why_no_traces(stats.read, stats.traces)
-        raise ConfigError(msg, hint=hint)
+        raise audit_rules.nothing_checked(stats.read, stats.traces)
     if outcome.not_evaluated:
         ctx.exit(EXIT_FAILED)
-    n = len(outcome.evaluated)
-    click.echo(f"ok: {n} rule{' holds' if n == 1 else 's hold'} over {outcome.traces:,} traces")
+    click.echo(outcome.summary())
     if stats.file_errors:
         ctx.exit(EXIT_FAILED)
-
-
-def _why_no_traces(read: int, traces: int) -> str:
-    if not read:
-        return "No record was read: check the paths."
-    if not traces:
-        return "Every record was quarantined or skipped: open the quarantine file."
-    return "Every trace was left out by --since, --until or --model: widen them."

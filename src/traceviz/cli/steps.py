@@ -1,4 +1,8 @@
-"""`traceviz steps` and `traceviz show`: what the reasoning does."""
+"""`traceviz steps` and `traceviz show`: what the reasoning does.
+
+The steps table is written with its own schema (`STEPS_SCHEMA`), even when no trace
+has a step; the kind mix of `--kinds` is `report.kind_shares`, as the report has it.
+"""
 
 from __future__ import annotations
 
@@ -12,31 +16,34 @@ from traceviz import segment
 from traceviz.cli.analysis import RunSettings, kinds_model_option, run_options
 from traceviz.cli.common import echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
+from traceviz.cli.outputs import OutputSettings, output_options, table_output
 from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
 from traceviz.guard import refuse_overwrite
 from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import AnalysisOptions, analyze_results
-from traceviz.report import trace_view
+from traceviz.report import kind_shares, trace_view
 from traceviz.report.text import rich_name
-from traceviz.schema import EXPECTED_STEPS_PREFIX, KIND, MODEL, STEPS_SCHEMA, TRACE_ID
+from traceviz.schema import KIND, MODEL, STEPS, STEPS_SCHEMA, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.write import TableWriter
+
+STEPS_OUTPUT = table_output(
+    "steps.parquet", "Where to write the steps table: .parquet, .jsonl or .csv."
+)
 
 
 def _options(inputs: InputSettings, kinds_model: str | None, keep_text: bool) -> AnalysisOptions:
     model = kinds_module.load(kinds_model) if kinds_model else None
+    # steps, kinds and metrics show no money: the price stage is skipped
     return AnalysisOptions(
-        read=inputs.read, kinds_model=model, keep_text=keep_text, keep_steps=True
+        read=inputs.read, kinds_model=model, keep_text=keep_text, keep_steps=True, prices=False
     )
 
 
 @click.command()
 @click.argument("paths", nargs=-1)
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), default="steps.parquet", show_default=True,
-    help="Where to write the steps table: .parquet, .jsonl or .csv.",
-)  # fmt: skip
+@output_options(STEPS_OUTPUT)
 @click.option("--kinds", "show_kinds", is_flag=True, help="Print the step-kind mix per model.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress on stderr.")
 @kinds_model_option
@@ -44,7 +51,7 @@ def _options(inputs: InputSettings, kinds_model: str | None, keep_text: bool) ->
 @input_options
 def steps(
     paths: tuple[str, ...],
-    output: str,
+    output: OutputSettings,
     show_kinds: bool,
     quiet: bool,
     kinds_model: str | None,
@@ -58,50 +65,34 @@ def steps(
       traceviz steps r1.jsonl --kinds
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("-o", output), ("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
     options = _options(inputs, kinds_model, keep_text=False)
-    check_output(output)
-    mix: list[pl.DataFrame] = []
-    quarantine = f"{output.rsplit('.', 1)[0]}.quarantine.jsonl"
+    output.check()
+    mix: list[kind_shares.KindCounts] = []
     with (
-        reading(inputs, quarantine) as read,
+        reading(inputs, output.beside("quarantine.jsonl")) as read,
         run.open() as how,
         progress_bar(quiet) as bar,
-        TableWriter(output, dict(STEPS_SCHEMA)) as writer,
+        TableWriter(output.file, dict(STEPS_SCHEMA)) as writer,
     ):
         read.ingest.on_progress = bar
         for part in analyze_results(paths, options, read.ingest, how):
             if part.steps is None or not part.steps.height:
                 continue
             writer.write(part.steps)
-            mix.append(_expected_kinds(part.traces))
+            mix.append(kind_shares.count(part.traces, part.steps, [MODEL]))
     finish(read, quiet)
     if not quiet:
-        echo_err(f"wrote {writer.rows:,} steps of {read.ingest.stats.traces:,} traces to {output}")
-    if show_kinds and mix:
+        traces = read.ingest.stats.traces
+        echo_err(f"wrote {writer.rows:,} steps of {traces:,} traces to {output.path}")
+    counts = kind_shares.combine(mix, [MODEL])
+    if show_kinds and counts is not None:
         note = (options.kinds_model or segment.default_model()).note
-        table = pl.concat(mix).group_by(MODEL, KIND).agg(pl.col("len").sum())
-        Console().print(_kind_table(table, note))
+        Console().print(_kind_table(kind_shares.shares(counts, [MODEL]), note, counts.summed))
 
 
-def _expected_kinds(traces: pl.DataFrame) -> pl.DataFrame:
-    """(model, kind, len): each model's summed step probabilities of each kind."""
-    return (
-        traces.select(MODEL, *segment.KIND_EXPECTED)
-        .unpivot(list(segment.KIND_EXPECTED), index=MODEL, variable_name=KIND, value_name="len")
-        .with_columns(pl.col(KIND).str.strip_prefix(EXPECTED_STEPS_PREFIX))
-        .drop_nulls("len")  # hidden reasoning
-        .group_by(MODEL, KIND)
-        .agg(pl.col("len").sum())
-    )
-
-
-SHORT_KINDS = ("set", "plan", "fact", "comp", "cons", "unc", "chk", "fin")
-
-
-def _kind_table(counts: pl.DataFrame, note: str) -> Table:
-    """One row per model: the estimated share of its steps of each kind."""
-    totals = counts.group_by(MODEL).agg(pl.col("len").sum().alias("total"))
+def _kind_table(shares: pl.DataFrame, note: str, summed: bool) -> Table:
+    """One row per model, most steps first: the estimated share of its steps of each kind."""
     table = Table(
         title="Step kinds (share of steps)",
         title_justify="left",
@@ -109,18 +100,24 @@ def _kind_table(counts: pl.DataFrame, note: str) -> Table:
         padding=(0, 1),
         pad_edge=False,
     )
+    how = "summed step probabilities" if summed else "argmax counts"
     table.caption = (
-        ", ".join(f"{s}: {k}" for s, k in zip(SHORT_KINDS, kinds_module.KINDS, strict=True))
-        + f"\n{note}; shares are summed step probabilities"
+        ", ".join(
+            f"{s}: {k}" for s, k in zip(kind_shares.SHORT_NAMES, kinds_module.KINDS, strict=True)
+        )
+        + f"\n{note}; shares are {how}"
     )
     table.add_column("model", no_wrap=True, overflow="ellipsis", min_width=10, max_width=14)
     table.add_column("steps", justify="right", min_width=5)
-    for short in SHORT_KINDS:
+    for short in kind_shares.SHORT_NAMES:
         table.add_column(short, justify="right", width=4)
-    for model, total in sorted(totals.filter(pl.col("total") > 0).iter_rows(), key=lambda r: -r[1]):
-        mine = counts.filter(pl.col(MODEL).eq_missing(model))
-        share = dict(zip(mine[KIND].to_list(), mine["len"].to_list(), strict=True))
-        cells = [f"{share.get(k, 0) / total:.0%}" for k in kinds_module.KINDS]
+    models = shares.group_by(MODEL, maintain_order=True).agg(
+        pl.col(STEPS).sum(), pl.col(KIND), pl.col(kind_shares.SHARE)
+    )
+    # most steps first; ties in the order of the names (sorted, unnamed last)
+    for model, total, kinds, share in sorted(models.iter_rows(), key=lambda row: -row[1]):
+        of_kind = dict(zip(kinds, share, strict=True))
+        cells = [f"{of_kind.get(k, 0.0):.0%}" for k in kinds_module.KINDS]
         name = rich_name("(none)" if model is None else str(model))
         table.add_row(name, f"{round(total):,}", *cells)
     return table

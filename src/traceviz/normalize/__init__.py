@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from traceviz.ingest import RawRecord, StreamEnd, preview
+import orjson
+
+from traceviz.ingest.interface import RawRecord, StreamEnd, preview
 from traceviz.normalize import (
     anthropic,
     batch,
@@ -26,6 +28,7 @@ from traceviz.normalize import (
     helicone,
     langfuse,
     litellm,
+    llm_logsdb,
     ollama,
     otel,
     responses,
@@ -36,7 +39,6 @@ from traceviz.normalize import (
 from traceviz.normalize.fields import ShapeError
 from traceviz.normalize.skip import SkipRecord
 from traceviz.schema import IngestStats, Quarantined, Trace
-from traceviz.stores import llm_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ STREAMS: tuple[StreamShape, ...] = (
 SHAPES: tuple[Shape, ...] = (
     # traceviz's own table first: its rows carry columns that other shapes also read
     Shape(traces_table.NAME, traces_table.detect, traces_table.normalize),
-    Shape(llm_row.NAME, llm_row.detect, llm_row.normalize),
+    Shape(llm_logsdb.NAME, llm_logsdb.detect, llm_logsdb.normalize),
     # log stores first: their rows wrap responses that the shapes below would half-read
     Shape(otel.NAME, otel.detect, otel.normalize, otel.split),
     Shape(litellm.NAME, litellm.detect, litellm.normalize),
@@ -306,8 +308,6 @@ def _unknown(value: Any) -> str:
 def _raw(value: Any) -> str:
     if isinstance(value, str):
         return preview(value)
-    import orjson
-
     try:
         return preview(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str))
     except (TypeError, orjson.JSONEncodeError):

@@ -20,8 +20,8 @@ import orjson
 from traceviz.ingest import RawRecord
 from traceviz.normalize import anthropic, chat, responses
 from traceviz.normalize.fields import ShapeError, money, text, timestamp, tokens
+from traceviz.normalize.log_stores import json_object, json_value, missing_reason, prompt_of, row
 from traceviz.normalize.skip import SkipRecord
-from traceviz.normalize.stores import json_object, json_value, missing_reason, prompt_of, row
 from traceviz.schema import Trace
 
 NAME = "helicone"

@@ -19,8 +19,7 @@ import orjson
 from traceviz.ingest import RawRecord
 from traceviz.normalize import chat
 from traceviz.normalize.fields import ShapeError, money, text, timestamp, tokens
-from traceviz.normalize.skip import SkipRecord
-from traceviz.normalize.stores import (
+from traceviz.normalize.log_stores import (
     TRUNCATED,
     json_object,
     json_value,
@@ -29,6 +28,7 @@ from traceviz.normalize.stores import (
     prompt_of,
     row,
 )
+from traceviz.normalize.skip import SkipRecord
 from traceviz.schema import Trace
 
 NAME = "litellm"

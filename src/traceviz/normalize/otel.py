@@ -24,8 +24,8 @@ from traceviz import timestamps
 from traceviz.ingest import RawRecord
 from traceviz.normalize import think_tags
 from traceviz.normalize.fields import ShapeError, text, tokens
+from traceviz.normalize.log_stores import json_value, missing_reason, part_texts, prompt_of
 from traceviz.normalize.skip import SkipRecord
-from traceviz.normalize.stores import json_value, missing_reason, part_texts, prompt_of
 from traceviz.schema import Trace
 
 NAME = "otel-genai"

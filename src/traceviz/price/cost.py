@@ -22,13 +22,23 @@ from traceviz.price.catalog import BATCH_RULE, Catalog, Price
 from traceviz.schema import (
     BATCH,
     CACHED_INPUT_TOKENS,
+    COST_CACHE_SAVED,
+    COST_CACHE_WRITE,
+    COST_CACHED_INPUT,
     COST_HIGH,
+    COST_INPUT,
     COST_LOGGED,
+    COST_LOGGED_DIFF,
     COST_LOW,
+    COST_OUTPUT,
+    COST_REASONING,
+    COST_TOTAL,
     CREATED,
     INPUT_TOKENS,
     MODEL,
     OUTPUT_TOKENS,
+    PRICE_BASIS,
+    PRICE_ID,
     REASONING_TOKENS,
     SERVICE_TIER,
     USAGE_CACHE_WRITE,
@@ -44,8 +54,8 @@ Tier = Literal["standard", "batch", "flex"]
 MONEY = pl.Decimal(38, 12)
 MILLION = Decimal(1_000_000)
 COST_COLUMNS = (
-    "cost_input", "cost_cached_input", "cost_cache_write",
-    "cost_output", "cost_reasoning", "cost_total", COST_LOW, COST_HIGH,
+    COST_INPUT, COST_CACHED_INPUT, COST_CACHE_WRITE,
+    COST_OUTPUT, COST_REASONING, COST_TOTAL, COST_LOW, COST_HIGH,
 )  # fmt: skip
 
 
@@ -209,7 +219,7 @@ def apply(
         rows.append(lookups[lookup])
     rates = pl.DataFrame(
         rows,
-        schema={"price_id": pl.String, "_basis": pl.String}
+        schema={PRICE_ID: pl.String, "_basis": pl.String}
         | {f"_{part}{side}": MONEY for side in ("", "_low", "_high") for part in RATE_PARTS},
         orient="row",
     )
@@ -240,36 +250,36 @@ def apply(
         else pl.lit("")
     )
     priced = priced.with_columns(
-        money(uncached, "_in").alias("cost_input"),
-        money(cached, "_cached").alias("cost_cached_input"),
-        money(write, "_write").alias("cost_cache_write"),
-        money(out, "_out").alias("cost_output"),
+        money(uncached, "_in").alias(COST_INPUT),
+        money(cached, "_cached").alias(COST_CACHED_INPUT),
+        money(write, "_write").alias(COST_CACHE_WRITE),
+        money(out, "_out").alias(COST_OUTPUT),
         # never more reasoning than output (the tokens stage keeps it so; logged usage
         # read without it may not)
         money(
             pl.when(reasoning.is_not_null()).then(pl.min_horizontal(reasoning, out)), "_out"
-        ).alias("cost_reasoning"),
+        ).alias(COST_REASONING),
         # what the cache saved: the cache reads at the full input rate, less what they cost
-        (money(cached, "_in") - money(cached, "_cached")).alias("cost_cache_saved"),
+        (money(cached, "_in") - money(cached, "_cached")).alias(COST_CACHE_SAVED),
         (
             pl.col("_basis")
-            + pl.when(pl.col("price_id").is_not_null()).then(counted).otherwise(pl.lit(""))
-            + pl.when(pl.col("price_id").is_not_null() & inp.is_null())
+            + pl.when(pl.col(PRICE_ID).is_not_null()).then(counted).otherwise(pl.lit(""))
+            + pl.when(pl.col(PRICE_ID).is_not_null() & inp.is_null())
             .then(pl.lit("; prompt not logged"))
             .otherwise(pl.lit(""))
-        ).alias("price_basis"),
+        ).alias(PRICE_BASIS),
         total("_low").alias(COST_LOW),
         total("_high").alias(COST_HIGH),
     )
     summed = (
-        pl.col("cost_input")
-        + pl.col("cost_cached_input")
-        + pl.col("cost_cache_write")
-        + pl.col("cost_output")
+        pl.col(COST_INPUT)
+        + pl.col(COST_CACHED_INPUT)
+        + pl.col(COST_CACHE_WRITE)
+        + pl.col(COST_OUTPUT)
     )
     return priced.with_columns(
-        summed.alias("cost_total"),
-        (summed.cast(pl.Float64) - pl.col(COST_LOGGED)).alias("cost_logged_diff"),
+        summed.alias(COST_TOTAL),
+        (summed.cast(pl.Float64) - pl.col(COST_LOGGED)).alias(COST_LOGGED_DIFF),
     ).drop("_basis", *(f"_{p}{s}" for s in ("", "_low", "_high") for p in RATE_PARTS))
 
 

@@ -12,7 +12,8 @@ NOTE: the estimate is written here (iteratively reweighted least squares, scale 
 median absolute deviation, k = 1.345) rather than taken from scikit-learn's
 `HuberRegressor`, because it runs over all bootstrap draws at once as one numpy array:
 500 draws of 300 pairs in milliseconds, where 500 `HuberRegressor` fits took 10-160 s
-(on identical pairs its optimiser crawls).
+(on identical pairs its optimiser crawls). `compare` fits each group and, once, the
+whole (the same fit when there are no groups, so it is not bootstrapped twice).
 """
 
 from __future__ import annotations
@@ -23,9 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from traceviz.schema import COST_TOTAL, CUSTOM_ID, MODEL, PROMPT, REASONING_TOKENS
+
 BOOTSTRAP = 500
 SEED = 0
-KEYS = {"custom_id": "custom_id", "prompt": "prompt"}
+KEYS = {"custom_id": CUSTOM_ID, "prompt": PROMPT}
+# the columns of `pair`: each side's mean reasoning tokens and cost per prompt
+REASONING_A, REASONING_B = "reasoning_a", "reasoning_b"
+COST_A, COST_B = "cost_a", "cost_b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,35 +76,67 @@ def fit_ratio(a: np.ndarray, b: np.ndarray) -> Fit:
 
 
 def pair(a: pl.DataFrame, b: pl.DataFrame, on: str, by: list[str]) -> pl.DataFrame:
-    """Mean reasoning tokens and cost per prompt of each side, joined on the prompt key."""
+    """Mean reasoning tokens and cost per prompt of each side, joined on the prompt key,
+    sorted by group and key.
+
+    NOTE: sorted because the bootstrap draws rows by position: in the order a hash
+    join happens to give, the same logs gave another interval on every run."""
     key = KEYS[on]
 
     def side(frame: pl.DataFrame, suffix: str) -> pl.DataFrame:
         return (
-            frame.filter(pl.col(key).is_not_null() & (pl.col("reasoning_tokens") > 0))
+            frame.filter(pl.col(key).is_not_null() & (pl.col(REASONING_TOKENS) > 0))
             .group_by([key, *by])
             .agg(
-                pl.col("reasoning_tokens").mean().alias(f"reasoning_{suffix}"),
-                pl.col("cost_total").cast(pl.Float64).mean().alias(f"cost_{suffix}"),
-                pl.col("model").first().alias(f"model_{suffix}"),
+                pl.col(REASONING_TOKENS).mean().alias(f"reasoning_{suffix}"),
+                pl.col(COST_TOTAL).cast(pl.Float64).mean().alias(f"cost_{suffix}"),
+                pl.col(MODEL).first().alias(f"model_{suffix}"),
                 pl.len().alias(f"samples_{suffix}"),
             )
         )
 
-    return side(a, "a").join(side(b, "b"), on=[key, *by], how="inner")
+    joined = side(a, "a").join(side(b, "b"), on=[key, *by], how="inner")
+    return joined.sort([*by, key], nulls_last=True)
 
 
-def fit_groups(
-    pairs: pl.DataFrame, by: list[str]
-) -> list[tuple[tuple[object, ...], Fit, float | None]]:
+@dataclass(frozen=True, slots=True)
+class GroupFit:
+    """The fit of one group (`key`: its values of the `by` columns, () for all) and the
+    mean cost ratio b/a of its priced pairs (None when none is priced)."""
+
+    key: tuple[object, ...]
+    fit: Fit
+    cost_ratio: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A fit per group, and the fit over every pair (what `--ratio` should be given)."""
+
+    groups: list[GroupFit]
+    overall: Fit
+
+
+def fit_pairs(pairs: pl.DataFrame) -> Fit:
+    """The ratio fitted on the pairs of `pair`."""
+    return fit_ratio(pairs[REASONING_A].to_numpy(), pairs[REASONING_B].to_numpy())
+
+
+def fit_groups(pairs: pl.DataFrame, by: list[str]) -> list[GroupFit]:
     """A fit per group (or one overall) and the mean cost ratio b/a of the pairs."""
     groups = pairs.partition_by(by, as_dict=True) if by else {(): pairs}
     out = []
     for key, frame in groups.items():
         if not frame.height:
             continue
-        found = fit_ratio(frame["reasoning_a"].to_numpy(), frame["reasoning_b"].to_numpy())
-        costs = frame.drop_nulls(["cost_a", "cost_b"]).filter(pl.col("cost_a") > 0)
-        cost_ratio = float((costs["cost_b"] / costs["cost_a"]).mean()) if costs.height else None  # type: ignore[arg-type]
-        out.append((key, found, cost_ratio))
+        costs = frame.drop_nulls([COST_A, COST_B]).filter(pl.col(COST_A) > 0)
+        cost_ratio = float((costs[COST_B] / costs[COST_A]).mean()) if costs.height else None  # type: ignore[arg-type]
+        out.append(GroupFit(key, fit_pairs(frame), cost_ratio))
     return out
+
+
+def compare(pairs: pl.DataFrame, by: list[str]) -> Comparison:
+    """The fit of each group of `pairs` (from `pair`) and of all of them."""
+    groups = fit_groups(pairs, by)
+    whole = groups[0].fit if not by and groups else fit_pairs(pairs)
+    return Comparison(groups, whole)

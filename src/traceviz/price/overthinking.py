@@ -32,6 +32,9 @@ from traceviz.price.cost import MONEY
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
     COST_AFTER_FIRST_ANSWER_REASON,
+    COST_OUTPUT,
+    COST_REASONING,
+    COST_TOTAL,
     FINAL_ANSWER_MISSING_REASON,
     INPUT_TOKENS,
     OUTPUT_RATE,
@@ -76,8 +79,8 @@ def output_rates(traces: pl.DataFrame) -> pl.Series:
     """
     counted = INPUT_TOKENS in traces.columns  # the counts the price stage billed
     pairs = (
-        ("cost_reasoning", REASONING_TOKENS if counted else USAGE_REASONING),
-        ("cost_output", OUTPUT_TOKENS if counted else USAGE_OUTPUT),
+        (COST_REASONING, REASONING_TOKENS if counted else USAGE_REASONING),
+        (COST_OUTPUT, OUTPUT_TOKENS if counted else USAGE_OUTPUT),
     )
     columns = [
         (traces[cost].to_list(), traces[tokens].to_list())
@@ -108,7 +111,7 @@ def _rate(cost: Decimal | None, tokens: int | None) -> Decimal | None:
 
 def apply(traces: pl.DataFrame) -> pl.DataFrame:
     """The priced traces with `output_rate`, `cost_after_first_answer` and its reason."""
-    if "cost_total" not in traces.columns:
+    if COST_TOTAL not in traces.columns:
         return traces
     traces = traces.with_columns(output_rates(traces))
     if REASONING_TOKENS_AFTER_FIRST_ANSWER not in traces.columns:
@@ -129,7 +132,7 @@ def apply(traces: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit(HIDDEN))
         .when(after.is_null())
         .then(missing)
-        .when(pl.col("cost_total").is_null())
+        .when(pl.col(COST_TOTAL).is_null())
         .then(pl.lit(UNPRICED))
         .when(pl.col(OUTPUT_RATE).is_null() & (after > 0))
         .then(pl.lit(NO_RATE))

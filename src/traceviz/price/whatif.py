@@ -28,15 +28,26 @@ from traceviz.schema import (
     CACHED_INPUT_TOKENS,
     COST_HIGH,
     COST_LOW,
+    COST_TOTAL,
     CREATED,
     INPUT_TOKENS,
     OUTPUT_TOKENS,
+    PRICE_ID,
     PROMPT,
     REASONING,
     REASONING_TOKENS,
+    WHATIF_ANSWER_TOKENS,
+    WHATIF_COST_HIGH,
+    WHATIF_COST_LOW,
+    WHATIF_COST_TOTAL,
+    WHATIF_MODEL,
+    WHATIF_OUTPUT_TOKENS,
+    WHATIF_PROMPT_TOKENS,
+    WHATIF_RATIO,
+    WHATIF_RATIO_SOURCE,
+    WHATIF_REASONING_TOKENS,
+    WHATIF_RECOUNTED_REASONING,
 )
-
-COST_TOTAL = "cost_total"
 
 HIDING_PREFIXES = ("o1", "o3", "o4", "gpt-", "claude")
 
@@ -75,7 +86,7 @@ def hides_reasoning(model: str) -> bool:
     return model.lower().startswith(HIDING_PREFIXES)
 
 
-RECOUNTED = ("whatif_prompt_tokens", "whatif_answer_tokens", "whatif_recounted_reasoning")
+RECOUNTED = (WHATIF_PROMPT_TOKENS, WHATIF_ANSWER_TOKENS, WHATIF_RECOUNTED_REASONING)
 
 
 def recount(traces: pl.DataFrame, target: str) -> pl.DataFrame:
@@ -161,7 +172,7 @@ def whatif(
             "_mid": pl.Float64,
             "_low": pl.Float64,
             "_high": pl.Float64,
-            "whatif_ratio_source": pl.String,
+            WHATIF_RATIO_SOURCE: pl.String,
             "_prompt": pl.Int64,
             "_answer": pl.Int64,
         }  # fmt: skip
@@ -187,18 +198,18 @@ def whatif(
     # the band: the ratio's range at the lowest and highest of the target's prices
     band = [cost(r, side) for r in ("_low", "_high") for side in ("_low", "_high")]
     return out.with_columns(
-        pl.lit(key).alias("whatif_model"),
-        pl.col("_mid").round(0).cast(pl.Int64).alias("whatif_reasoning_tokens"),
+        pl.lit(key).alias(WHATIF_MODEL),
+        pl.col("_mid").round(0).cast(pl.Int64).alias(WHATIF_REASONING_TOKENS),
         (pl.col("_mid").round(0).cast(pl.Int64).fill_null(0) + answer).alias(
-            "whatif_output_tokens"
+            WHATIF_OUTPUT_TOKENS
         ),
-        cost("_mid").alias("whatif_cost_total"),
-        pl.min_horizontal(band).alias("whatif_cost_low"),
-        pl.max_horizontal(band).alias("whatif_cost_high"),
-        pl.when(pl.col("whatif_ratio_source").str.starts_with("same kind"))
+        cost("_mid").alias(WHATIF_COST_TOTAL),
+        pl.min_horizontal(band).alias(WHATIF_COST_LOW),
+        pl.max_horizontal(band).alias(WHATIF_COST_HIGH),
+        pl.when(pl.col(WHATIF_RATIO_SOURCE).str.starts_with("same kind"))
         .then(None)
         .otherwise(pl.lit(ratio.value))
-        .alias("whatif_ratio"),
+        .alias(WHATIF_RATIO),
     ).drop(
         "_mid", "_low", "_high", "_prompt", "_answer",
         *(f"_{part}{side}" for side in SIDES for part in RATE_PARTS),
@@ -216,19 +227,17 @@ def _actual_where_same_model(traces: pl.DataFrame, key: str) -> pl.DataFrame:
     (a short logged prompt, an answer without its template tokens) and reported o1 on o1
     as 15 % cheaper than o1 itself.
     """
-    if "price_id" not in traces.columns:
+    if PRICE_ID not in traces.columns:
         return traces
-    same = pl.col("price_id").str.split("/").list.first() == key
+    same = pl.col(PRICE_ID).str.split("/").list.first() == key
     actual = {
-        "whatif_cost_total": pl.col(COST_TOTAL),
-        "whatif_cost_low": pl.col(COST_LOW) if COST_LOW in traces.columns else pl.col(COST_TOTAL),
-        "whatif_cost_high": pl.col(COST_HIGH)
-        if COST_HIGH in traces.columns
-        else pl.col(COST_TOTAL),
-        "whatif_reasoning_tokens": pl.col(REASONING_TOKENS),
-        "whatif_output_tokens": pl.col(OUTPUT_TOKENS),
-        "whatif_ratio_source": pl.lit(SAME_MODEL),
-        "whatif_ratio": pl.lit(None, pl.Float64),
+        WHATIF_COST_TOTAL: pl.col(COST_TOTAL),
+        WHATIF_COST_LOW: pl.col(COST_LOW) if COST_LOW in traces.columns else pl.col(COST_TOTAL),
+        WHATIF_COST_HIGH: pl.col(COST_HIGH) if COST_HIGH in traces.columns else pl.col(COST_TOTAL),
+        WHATIF_REASONING_TOKENS: pl.col(REASONING_TOKENS),
+        WHATIF_OUTPUT_TOKENS: pl.col(OUTPUT_TOKENS),
+        WHATIF_RATIO_SOURCE: pl.lit(SAME_MODEL),
+        WHATIF_RATIO: pl.lit(None, pl.Float64),
     }
     return traces.with_columns(
         pl.when(same).then(value).otherwise(pl.col(name)).alias(name)

@@ -1,35 +1,55 @@
-"""Spend and behaviour rules over a report run, for CI jobs and scheduled checks."""
+"""Spend and behaviour rules over a report run, for CI jobs and scheduled checks.
+
+`Rules.assemble(flags, path)` gathers the limits from a rules file and the flags given
+(a flag overrides the file); `evaluate(traces, rules, by, ...)` checks every rule in
+every group and returns an `Audit`: what failed, what held, what could not be checked
+and why. An `Audit` renders itself: the lines a person reads (`lines`, `summary`) and
+the JSON document a CI job keeps (`json`). A rule whose column was not computed is
+never passed: it is "not evaluated", with the reason.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+import orjson
 import polars as pl
 
 from traceviz.errors import ConfigError
 from traceviz.report.aggregate import group_columns
-from traceviz.schema import COST_AFTER_FIRST_ANSWER
+from traceviz.report.text import json_bytes, one_line
+from traceviz.schema import (
+    COST_AFTER_FIRST_ANSWER,
+    COST_REASONING,
+    COST_TOTAL,
+    LOOPING,
+    REASONING_TOKENS,
+    TRACE_ID,
+)
 
 WORST = 3
 
 # every rule, and the column it reads; a rule whose column was not computed is not evaluated
 RULE_COLUMNS = {
-    "max_reasoning_tokens": "reasoning_tokens",
-    "max_cost_per_response": "cost_total",
-    "budget": "cost_total",
-    "max_looping_share": "looping",
+    "max_reasoning_tokens": REASONING_TOKENS,
+    "max_cost_per_response": COST_TOTAL,
+    "budget": COST_TOTAL,
+    "max_looping_share": LOOPING,
     "max_overthinking_share": COST_AFTER_FIRST_ANSWER,
     "max_quarantined_share": None,
 }
 RULES = tuple(RULE_COLUMNS)
 WHY_MISSING = {
-    "reasoning_tokens": "reasoning tokens were not counted",
-    "cost_total": "no trace could be priced",
-    "looping": "behaviour metrics were not computed (--no-steps, or no visible reasoning)",
+    REASONING_TOKENS: "reasoning tokens were not counted",
+    COST_TOTAL: "no trace could be priced",
+    LOOPING: "behaviour metrics were not computed (--no-steps, or no visible reasoning)",
     COST_AFTER_FIRST_ANSWER: "no trace has a priced first answer in visible reasoning"
     " (hidden reasoning, no answer found, or --no-steps)",
 }
@@ -54,14 +74,78 @@ class Violation:
 
 
 @dataclass(frozen=True, slots=True)
+class Rules:
+    """The limits an audit checks, by rule name (one of `RULES`): a rules file's in its
+    order, then the flags given (a flag overrides the file's value where it stands)."""
+
+    limits: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def assemble(cls, flags: Mapping[str, float | None], path: str | Path | None = None) -> Rules:
+        """The rules of `path` (a TOML file) overridden by the `flags` given (None: not given).
+
+        >>> Rules.assemble({"budget": 25, "max_looping_share": None}).limits
+        mappingproxy({'budget': 25.0})
+        """
+        unknown = set(flags) - set(RULES)
+        if unknown:  # a caller's mistake, not a user's
+            msg = f"not audit rules: {sorted(unknown)}"
+            raise ValueError(msg)
+        limits = load_rules(path) if path else {}
+        limits.update({name: float(value) for name, value in flags.items() if value is not None})
+        return cls(MappingProxyType(limits))
+
+    def __bool__(self) -> bool:
+        return bool(self.limits)
+
+
+@dataclass(frozen=True, slots=True)
 class Audit:
     """The outcome of every rule: violations, the rules evaluated, and those that could
-    not be (with why), over how many traces."""
+    not be (with why), over how many traces, and the rules checked."""
 
     violations: list[Violation]
     evaluated: list[str]
     not_evaluated: dict[str, str]
     traces: int
+    rules: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """`FAIL budget [all]: $3.26 > $2  worst: …` and `NOT EVALUATED rule: why`, one
+        line each (logged ids shown on one line, controls escaped)."""
+        shown = []
+        for v in self.violations:
+            worst = f"  worst: {', '.join(map(one_line, v.worst))}" if v.worst else ""
+            shown.append(f"FAIL {one_line(v.shown())}{worst}")
+        shown += [f"NOT EVALUATED {rule}: {why}" for rule, why in self.not_evaluated.items()]
+        return shown
+
+    def summary(self) -> str:
+        """`ok: 2 rules hold over 44 traces`, for an audit that passed."""
+        n = len(self.evaluated)
+        return f"ok: {n} rule{' holds' if n == 1 else 's hold'} over {self.traces:,} traces"
+
+    def json(self) -> bytes:
+        """The rules, the outcome of each and every violation, as indented JSON."""
+        document = {
+            "rules": self.rules,
+            "traces": self.traces,
+            "evaluated": self.evaluated,
+            "not_evaluated": self.not_evaluated,
+            "violations": [dataclasses.asdict(v) for v in self.violations],
+        }
+        return json_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+
+
+def nothing_checked(read: int, traces: int) -> ConfigError:
+    """The error of an audit that had no trace to check, with what to try."""
+    if not read:
+        hint = "No record was read: check the paths."
+    elif not traces:
+        hint = "Every record was quarantined or skipped: open the quarantine file."
+    else:
+        hint = "Every trace was left out by --since, --until or --model: widen them."
+    return ConfigError("no trace was evaluated, so no rule was checked", hint=hint)
 
 
 def load_rules(path: str | Path) -> dict[str, float]:
@@ -86,7 +170,7 @@ def load_rules(path: str | Path) -> dict[str, float]:
 
 
 def evaluate(
-    traces: pl.DataFrame, rules: dict[str, float], by: list[str], quarantined: int, read: int
+    traces: pl.DataFrame, rules: Mapping[str, float], by: list[str], quarantined: int, read: int
 ) -> Audit:
     """Every rule against every group (or the whole run); what failed and what could not
     be evaluated (its column missing or empty in every trace)."""
@@ -110,7 +194,7 @@ def evaluate(
     if limit is not None and quarantined / read > limit:
         found.append(Violation("max_quarantined_share", "all", quarantined / read, limit, []))
     evaluated = [r for r in rules if r not in not_evaluated]
-    return Audit(found, evaluated, not_evaluated, traces.height)
+    return Audit(found, evaluated, not_evaluated, traces.height, dict(rules))
 
 
 def _figure(value: float) -> str:
@@ -123,14 +207,14 @@ def _usd(amount: Any) -> str:
 
 
 def _worst(frame: pl.DataFrame, column: str) -> list[str]:
-    return frame.drop_nulls(column).sort(column, descending=True).head(WORST)["trace_id"].to_list()
+    return frame.drop_nulls(column).sort(column, descending=True).head(WORST)[TRACE_ID].to_list()
 
 
 def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Violation]:
     found = []
     limit = rules.get("max_reasoning_tokens")
-    if limit is not None and "reasoning_tokens" in frame.columns:
-        top: Any = frame["reasoning_tokens"].max()
+    if limit is not None and REASONING_TOKENS in frame.columns:
+        top: Any = frame[REASONING_TOKENS].max()
         if top is not None and top > limit:
             found.append(
                 Violation(
@@ -138,12 +222,12 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
                     group,
                     int(top),
                     limit,
-                    _worst(frame, "reasoning_tokens"),
+                    _worst(frame, REASONING_TOKENS),
                 )
             )
     limit = rules.get("max_cost_per_response")
-    if limit is not None and "cost_total" in frame.columns:
-        top_cost: Any = frame["cost_total"].max()
+    if limit is not None and COST_TOTAL in frame.columns:
+        top_cost: Any = frame[COST_TOTAL].max()
         if top_cost is not None and Decimal(str(top_cost)) > Decimal(str(limit)):
             found.append(
                 Violation(
@@ -151,23 +235,19 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
                     group,
                     float(top_cost),
                     limit,
-                    _worst(frame, "cost_total"),
+                    _worst(frame, COST_TOTAL),
                 )
             )
     limit = rules.get("budget")
-    if limit is not None and "cost_total" in frame.columns:
-        spent: Any = frame["cost_total"].sum()
+    if limit is not None and COST_TOTAL in frame.columns:
+        spent: Any = frame[COST_TOTAL].sum()
         if spent is not None and Decimal(str(spent)) > Decimal(str(limit)):
-            found.append(
-                Violation("budget", group, float(spent), limit, _worst(frame, "cost_total"))
-            )
+            found.append(Violation("budget", group, float(spent), limit, _worst(frame, COST_TOTAL)))
     limit = rules.get("max_looping_share")
-    if limit is not None and "looping" in frame.columns:
-        share: Any = frame["looping"].mean()
+    if limit is not None and LOOPING in frame.columns:
+        share: Any = frame[LOOPING].mean()
         if share is not None and float(share) > limit:
-            looping = (
-                frame.filter(pl.col("looping").fill_null(False))["trace_id"].head(WORST).to_list()
-            )
+            looping = frame.filter(pl.col(LOOPING).fill_null(False))[TRACE_ID].head(WORST).to_list()
             found.append(Violation("max_looping_share", group, float(share), limit, looping))
     limit = rules.get("max_overthinking_share")
     if limit is not None:
@@ -186,7 +266,7 @@ def overthinking_share(frame: pl.DataFrame) -> float | None:
         return None
     measured = frame.drop_nulls(COST_AFTER_FIRST_ANSWER)
     after: Any = measured[COST_AFTER_FIRST_ANSWER].sum()
-    reasoning: Any = measured["cost_reasoning"].sum()
+    reasoning: Any = measured[COST_REASONING].sum()
     if not measured.height or not reasoning:
         return None
     return float(Decimal(after) / Decimal(reasoning))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import orjson
 
-from traceviz import __version__
+from traceviz._version import __version__
 from traceviz.report import headline
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import records

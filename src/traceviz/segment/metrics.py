@@ -6,6 +6,10 @@ DeepSeek-R1 paper (arXiv 2501.12948, its "aha" analysis); thought switches from
 ThinkBench; first-answer position as an offline proxy of overthinking ("Do NOT Think
 That Much for 2+3=?", arXiv 2412.21187); language mixing as DeepSeek-R1's
 language-consistency reward measures it.
+
+What needs the steps is counted over the whole batch at once (`step_counts`, numpy over
+the steps table); what reads a trace's text as a whole (its answer, its paragraphs) is
+done trace by trace (`trace_metrics`), with the trace's steps as arrays (`Spans`).
 """
 
 from __future__ import annotations
@@ -16,16 +20,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import polars as pl
 
 from traceviz.schema import (
     AFTER_FIRST_ANSWER,
     ANSWER_CHANGED_AFTER_FIRST,
+    BACKTRACKS,
+    CORRECT,
+    EMPTY_REASONING,
     FINAL_ANSWER,
     FINAL_ANSWER_MISSING_REASON,
     FIRST_ANSWER_SHARE,
+    KIND,
+    LANGUAGE_MIXING,
+    LONGEST_REPEAT_RUN,
+    LOOPING,
+    MARKER,
     REASONING_TOKENS_AFTER_FIRST_ANSWER,
+    REFERENCE_FIRST_SHARE,
+    REP2,
+    REP3,
+    REP4,
+    SELF_CHECKS,
+    STEPS,
+    THOUGHT,
+    THOUGHTS,
 )
+from traceviz.schema import REFLECTION_WORDS as REFLECTION_WORDS_COLUMN
+from traceviz.schema import REFUSAL as REFUSAL_COLUMN
 from traceviz.segment import answers
 
 REFLECTION_WORDS = (
@@ -49,18 +72,46 @@ LOOP_DUPLICATE_PARAGRAPHS = 3  # paragraphs repeating an earlier one, word for w
 LOOP_MIN_WORDS = 200
 LOOP_REP4 = 0.30  # share of repeated word 4-grams
 _LOOP_MARKERS = frozenset({"wait", "hmm", "alternatively", "but wait"})
+LOOP_MARKERS = "loop_markers"  # a `step_counts` column: steps opening with one of them
 
 
 @dataclass(frozen=True, slots=True)
-class StepView:
-    """What the metrics need of one step."""
+class Spans:
+    """The steps of one trace as arrays, in order: where each starts and ends
+    (character offsets into the reasoning) and its tokens."""
 
-    start: int
-    end: int
-    tokens: int
-    kind: str
-    marker: str | None
-    thought: int
+    start: np.ndarray
+    end: np.ndarray
+    tokens: np.ndarray
+
+    @property
+    def total(self) -> int:
+        return int(self.tokens.sum())
+
+
+def step_counts(step_table: pl.DataFrame, owner: np.ndarray, traces: int) -> pl.DataFrame:
+    """Per trace (`owner`: the trace of every step): `steps`, `thoughts`, `self_checks`,
+    `backtracks`, and `loop_markers` (steps opening with a loop marker), zero without
+    steps."""
+    markers = step_table[MARKER]
+    lower = {m: m.lower() for m in markers.drop_nulls().unique().to_list()}
+    cue = markers.replace_strict(lower, default=None, return_dtype=pl.String)
+    thought = np.zeros(traces, dtype=np.int64)
+    np.maximum.at(thought, owner, step_table[THOUGHT].to_numpy() + 1)
+
+    def per_trace(flags: pl.Series) -> np.ndarray:
+        return np.bincount(owner, flags.fill_null(False).to_numpy(), minlength=traces)
+
+    return pl.DataFrame(
+        {
+            STEPS: np.bincount(owner, minlength=traces),
+            THOUGHTS: thought,
+            SELF_CHECKS: per_trace(step_table[KIND] == "self_checking"),
+            BACKTRACKS: per_trace(cue.is_in(sorted(BACKTRACK_CUES))),
+            LOOP_MARKERS: per_trace(cue.is_in(sorted(_LOOP_MARKERS))),
+        },
+        schema=dict.fromkeys((STEPS, THOUGHTS, SELF_CHECKS, BACKTRACKS, LOOP_MARKERS), pl.Int64),
+    )
 
 
 def paragraphs(text: str) -> list[str]:
@@ -101,11 +152,20 @@ def _words(texts: pl.Series) -> pl.DataFrame:
 def _scripts(words: pl.DataFrame) -> pl.DataFrame:
     """(row, script, n): how many words of each text are written in each script (that of
     a word's first letter; words without letters are left out)."""
-    letters = words.select("row", pl.col("w").str.extract(r"(\p{L})", 1).alias("c"))
-    counted = letters.drop_nulls("c").group_by("row", "c").agg(pl.len().alias("n"))
-    names = {c: script(c) for c in counted["c"].unique().to_list()}
+    # NOTE: a word's letter is looked up once per distinct word, not once per word
+    counted = words.group_by("row", "w").agg(pl.len().alias("n"))
+    letters = (
+        counted.select(pl.col("w").unique())
+        .with_columns(pl.col("w").str.extract(r"(\p{L})", 1).alias("c"))
+        .drop_nulls("c")
+    )
+    names = {c: script(c) for c in letters["c"].unique().to_list()}
     return (
-        counted.with_columns(pl.col("c").replace_strict(names, return_dtype=pl.String))
+        counted.join(
+            letters.select("w", pl.col("c").replace_strict(names, return_dtype=pl.String)),
+            on="w",
+            how="inner",
+        )
         .group_by("row", "c")
         .agg(pl.col("n").sum())
         .rename({"c": "script"})
@@ -132,7 +192,7 @@ def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
     out = pl.DataFrame({"row": pl.int_range(len(reasoning), eager=True, dtype=pl.UInt32)})
     counts = words.group_by("row").agg(
         pl.len().alias("words"),
-        pl.col("w").is_in(REFLECTION_WORDS).sum().alias("reflection_words"),
+        pl.col("w").is_in(REFLECTION_WORDS).sum().alias(REFLECTION_WORDS_COLUMN),
     )
     out = out.join(counts, on="row", how="left")
     hashed = words.select("row", pl.col("w").hash(seed=0).alias("h"))
@@ -160,20 +220,20 @@ def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
             ((pl.col("script") != pl.col("base")) * pl.col("n")).sum().alias("other"),
             pl.col("n").sum().alias("letter_words"),
         )
-        .select("row", (pl.col("other") / pl.col("letter_words")).alias("language_mixing"))
+        .select("row", (pl.col("other") / pl.col("letter_words")).alias(LANGUAGE_MIXING))
     )
     return (
         out.join(base, on="row", how="left")
         .join(mixing, on="row", how="left")
         .sort("row")
         .select(
-            pl.col("reflection_words").fill_null(0).cast(pl.Int64),
+            pl.col(REFLECTION_WORDS_COLUMN).fill_null(0).cast(pl.Int64),
             pl.col("words").fill_null(0).cast(pl.Int64),
             *(pl.col(f"rep{n}").fill_null(0.0) for n in (2, 3, 4)),
             pl.when(pl.col("base").is_null())
             .then(None)
-            .otherwise(pl.col("language_mixing").fill_null(0.0))
-            .alias("language_mixing"),
+            .otherwise(pl.col(LANGUAGE_MIXING).fill_null(0.0))
+            .alias(LANGUAGE_MIXING),
         )
     )
 
@@ -183,39 +243,46 @@ def is_refusal(answer: str | None) -> bool:
     return bool(answer and REFUSAL.search(answer[:300]))
 
 
-def share_before(position: int, steps: Sequence[StepView]) -> float:
+def share_before(position: int, steps: Spans) -> float:
     """Share of the reasoning's tokens that come before a character position."""
-    total = sum(s.tokens for s in steps)
+    total = steps.total
     if not total:
         return 0.0
-    before = 0.0
-    for step in steps:
-        if step.end <= position:
-            before += step.tokens
-        elif step.start < position:
-            before += step.tokens * (position - step.start) / (step.end - step.start)
+    whole = steps.end <= position
+    # steps are in order and disjoint: the whole ones first, then at most one that
+    # holds the position (so this adds in the order a loop over the steps would)
+    before = float(steps.tokens[whole].sum())
+    inside = np.flatnonzero(~whole & (steps.start < position))
+    if inside.size:
+        at = int(inside[0])
+        start, end, tokens = int(steps.start[at]), int(steps.end[at]), int(steps.tokens[at])
+        before += tokens * (position - start) / (end - start)
     return before / total
 
 
-def tokens_before(position: int, steps: Sequence[StepView]) -> int:
+def tokens_before(position: int, steps: Spans) -> int:
     """Reasoning tokens before a character position, a whole number: every step that
     ends at or before it, and of the step it falls in the share of its characters that
     come before it (rounded to the nearest token). So `tokens_before + tokens after`
     is exactly the steps' total, which is the trace's `tokens_reasoning`."""
-    before = 0
-    for step in steps:
-        if step.end <= position:
-            before += step.tokens
-        elif step.start < position:
-            before += round(step.tokens * (position - step.start) / (step.end - step.start))
+    whole = steps.end <= position
+    before = int(steps.tokens[whole].sum())
+    inside = np.flatnonzero(~whole & (steps.start < position))
+    if inside.size:
+        at = int(inside[0])
+        start, end, tokens = int(steps.start[at]), int(steps.end[at]), int(steps.tokens[at])
+        before += round(tokens * (position - start) / (end - start))
     return before
+
+
+NO_STEPS = Spans(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
 def answer_metrics(
     reasoning: str | None,
     answer: str | None,
     reference: str | None,
-    steps: Sequence[StepView],
+    steps: Spans,
     prompt: str | None = None,
 ) -> dict[str, object]:
     """The answer columns of one trace (reasoning None when hidden: only `final_answer`,
@@ -252,7 +319,7 @@ def answer_metrics(
     columns: dict[str, object] = {
         FINAL_ANSWER: final.text if final else None,
         FINAL_ANSWER_MISSING_REASON: reading.missing_reason,
-        "correct": answers.same(final, expected) if final and expected else None,
+        CORRECT: answers.same(final, expected) if final and expected else None,
     }
     if reasoning is None:
         return columns
@@ -267,10 +334,10 @@ def answer_metrics(
         FIRST_ANSWER_SHARE: share,
         AFTER_FIRST_ANSWER: None if share is None else 1 - share,
         REASONING_TOKENS_AFTER_FIRST_ANSWER: (
-            None if first is None else sum(s.tokens for s in steps) - tokens_before(first, steps)
+            None if first is None else steps.total - tokens_before(first, steps)
         ),
         ANSWER_CHANGED_AFTER_FIRST: answers.changed(reasoning, final, prompt) if final else None,
-        "reference_first_share": (
+        REFERENCE_FIRST_SHARE: (
             share_before(reference_first, steps) if reference_first is not None else None
         ),
     }
@@ -281,34 +348,35 @@ def trace_metrics(
     reasoning: str,
     answer: str | None,
     reference: str | None,
-    steps: Sequence[StepView],
+    steps: Spans,
     text: dict[str, object],
+    counts: dict[str, int],
     prompt: str | None = None,
 ) -> dict[str, object]:
-    """Every metric of one trace with visible reasoning (`text`: its `text_metrics` row;
-    `prompt` gives multiple-choice options their text)."""
+    """Every metric of one trace with visible reasoning (`text`: its `text_metrics`
+    row; `counts`: its `step_counts` row; `prompt` gives multiple-choice options their
+    text)."""
     paras = paragraphs(reasoning)
-    markers = [(s.marker or "").lower() for s in steps]
     duplicates = len(paras) - len(set(paras))
-    rep4 = float(text["rep4"])  # type: ignore[arg-type]
+    rep4 = float(text[REP4])  # type: ignore[arg-type]
+    size = counts[STEPS]
     detectors = [
-        len(steps) >= LOOP_MIN_STEPS
-        and sum(m in _LOOP_MARKERS for m in markers) / len(steps) >= LOOP_MARKER_DENSITY,
+        size >= LOOP_MIN_STEPS and counts[LOOP_MARKERS] / size >= LOOP_MARKER_DENSITY,
         duplicates >= LOOP_DUPLICATE_PARAGRAPHS,
         int(text["words"]) >= LOOP_MIN_WORDS and rep4 >= LOOP_REP4,  # type: ignore[call-overload]
     ]
     return answer_metrics(reasoning, answer, reference, steps, prompt) | {
-        "steps": len(steps),
-        "thoughts": (max(s.thought for s in steps) + 1) if steps else 0,
-        "reflection_words": text["reflection_words"],
-        "self_checks": sum(s.kind == "self_checking" for s in steps),
-        "backtracks": sum(m in BACKTRACK_CUES for m in markers),
-        "rep2": text["rep2"],
-        "rep3": text["rep3"],
-        "rep4": rep4,
-        "longest_repeat_run": longest_repeat_run(paras),
-        "looping": sum(detectors) >= 2,
-        "language_mixing": text["language_mixing"],
-        "empty_reasoning": not reasoning.strip(),
-        "refusal": is_refusal(answer),
+        STEPS: size,
+        THOUGHTS: counts[THOUGHTS],
+        REFLECTION_WORDS_COLUMN: text[REFLECTION_WORDS_COLUMN],
+        SELF_CHECKS: counts[SELF_CHECKS],
+        BACKTRACKS: counts[BACKTRACKS],
+        REP2: text[REP2],
+        REP3: text[REP3],
+        REP4: rep4,
+        LONGEST_REPEAT_RUN: longest_repeat_run(paras),
+        LOOPING: sum(detectors) >= 2,
+        LANGUAGE_MIXING: text[LANGUAGE_MIXING],
+        EMPTY_REASONING: not reasoning.strip(),
+        REFUSAL_COLUMN: is_refusal(answer),
     }

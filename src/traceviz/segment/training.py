@@ -22,16 +22,8 @@ import numpy as np
 from scipy import sparse
 
 from traceviz.errors import ConfigError
-from traceviz.segment.kinds import (
-    CUES,
-    KINDS,
-    Design,
-    Evaluation,
-    KindModel,
-    design,
-    shift,
-    term_lists,
-)
+from traceviz.segment.features import CUES, Design, design, shift, term_lists
+from traceviz.segment.kinds import KINDS, Evaluation, KindModel
 
 SEED = 0
 

@@ -1,4 +1,4 @@
-"""One record of llm's logs.db (see `llm_db`) -> one canonical trace.
+"""One record of llm's logs.db (read by `traceviz.ingest.llm_db`) -> one canonical trace.
 
 Usage comes from `token_details` first, then the `input_tokens`/`output_tokens`
 columns. llm fills `token_details` two ways: on the Chat Completions path it keeps the
@@ -19,16 +19,15 @@ from typing import Any
 
 import orjson
 
-from traceviz.ingest import RawRecord
+from traceviz.ingest.interface import RawRecord
+from traceviz.ingest.llm_db import MARK
 from traceviz.normalize.chat import read_message
 from traceviz.normalize.fields import ShapeError, dig, money, text, timestamp, tokens
+from traceviz.normalize.log_stores import DROPPED, HIDDEN
 from traceviz.normalize.skip import SkipRecord
 from traceviz.schema import Trace
-from traceviz.stores.llm_db import MARK
 
 NAME = "llm-logsdb"
-HIDDEN = "hidden by provider"
-DROPPED = "dropped by store/plugin"
 STREAMED = "streamed (llm does not keep reasoning of streamed Chat responses)"
 _TRUNCATING = ("length", "max_output_tokens", "max_tokens")
 # OpenAI's reasoning models bill reasoning they never show; text llm keeps for them

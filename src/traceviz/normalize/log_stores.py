@@ -18,7 +18,7 @@ import orjson
 from traceviz.normalize.fields import ShapeError, content_text
 
 # Values of `reasoning_missing_reason`.
-# The llm logs.db reader (`traceviz.stores.llm_row`) uses the same words.
+# The llm logs.db shape (`llm_logsdb`) uses the same words.
 HIDDEN = "hidden by provider"
 NOT_CAPTURED = "content not captured"
 DROPPED = "dropped by store/plugin"

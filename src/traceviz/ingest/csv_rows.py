@@ -1,4 +1,4 @@
-"""CSV files -> records: each row a dict of column name -> cell text, at its line.
+"""CSV: each row a record (a dict of column name -> cell text), at the line it starts on.
 
 Store exports (LiteLLM spend logs, Langfuse, Helicone) come as CSV with JSON in some
 cells; the cells stay text here, and each shape's reader parses what it knows to be
@@ -16,12 +16,22 @@ import sys
 from collections.abc import Iterator
 from typing import IO
 
-from traceviz.ingest import Item, RawRecord, preview
+from traceviz.ingest.interface import Container, Item, Opened, RawRecord, preview, too_large
 from traceviz.schema import Quarantined
 
 # Bytes that are not UTF-8 decode to these lone surrogates ("surrogateescape"), so a bad
 # row is found and quarantined alone instead of ending the file.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+class Csv(Container):
+    """A CSV file with a header line (`.csv`); known by its name only."""
+
+    name = "csv"
+    suffixes = frozenset({".csv"})
+
+    def read(self, file: Opened, limit: int, batch: bool) -> Iterator[Item]:
+        return read_csv(file.name, file.stream, limit, batch)
 
 
 def read_csv(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterator[Item]:
@@ -62,8 +72,7 @@ def read_csv(source: str, stream: IO[bytes], limit: int, batch: bool) -> Iterato
             shown = joined.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             yield Quarantined(source, line, reason, preview(shown))
         elif size > limit:
-            reason = f"record too large: {size:,} bytes (limit {limit:,})"
-            yield Quarantined(source, line, reason, preview(joined))
+            yield Quarantined(source, line, too_large(size, limit), preview(joined))
         elif len(fields) != len(header):
             reason = f"broken CSV row: {len(fields)} fields, the header has {len(header)}"
             yield Quarantined(source, line, reason, preview(joined))
