@@ -12,6 +12,7 @@ import importlib.util
 import random
 from pathlib import Path
 
+import orjson
 import polars as pl
 import pytest
 import report_reference as reference
@@ -19,7 +20,7 @@ from polars.testing import assert_frame_equal
 
 from traceviz import report as reports
 from traceviz.load import Ingest
-from traceviz.pipeline import AnalysisOptions, RunOptions, analyze_results
+from traceviz.pipeline import PRICE_ROWS, AnalysisOptions, RunOptions, analyze, analyze_results
 from traceviz.price import overthinking
 from traceviz.report import partials, terminal
 from traceviz.report.partials import Partial
@@ -229,3 +230,26 @@ def test_what_is_held_does_not_grow_with_the_traces(
     held = sum(f.rows for f in twice.floats)
     assert held == 2 * sum(r.height for r in results)
     assert int(twice.overall["count"][0]) == 2 * int(once.overall["count"][0])  # type: ignore[index]
+
+
+def test_a_big_result_is_handed_on_in_pieces(tmp_path: Path) -> None:
+    """The driver never holds a big file priced whole: its traces come PRICE_ROWS at a
+    time, and together they are the table `analyze` collects."""
+    log = tmp_path / "tiny.jsonl"
+    with log.open("wb") as out:
+        for i in range(PRICE_ROWS + 500):
+            out.write(
+                orjson.dumps(
+                    {
+                        "id": f"c{i:06d}",
+                        "model": "o1-2024-12-17",
+                        "choices": [{"message": {"content": f"ok {i}"}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 12, "completion_tokens": 30 + i % 7},
+                    }
+                )
+                + b"\n"
+            )
+    options = AnalysisOptions(keep_steps=False, steps=False)
+    pieces = [r.traces for r in analyze_results([log], options, Ingest())]
+    assert [p.height for p in pieces] == [PRICE_ROWS, 500]
+    assert_frame_equal(pl.concat(pieces), analyze([log], options).traces)
