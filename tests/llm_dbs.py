@@ -51,7 +51,7 @@ def migrate(db: sqlite_utils.Database, until: str | None = None) -> None:
     for fn in MIGRATIONS:
         if fn.__name__ not in done:
             fn(db)
-            db["_llm_migrations"].insert(
+            db.table("_llm_migrations").insert(
                 {"name": fn.__name__, "applied_at": "2025-01-01 00:00:00+00:00"}
             )
         if fn.__name__ == until:
@@ -126,12 +126,12 @@ def log_legacy(db: sqlite_utils.Database, name: str, response_id: str | None = N
     response_id = response_id or response.id
     text = response.text()
     conversation_id = f"conv-{response_id}"
-    db["conversations"].insert(
+    db.table("conversations").insert(
         {"id": conversation_id, "name": RAW[name]["prompt"][:30], "model": response.model.model_id},
         ignore=True,
     )
     replacements = {f"r:{response_id}": text}
-    db["responses"].insert(
+    db.table("responses").insert(
         {
             "id": response_id,
             "model": response.model.model_id,

@@ -299,7 +299,8 @@ def test_answer_columns_say_why_they_are_null() -> None:
     assert never[ANSWER_CHANGED_AFTER_FIRST] is None
     refused = answer_metrics(reasoning, "I'm sorry, I can't help with that.", None, steps)
     assert (refused[FINAL_ANSWER], refused[FINAL_ANSWER_MISSING_REASON]) == (None, answers.REFUSED)
-    hidden = answer_metrics(None, "**Answer:** 12", "12", [])
+    no_steps = Spans(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    hidden = answer_metrics(None, "**Answer:** 12", "12", no_steps)
     assert (hidden[FINAL_ANSWER], hidden["correct"]) == ("12", True)
     assert REASONING_TOKENS_AFTER_FIRST_ANSWER not in hidden  # null in the table
 
@@ -307,7 +308,7 @@ def test_answer_columns_say_why_they_are_null() -> None:
 def test_metrics_table_carries_the_answer_columns() -> None:
     from traceviz import segment
 
-    rows = [
+    rows: list[dict[str, str | None]] = [
         {"trace_id": "r1", "model": "deepseek-reasoner", "prompt": MC_PROMPT,
          "reasoning": MC_REASONING, "answer": "The correct answer is \\(\\boxed{C}\\).",
          "reference_answer": "C"},

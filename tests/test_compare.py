@@ -78,7 +78,8 @@ def test_the_fit_does_not_depend_on_the_order_of_the_logs() -> None:
     for seed in range(3):
         shuffled = [frame.sample(fraction=1.0, shuffle=True, seed=seed) for frame in
                     (_side("r1", a, task), _side("o1", b, task))]  # fmt: skip
-        again = fit.compare(fit.pair(*shuffled, "custom_id", []), [])
+        left, right = shuffled
+        again = fit.compare(fit.pair(left, right, "custom_id", []), [])
         assert again == first
     assert len(first.groups) == 1
     assert first.groups[0].fit == first.overall

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import polars as pl
@@ -10,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from polars.testing import assert_frame_equal
 
+from traceviz import tokenizers
 from traceviz.cache import ResultCache
 from traceviz.cli import main
 from traceviz.engines import LocalProcesses
@@ -75,6 +78,39 @@ def test_two_worker_processes_give_the_one_process_result(tmp_path: Path) -> Non
     assert one[1].stats.quarantined >= 8  # the broken lines, in file order, with their lines
     lines = [q.line for q in two[1].quarantined if q.source == str(logs[0])]
     assert lines == sorted(lines)
+
+
+def _worker_view(_: int) -> tuple[int, int, int, int, int]:
+    """In a worker: its parent, tokenizers loaded before it counted, the parent's threads,
+    and its memory shared with other processes and its own (MiB)."""
+    from traceviz import tokenizers, tokens
+
+    loaded = tokenizers.encoding.cache_info().currsize
+    tokens.counter("deepseek-v3").count_parts(["Okay. So 2 + 2 = 4."], [[0, 6]])
+    tokens.counter("o1").count_batch(["the answer is 4"])
+    memory = {}
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        memory[name.rstrip(":")] = int(value) // 1024
+    threads = len(list(Path(f"/proc/{os.getppid()}/task").iterdir()))
+    time.sleep(0.3)  # both workers up at once
+    return os.getppid(), loaded, threads, memory["Shared_Dirty"], memory["Private_Dirty"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux /proc")
+def test_workers_share_the_tokenizer_tables_their_fork_server_loaded() -> None:
+    engine = LocalProcesses(2)
+    views = list(engine.map(_worker_view, range(4)))
+    servers = {parent for parent, *_ in views}
+    assert len(servers) == 1  # forked by one server...
+    (server,) = servers
+    assert server != os.getpid()  # ...not by this process (its polars threads)
+    for _, loaded, threads, shared, private in views:
+        assert loaded == len(tokenizers.PRELOADED)  # the worker loaded none itself
+        assert threads == 1  # the server forks with no other thread alive
+        assert shared >= 100  # the ~130 MiB of tables, held once for every worker
+        assert private < shared
+    assert not Path(f"/proc/{server}").exists()  # stopped with its workers
 
 
 def test_cache_reuses_unchanged_files_and_rereads_changed_ones(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ left, never from one to its right:
     ingest       ingest.* (interface, registry, containers)  files -> raw records
     normalize    normalize.*                                 raw records -> traces (shapes)
     read         load, shards                                paths -> traces frames
-    tokens       tokens                                      token counts
+    tokens       tokens, tokenizers, _preload_tokenizers     token counts, tokenizer tables
     segment      segment.*                                   steps, kinds, behaviour
     price        price.*                                     catalog, costs, what-ifs
     run          cache, engines, pipeline                    the stages run, cached, on workers
@@ -50,7 +50,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("ingest", frozenset({"ingest"})),
     ("normalize", frozenset({"normalize"})),
     ("read", frozenset({"load", "shards"})),
-    ("tokens", frozenset({"tokens"})),
+    ("tokens", frozenset({"tokens", "tokenizers", "_preload_tokenizers"})),
     ("segment", frozenset({"segment"})),
     ("price", frozenset({"price"})),
     ("run", frozenset({"cache", "engines", "pipeline"})),
@@ -67,6 +67,11 @@ KNOWN: frozenset[tuple[str, str]] = frozenset()
 KNOWN_IN_FUNCTIONS: frozenset[tuple[str, str]] = frozenset(
     {
         ("traceviz.tokens", "traceviz.stats"),  # `tokens.summary`: no circle to avoid
+        # for weight: `traceviz --help` must import no report module, and the report
+        # package's __init__ imports every renderer (polars, rich); to go once it loads
+        # them on first use, then `visible` is imported at the top of cli/common.py
+        ("traceviz.cli.common", "traceviz.report"),
+        ("traceviz.cli.common", "traceviz.report.text"),
     }
 )
 

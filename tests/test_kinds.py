@@ -51,6 +51,8 @@ def test_shipped_model_is_json_loads_fast_and_carries_its_accuracy() -> None:
     assert evaluation.accuracy >= 0.60
     assert evaluation.macro_f1 >= 0.56
     # the composition from summed probabilities beat argmax counts on held-back problems
+    assert evaluation.share_error_summed is not None
+    assert evaluation.share_error_argmax is not None
     assert evaluation.share_error_summed < evaluation.share_error_argmax
     assert shipped.note == (
         f"step kinds are an estimate: cross-validated accuracy {evaluation.accuracy:.2f},"

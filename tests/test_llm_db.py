@@ -45,8 +45,10 @@ FIELDS = (
 )  # fmt: skip
 
 
-def at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def at(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 LEGACY_ROWS = [
@@ -147,12 +149,12 @@ def test_old_schema_and_think_tags_in_the_answer(tmp_path: Path, until: str) -> 
     llm before 0.19 had no token columns at all."""
     db = sqlite_utils.Database(tmp_path / "logs.db")
     llm_dbs.migrate(db, until=until)
-    row = {"id": "01hq0000000000000000000000", "model": "deepseek-r1:7b", "prompt": "2+2?",
+    row: dict[str, object] = {"id": "01hq0000000000000000000000", "model": "deepseek-r1:7b", "prompt": "2+2?",
            "response": "<think>2 plus 2 is 4.</think>The answer is 4.", "options_json": "{}",
            "datetime_utc": "2024-06-01T08:00:00.123456+00:00"}  # fmt: skip
     if until == "m013_usage":
         row |= {"input_tokens": 9, "output_tokens": 17}
-    db["responses"].insert(row)
+    db.table("responses").insert(row)
     traces = traceviz.read(tmp_path / "logs.db")
     usage = (9, None, 17, None) if until == "m013_usage" else (None, None, None, None)
     assert traces.select("format", "model", "created", "reasoning", "answer", "usage_input",
@@ -169,15 +171,15 @@ def test_ollama_thinking_from_the_raw_response(tmp_path: Path) -> None:
     llm_dbs.migrate(db, until=llm_dbs.LAST_LEGACY_MIGRATION)
     rid = "01jq0000000000000000000000"
     answer = "The answer is 4."
-    raw = {"model": "deepseek-r1:8b", "created_at": "2025-04-01T10:00:00Z", "done": True,
+    raw: dict[str, Any] = {"model": "deepseek-r1:8b", "created_at": "2025-04-01T10:00:00Z", "done": True,
            "message": {"role": "assistant", "content": answer, "thinking": "2 plus 2 makes 4."},
            "done_reason": "length", "prompt_eval_count": 12, "eval_count": 40}  # fmt: skip
-    db["responses"].insert(
+    db.table("responses").insert(
         {"id": rid, "model": "deepseek-r1:8b", "prompt": "2+2?", "response": answer,
          "response_json": condense_json(raw, {f"r:{rid}": answer}), "options_json": "{}",
          "datetime_utc": "2025-04-01T10:00:00+00:00", "input_tokens": 12, "output_tokens": 40}
     )  # fmt: skip
-    assert json.loads(db["responses"].get(rid)["response_json"])["message"]["content"] == {
+    assert json.loads(db.table("responses").get(rid)["response_json"])["message"]["content"] == {
         "$": f"r:{rid}"
     }
     trace = traceviz.read(tmp_path / "logs.db").row(0, named=True)

@@ -179,8 +179,9 @@ def test_a_killed_worker_is_named_with_its_signal() -> None:
 
 
 def _workers(pid: int) -> list[int]:
-    """The spawned worker processes under `pid` (not the resource tracker)."""
-    found = []
+    """The worker processes under `pid`: spawned ones, or those its fork server forked
+    (not the resource tracker, not the fork server itself)."""
+    children: dict[int, list[tuple[int, bytes]]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -190,8 +191,11 @@ def _workers(pid: int) -> list[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"spawn_main" in command:
-            found.append(int(entry.name))
+        children.setdefault(parent, []).append((int(entry.name), command))
+    found = [child for child, command in children.get(pid, []) if b"spawn_main" in command]
+    for server, command in children.get(pid, []):
+        if b"forkserver" in command:
+            found += [child for child, _ in children.get(server, [])]
     return found
 
 

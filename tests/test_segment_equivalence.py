@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -33,7 +34,7 @@ LABELS = Path(__file__).parent / "data" / "labelled-sample.jsonl"
 SHARED = Path("/work/shared/data/thought-anchors/labelled-traces.jsonl")
 BENCH = Path(__file__).parent.parent / "bench"
 TOLERANCE = 1e-12
-CLOSE = {"check_exact": False, "rel_tol": 0.0, "abs_tol": TOLERANCE}  # floats only: others exact
+CLOSE: dict[str, Any] = {"check_exact": False, "rel_tol": 0.0, "abs_tol": TOLERANCE}  # floats only
 
 
 def _measure(traces: pl.DataFrame, stage: object) -> tuple[pl.DataFrame, pl.DataFrame, np.ndarray]:

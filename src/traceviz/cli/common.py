@@ -5,14 +5,16 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from traceviz import __version__
+from traceviz.cli.lazy import LazyGroup
 from traceviz.errors import TracevizError
-from traceviz.report.text import visible
-from traceviz.schema import IngestStats
+
+if TYPE_CHECKING:
+    from traceviz.schema import IngestStats
 
 EXIT_FAILED = 1
 EXIT_AUDIT = 3
@@ -28,13 +30,16 @@ class UserError(click.ClickException):
     """
 
     def __init__(self, error: TracevizError) -> None:
+        # NOTE: imported here and below, not at the top: `--help` imports no report module
+        from traceviz.report.text import visible
+
         message = str(error)
         if error.hint:
             message = f"{message}\n\n{error.hint}"
         super().__init__(visible(message))
 
 
-class TracevizGroup(click.Group):
+class TracevizGroup(LazyGroup):
     """The group that turns library errors into messages and bugs into one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -43,6 +48,8 @@ class TracevizGroup(click.Group):
         except TracevizError as error:
             raise UserError(error) from error
         except click.ClickException as error:
+            from traceviz.report.text import visible
+
             # a path or value quoted from the command line; click declares `message` Final
             error.message = visible(error.message)  # type: ignore[misc]
             raise
@@ -64,6 +71,8 @@ class TracevizGroup(click.Group):
 
 def _unexpected(error: Exception) -> click.ClickException:
     """A full or failing disk says so; anything else is a bug, told in one escaped line."""
+    from traceviz.report.text import visible
+
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
         where = f"{error.filename}: " if error.filename else ""
         return click.ClickException(visible(f"{where}cannot write: {error.strerror}"))
@@ -113,4 +122,6 @@ def summary_line(stats: IngestStats) -> str:
 
 def echo_err(message: str) -> None:
     """A line for stderr; file names and models in it are shown with controls escaped."""
+    from traceviz.report.text import visible
+
     click.echo(visible(message), err=True)

@@ -17,6 +17,14 @@ from traceviz.price import overthinking
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import group_label, money, plain, share
 from traceviz.report.text import shorten
+from traceviz.schema import (
+    COST_REASONING,
+    COST_TOTAL,
+    MODEL,
+    WHATIF_COST_HIGH,
+    WHATIF_COST_LOW,
+    WHATIF_COST_TOTAL,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,21 +49,21 @@ def _ratio(part: Any, whole: Any) -> float | None:
 
 def driver(report: Report) -> tuple[str, str, Any, float | None] | None:
     """The group (with `--by`) or model that holds most of the spend: key, name, cost, share."""
-    total = report.overall.row(0, named=True).get("cost_total")
-    if report.by and "cost_total" in report.groups.columns:
-        top = report.groups.drop_nulls("cost_total").sort("cost_total", descending=True)
+    total = report.overall.row(0, named=True).get(COST_TOTAL)
+    if report.by and COST_TOTAL in report.groups.columns:
+        top = report.groups.drop_nulls(COST_TOTAL).sort(COST_TOTAL, descending=True)
         if not top.height:
             return None
         row = top.row(0, named=True)
         return (
             " / ".join(report.by),
             group_label(row, report.by),
-            row["cost_total"],
-            _ratio(row["cost_total"], total),
+            row[COST_TOTAL],
+            _ratio(row[COST_TOTAL], total),
         )
-    if report.models.height and report.models["cost_total"][0] is not None:
+    if report.models.height and report.models[COST_TOTAL][0] is not None:
         row = report.models.row(0, named=True)
-        return "model", str(row["model"]), row["cost_total"], _ratio(row["cost_total"], total)
+        return MODEL, str(row[MODEL]), row[COST_TOTAL], _ratio(row[COST_TOTAL], total)
     return None
 
 
@@ -72,22 +80,22 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)",
         )
     ]
-    if "cost_total" in row:
+    if COST_TOTAL in row:
         unpriced = row["traces_unpriced"] or 0
         found.append(
             Item(
-                "cost_total",
+                COST_TOTAL,
                 "Total cost",
-                money(row["cost_total"]),
+                money(row[COST_TOTAL]),
                 f"for {row['traces'] - unpriced:,} priced responses"
                 + (f"; {unpriced:,} not priced" if unpriced else ""),
             )
         )
         found.append(
             Item(
-                "cost_reasoning",
+                COST_REASONING,
                 "Reasoning",
-                money(row["cost_reasoning"]),
+                money(row[COST_REASONING]),
                 f"= {share(_ratio(row['cost_reasoning'], row['cost_total']))} of the spend"
                 + (
                     f" ({share(row['reasoning_share_of_output'])} of output tokens)"
@@ -97,14 +105,14 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             )
         )
     else:
-        found.append(Item("cost_total", "Total cost", "not computed", "(no price stage)"))
+        found.append(Item(COST_TOTAL, "Total cost", "not computed", "(no price stage)"))
     found.append(_bill(report, row))
-    if "whatif_cost_total" in row:
+    if WHATIF_COST_TOTAL in row:
         found.append(
             Item(
                 "whatif",
                 f"What if on {report.vs} (estimate)",
-                money(row["whatif_cost_total"]),
+                money(row[WHATIF_COST_TOTAL]),
                 f"(band {money(row['whatif_cost_low'])}–{money(row['whatif_cost_high'])})"
                 f" against {money(row['whatif_actual'])} actual,"
                 f" {row['whatif_traces']:,} responses",
@@ -180,10 +188,10 @@ def numbers(report: Report) -> dict[str, Any]:
         "files": stats.files,
         "records_quarantined": stats.quarantined,
         "records_skipped": stats.skipped,
-        "cost_total": plain(row.get("cost_total")),
+        COST_TOTAL: plain(row.get(COST_TOTAL)),
         "traces_unpriced": row.get("traces_unpriced"),
-        "cost_reasoning": plain(row.get("cost_reasoning")),
-        "reasoning_share_of_cost": plain(_ratio(row.get("cost_reasoning"), row.get("cost_total"))),
+        COST_REASONING: plain(row.get(COST_REASONING)),
+        "reasoning_share_of_cost": plain(_ratio(row.get(COST_REASONING), row.get(COST_TOTAL))),
         "overthinking": None,
         "whatif": None,
         "cap": None,
@@ -201,15 +209,15 @@ def numbers(report: Report) -> dict[str, Any]:
             "answer_changed_known": row.get("answer_changed_known"),
             "answer_changed_share": plain(row.get("answer_changed_share")),
         }
-    if "whatif_cost_total" in row:
+    if WHATIF_COST_TOTAL in row:
         document["whatif"] = {
             "estimate": f"estimate: prompt and answer re-counted with {report.vs}'s tokenizer,"
             f" reasoning scaled by a ratio of {row.get('whatif_ratio')}"
             f" ({row.get('whatif_ratio_source')}); low-high from its range",
-            "model": report.vs,
-            "cost": plain(row["whatif_cost_total"]),
-            "low": plain(row["whatif_cost_low"]),
-            "high": plain(row["whatif_cost_high"]),
+            MODEL: report.vs,
+            "cost": plain(row[WHATIF_COST_TOTAL]),
+            "low": plain(row[WHATIF_COST_LOW]),
+            "high": plain(row[WHATIF_COST_HIGH]),
             "actual": plain(row["whatif_actual"]),
             "traces": row["whatif_traces"],
         }

@@ -35,13 +35,27 @@ from traceviz.report.svg import (
 )
 from traceviz.report.text import html_text
 from traceviz.report.trace_view import KIND_COLOURS
+from traceviz.schema import (
+    COST_AFTER_FIRST_ANSWER,
+    COST_CACHE_WRITE,
+    COST_CACHED_INPUT,
+    COST_INPUT,
+    COST_REASONING,
+    COST_TOTAL,
+    FIRST_ANSWER_SHARE,
+    MODEL,
+    REASONING_TOKENS,
+    WHATIF_COST_HIGH,
+    WHATIF_COST_LOW,
+    WHATIF_COST_TOTAL,
+)
 from traceviz.segment.kinds import KINDS
 
 PARTS = (
-    ("cost_input", "input", "#3b6fd4"),
-    ("cost_cached_input", "cached input", "#8fb0ea"),
-    ("cost_cache_write", "cache write", "#a63db8"),
-    ("cost_reasoning", "reasoning", "#d0453a"),
+    (COST_INPUT, "input", "#3b6fd4"),
+    (COST_CACHED_INPUT, "cached input", "#8fb0ea"),
+    (COST_CACHE_WRITE, "cache write", "#a63db8"),
+    (COST_REASONING, "reasoning", "#d0453a"),
     ("cost_answer", "answer", "#2e8b3a"),
 )
 
@@ -58,9 +72,9 @@ def _rows(report: Report) -> list[tuple[str, dict[str, Any]]]:
 def _models(report: Report) -> tuple[list[str], int]:
     """The models the per-model charts draw (most spent first) and how many are left."""
     if report.models.height:
-        names = [str(m) for m in report.models["model"].to_list()]
-    elif report.points.height and "model" in report.points.columns:
-        names = sorted({str(m) for m in report.points["model"].fill_null("(unknown)")})
+        names = [str(m) for m in report.models[MODEL].to_list()]
+    elif report.points.height and MODEL in report.points.columns:
+        names = sorted({str(m) for m in report.points[MODEL].fill_null("(unknown)")})
     else:
         names = []
     return names[:CHART_ROWS], max(0, len(names) - CHART_ROWS)
@@ -69,9 +83,9 @@ def _models(report: Report) -> tuple[list[str], int]:
 def _per_model(report: Report, column: str, shown: list[str]) -> dict[str, list[float]]:
     points = report.points
     groups: dict[str, list[float]] = {m: [] for m in shown}
-    if column not in points.columns or "model" not in points.columns:
+    if column not in points.columns or MODEL not in points.columns:
         return {}
-    for model, value in points.select(pl.col("model").fill_null("(unknown)"), column).iter_rows():
+    for model, value in points.select(pl.col(MODEL).fill_null("(unknown)"), column).iter_rows():
         if value is not None and str(model) in groups:
             groups[str(model)].append(float(value))
     return {m: vs for m, vs in groups.items() if vs}
@@ -87,11 +101,11 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
     shown, left = _models(report)
     if report.models.height:
         rows: list[tuple[str, list[float] | None]] = []
-        by_name = {str(r["model"]): r for r in report.models.iter_rows(named=True)}
+        by_name = {str(r[MODEL]): r for r in report.models.iter_rows(named=True)}
         for name in shown:
             r = by_name[name]
             rows.append(
-                (name, None if r["cost_total"] is None else [float(r[c] or 0) for c, _, _ in PARTS])
+                (name, None if r[COST_TOTAL] is None else [float(r[c] or 0) for c, _, _ in PARTS])
             )
         svg = stacked_bars(
             rows,
@@ -101,8 +115,8 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
             money,
         )
         out.append(("Where the money went (by model and part)", svg, _more(left, "models")))
-    if "cost_after_first_answer" in report.points.columns:
-        groups = _per_model(report, "cost_after_first_answer", shown)
+    if COST_AFTER_FIRST_ANSWER in report.points.columns:
+        groups = _per_model(report, COST_AFTER_FIRST_ANSWER, shown)
         note = (
             "a proxy: reasoning after the first point where it reaches its final answer, at"
             " the output rate (docs/first-answer.md); hidden reasoning is not computed"
@@ -129,19 +143,19 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
                 "",
             )
         )
-    if "whatif_cost_total" in report.overall.columns:
+    if WHATIF_COST_TOTAL in report.overall.columns:
         band: list[Any] = []
         for name, r in _rows(report):
-            if r["whatif_actual"] is None or r["whatif_cost_total"] is None:
+            if r["whatif_actual"] is None or r[WHATIF_COST_TOTAL] is None:
                 band.append((name, None))
             else:
                 band.append(
                     (
                         name,
                         float(r["whatif_actual"]),
-                        float(r["whatif_cost_total"]),
-                        float(r["whatif_cost_low"] or 0),
-                        float(r["whatif_cost_high"] or 0),
+                        float(r[WHATIF_COST_TOTAL]),
+                        float(r[WHATIF_COST_LOW] or 0),
+                        float(r[WHATIF_COST_HIGH] or 0),
                     )
                 )
         out.append(
@@ -152,16 +166,16 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
             )
         )
     points = report.points
-    if points.height and "first_answer_share" in points.columns:
+    if points.height and FIRST_ANSWER_SHARE in points.columns:
         models = (
-            points["model"].fill_null("(unknown)").cast(pl.String).to_list()
-            if "model" in points.columns
+            points[MODEL].fill_null("(unknown)").cast(pl.String).to_list()
+            if MODEL in points.columns
             else ["all"] * points.height
         )
         pairs = [
             (float(r) if r is not None else None, s, m)
             for (r, s), m in zip(
-                points.select("reasoning_tokens", "first_answer_share").iter_rows(),
+                points.select(REASONING_TOKENS, FIRST_ANSWER_SHARE).iter_rows(),
                 models,
                 strict=True,
             )
@@ -173,12 +187,12 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
                 "",
             )
         )
-    if points.height and "model" in points.columns:
+    if points.height and MODEL in points.columns:
         out.append(
             (
                 "Reasoning tokens per model (log scale)",
                 log_strip(
-                    _per_model(report, "reasoning_tokens", shown), "reasoning tokens per model"
+                    _per_model(report, REASONING_TOKENS, shown), "reasoning tokens per model"
                 ),
                 _more(left, "models"),
             )

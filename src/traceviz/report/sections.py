@@ -18,6 +18,24 @@ import polars as pl
 from traceviz.price import overthinking
 from traceviz.report.aggregate import TOKEN_PARTS, Report
 from traceviz.report.interface import group_label, money, number, share
+from traceviz.schema import (
+    COST_CACHE_SAVED,
+    COST_CACHE_WRITE,
+    COST_CACHED_INPUT,
+    COST_INPUT,
+    COST_LOGGED,
+    COST_REASONING,
+    COST_TOTAL,
+    LOOPING,
+    MODEL,
+    OUTPUT_TOKENS,
+    STEPS,
+    TRACE_ID,
+    TRUNCATED,
+    WHATIF_COST_HIGH,
+    WHATIF_COST_LOW,
+    WHATIF_COST_TOTAL,
+)
 from traceviz.segment.kinds import KINDS
 from traceviz.stats import STATISTICS
 
@@ -42,11 +60,11 @@ PAGE_TOP = 40  # groups a Markdown or HTML table shows unless --full
 def ordered(report: Report) -> pl.DataFrame:
     """The groups, most spent first (then by key), or by key when nothing is priced."""
     groups = report.groups
-    if "cost_total" in groups.columns:
+    if COST_TOTAL in groups.columns:
         label = pl.concat_str([pl.col(k).cast(pl.String) for k in report.by], separator="/")
         return (
             groups.with_columns(label.alias("_key"))
-            .sort(["cost_total", "_key"], descending=[True, False], nulls_last=True)
+            .sort([COST_TOTAL, "_key"], descending=[True, False], nulls_last=True)
             .drop("_key")
         )
     return groups
@@ -93,20 +111,20 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
             f" {share(overall['usage_drift_share'])} of traces drift",
         ]
         yield Section("Tokens", [group, "part", *STATISTICS], body, notes, 2, more)
-    if "cost_total" in overall:
+    if COST_TOTAL in overall:
         body = [
             [
                 label,
-                priced(r, "cost_total"),
+                priced(r, COST_TOTAL),
                 priced(r, "cost_per_response", 4),
                 money(r["cost_per_1k_answer_tokens"], 4),
                 share(r["cache_hit_ratio"]),
-                money(r["cost_cache_saved"]),
+                money(r[COST_CACHE_SAVED]),
             ]
             for label, r in zip(labels, rows, strict=True)
         ]
         notes = []
-        if overall.get("cost_logged") is not None:
+        if overall.get(COST_LOGGED) is not None:
             notes.append(
                 f"logged cost {money(overall['cost_logged'], 6)}; ours minus logged"
                 f" {money(overall['cost_logged_diff'], 6)}"
@@ -121,10 +139,10 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
         body = [
             [
                 label,
-                money(r["cost_input"]),
-                money(r["cost_cached_input"]),
-                money(r["cost_cache_write"]),
-                money(r["cost_reasoning"]),
+                money(r[COST_INPUT]),
+                money(r[COST_CACHED_INPUT]),
+                money(r[COST_CACHE_WRITE]),
+                money(r[COST_REASONING]),
                 money(r["cost_answer"]),
             ]
             for label, r in zip(labels, rows, strict=True)
@@ -139,14 +157,14 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
         if report.logged.height and not terminal_cut(report, top):
             yield _logged(report, top)
     yield from _bill(report, group, labels, rows, more)
-    if "whatif_cost_total" in overall:
+    if WHATIF_COST_TOTAL in overall:
         body = [
             [
                 label,
                 money(r["whatif_actual"]),
-                money(r["whatif_cost_total"]),
-                money(r["whatif_cost_low"]),
-                money(r["whatif_cost_high"]),
+                money(r[WHATIF_COST_TOTAL]),
+                money(r[WHATIF_COST_LOW]),
+                money(r[WHATIF_COST_HIGH]),
             ]
             for label, r in zip(labels, rows, strict=True)
         ]
@@ -177,7 +195,7 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
             for label, r in zip(labels, rows, strict=True)
         ]
         notes = ["1st ans: mean share of reasoning before the final answer first appears (proxy)"]
-        header = [group, "steps", "thought", "refl", "loop", "trunc", "empty", "refuse", "1st ans"]
+        header = [group, STEPS, "thought", "refl", "loop", "trunc", "empty", "refuse", "1st ans"]
         title = "Reasoning behaviour (means over visible reasoning)"
         yield Section(title, header, body, notes, more=more)
     if report.kinds.height:
@@ -195,15 +213,13 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
 
 
 def _logged(report: Report, top: int | None) -> Section:
-    logged = report.logged.sort(
-        ["cost_traceviz", "model"], descending=[True, False], nulls_last=True
-    )
+    logged = report.logged.sort(["cost_traceviz", MODEL], descending=[True, False], nulls_last=True)
     shown = logged if top is None or report.full else logged.head(top)
     body = [
         [
-            str(r["model"]),
+            str(r[MODEL]),
             f"{r['traces']:,}",
-            _dollars(r["cost_logged"]),
+            _dollars(r[COST_LOGGED]),
             _dollars(r["cost_traceviz"]),
             _dollars(r["difference"]),
             share(r["difference_share"]),
@@ -214,7 +230,7 @@ def _logged(report: Report, top: int | None) -> Section:
         "logged: the store's own cost (cost_logged); traceviz: the dated catalog price;"
         " difference = traceviz minus logged"
     ]
-    header = ["model", "traces", "logged", "traceviz", "difference", "diff %"]
+    header = [MODEL, "traces", "logged", "traceviz", "difference", "diff %"]
     more = more_line(logged.height - shown.height, "models")
     return Section("Logged cost vs traceviz price", header, body, notes, more=more)
 
@@ -336,7 +352,7 @@ def _bill(
         yield Section(title, header, body, notes, more=more)
 
 
-WHY = {"most_expensive": "cost", "longest": "long", "looping": "loop", "truncated": "trunc"}
+WHY = {"most_expensive": "cost", "longest": "long", LOOPING: "loop", TRUNCATED: "trunc"}
 
 
 def _outliers(report: Report) -> Section | None:
@@ -345,23 +361,23 @@ def _outliers(report: Report) -> Section | None:
     found: dict[tuple[Any, ...], tuple[list[str], dict[str, Any]]] = {}
     for name, frame in report.outliers.items():
         for r in frame.iter_rows(named=True):
-            key = (r["trace_id"], r["source"], r["line"])
+            key = (r[TRACE_ID], r["source"], r["line"])
             found.setdefault(key, ([], r))[0].append(WHY.get(name, name))
     if not found:
         return None
     body = [
         [
             " ".join(why),
-            str(r["trace_id"]),
+            str(r[TRACE_ID]),
             f"{Path(r['source']).name}:{r['line']}",
-            str(r.get("model") or ""),
-            _cell(r.get("output_tokens")),
-            _cell(r.get("cost_total")),
+            str(r.get(MODEL) or ""),
+            _cell(r.get(OUTPUT_TOKENS)),
+            _cell(r.get(COST_TOTAL)),
         ]
         for why, r in found.values()
     ]
     notes = ["cost: most expensive, long: most output; open one: traceviz show ID PATHS"]
-    header = ["why", "trace id", "where", "model", "out tok", "cost"]
+    header = ["why", "trace id", "where", MODEL, "out tok", "cost"]
     return Section("Traces worth opening", header, body, notes, numeric_from=4)
 
 

@@ -11,7 +11,15 @@ from rich.table import Table
 from rich.text import Text
 
 from traceviz.report.text import html_text, visible
-from traceviz.schema import METRICS_SCHEMA
+from traceviz.schema import (
+    METRICS_SCHEMA,
+    MODEL,
+    TOKENIZER,
+    TOKENS_ANSWER,
+    TOKENS_REASONING,
+    TRACE_ID,
+    USAGE_OUTPUT,
+)
 
 KIND_COLOURS = {
     "problem_setup": ("blue", "#3b6fd4"),
@@ -23,7 +31,7 @@ KIND_COLOURS = {
     "self_checking": ("bright_red", "#d0453a"),
     "final_answer_emission": ("bold green", "#0b6e1f"),
 }
-_HEADER = ("trace_id", "source", "line", "format", "model", "created", "tokenizer")
+_HEADER = (TRACE_ID, "source", "line", "format", MODEL, "created", TOKENIZER)
 
 
 def terminal(trace: dict[str, Any], steps: pl.DataFrame) -> Group:
@@ -56,7 +64,7 @@ def terminal(trace: dict[str, Any], steps: pl.DataFrame) -> Group:
 
 def metrics_table(trace: dict[str, Any]) -> Table:
     table = Table(title="metrics", title_justify="left", show_header=False)
-    for name in ("tokens_reasoning", "tokens_answer", "usage_output", *METRICS_SCHEMA):
+    for name in (TOKENS_REASONING, TOKENS_ANSWER, USAGE_OUTPUT, *METRICS_SCHEMA):
         value = trace.get(name)
         if value is not None:
             shown = f"{value:.3f}" if isinstance(value, float) else str(value)

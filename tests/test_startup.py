@@ -1,0 +1,129 @@
+"""Start-up: `traceviz --help` imports no command and no heavy library, yet lists every
+command with its help; a command imports what it needs; `import traceviz` stays cheap and
+its public names still resolve."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+import traceviz
+from traceviz.cli import COMMANDS, main
+from traceviz.cli.lazy import LazyCommand
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "deepseek-reasoner.json"
+HEAVY = ("polars", "numpy", "scipy", "sklearn", "pyarrow", "tiktoken", "rich")
+
+# Runs the command line as `python -m traceviz ARGS` does, then prints the modules it
+# imported as the last line of stderr.
+PROBE = """
+import json, runpy, sys
+sys.argv = ["traceviz", *json.loads(sys.argv[1])]
+try:
+    runpy.run_module("traceviz", run_name="__main__", alter_sys=True)
+except SystemExit as done:
+    assert done.code in (None, 0), done.code
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _run(args: list[str], code: str = PROBE) -> tuple[str, set[str]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, set(json.loads(done.stderr.splitlines()[-1]))
+
+
+def _top(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_help_imports_no_command_and_no_heavy_library() -> None:
+    _, modules = _run(["--help"])
+    assert not _top(modules) & set(HEAVY), sorted(_top(modules) & set(HEAVY))
+    commands = {target.partition(":")[0] for _, target, _ in COMMANDS}
+    assert not modules & commands
+    assert "traceviz.pipeline" not in modules
+    assert "traceviz.cli" in modules  # the probe ran the real command line
+
+
+def test_help_lists_every_command_with_its_help_as_if_all_were_imported() -> None:
+    lazy, _ = _run(["--help"])
+    load_all = "from traceviz.cli import main\nfor name in main.commands: main.commands[name]\n"
+    eager, modules = _run(["--help"], load_all + PROBE)
+    assert {"traceviz.cli.report", "traceviz.cli.kinds"} <= modules  # all were imported
+    assert lazy == eager
+    listed = lazy.split("Commands:\n")[1].splitlines()
+    assert [line.split()[0] for line in listed] == sorted(name for name, _, _ in COMMANDS)
+    for line in listed:
+        name, summary = line.split(maxsplit=1)
+        assert summary.rstrip(".") in {n: s for n, _, s in COMMANDS}[name]
+
+
+@pytest.mark.parametrize(("name", "target", "summary"), COMMANDS)
+def test_each_kept_summary_is_the_first_paragraph_of_its_command_help(
+    name: str, target: str, summary: str
+) -> None:
+    command = LazyCommand(target, summary).load()
+    assert command.name == name
+    assert not command.hidden
+    assert not command.deprecated
+    assert command.help is not None
+    assert command.help.split("\n\n")[0].strip() == summary
+    for limit in (20, 45, 60, 80, 200):
+        shown = click.Command(name, help=summary).get_short_help_str(limit)  # as --help lists it
+        assert command.get_short_help_str(limit) == shown
+
+
+def test_every_command_is_registered_and_runs_its_help() -> None:
+    assert sorted(main.commands) == sorted(name for name, _, _ in COMMANDS)
+    for name in main.commands:
+        assert isinstance(main.commands[name], click.Command)
+
+
+def test_a_command_imports_its_own_module_only() -> None:
+    _, modules = _run(["prices", "--help"])
+    assert "traceviz.cli.prices" in modules
+    assert not modules & {"traceviz.cli.report", "traceviz.cli.kinds", "traceviz.cli.compare"}
+    assert "sklearn" not in _top(modules)
+
+
+def test_report_on_a_small_file_imports_no_scikit_learn() -> None:
+    stdout, modules = _run(["report", str(SAMPLE), "--no-cache", "-q", "--format", "json"])
+    assert json.loads(stdout)["overall"]["traces"] == 1
+    assert "polars" in _top(modules)
+    assert "sklearn" not in _top(modules)  # only training and compare's fit need it
+
+
+def test_import_traceviz_is_cheap_and_its_names_resolve() -> None:
+    code = "import sys, traceviz\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    _, modules = _run([], "import json\n" + code)
+    assert not _top(modules) & set(HEAVY)
+    for name in traceviz.__all__:
+        assert getattr(traceviz, name) is not None
+    assert dir(traceviz) == sorted(traceviz.__all__)
+    assert traceviz.AnalysisOptions is traceviz.pipeline.AnalysisOptions
+    assert traceviz.TracevizError.__module__ == "traceviz.errors"
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = traceviz.nothing_here
+
+
+def test_star_import_gives_the_public_names() -> None:
+    names: dict[str, object] = {}
+    exec("from traceviz import *", names)  # noqa: S102 - the statement under test
+    assert set(traceviz.__all__) <= set(names)
