@@ -307,8 +307,26 @@ def analyze_results(
     ready: dict[str, list[ShardResult]] = {}
     held: list[ShardResult] = []  # measured, not yet priced: a few thousand traces
     held_rows = 0
+
+    def arrivals(source: str) -> Iterator[ShardResult]:
+        """A file's shard results one at a time as they come (in order); the results of
+        later files that come with them wait in `ready`."""
+        for taken in range(len(plan[source])):
+            while not ready.get(source):
+                for name, result in next(results):
+                    ready.setdefault(name, []).append(result)
+                if ingest.on_progress is not None:  # a big file's shards as they come
+                    got = ready.get(source, [])
+                    shards = plan[source][: taken + len(got)]
+                    part_done = done + sum(_size(s, sizes) for s in shards)
+                    counted = ingest.stats.traces + sum(r.stats.traces for r in got)
+                    ingest.on_progress(part_done, total, counted)
+            yield ready[source].pop(0)
+        ready.pop(source, None)
+
     for source in files:
         hit = cache.get(keys[source], schema) if cache and source in cached else None
+        found: Iterable[ShardResult]
         if hit is not None:  # read one file's result at a time
             tables, stats, quarantined = hit
             found = [ShardResult(tables["traces"], None, stats, quarantined)]
@@ -317,18 +335,10 @@ def analyze_results(
             if cache and source in keys:
                 _keep(cache, keys[source], found)
         else:
-            while len(ready.get(source, ())) < len(plan[source]):  # results come in order
-                for name, result in next(results):
-                    ready.setdefault(name, []).append(result)
-                if ingest.on_progress is not None:  # a big file's shards as they come
-                    got = ready.get(source, [])
-                    part_done = done + sum(_size(s, sizes) for s in plan[source][: len(got)])
-                    counted = ingest.stats.traces + sum(r.stats.traces for r in got)
-                    ingest.on_progress(part_done, total, counted)
-            found = ready.pop(source)
-            if cache and source in keys:
+            found = arrivals(source)
+            if cache and source in keys:  # the cache keeps a file whole
+                found = list(found)
                 _keep(cache, keys[source], found)
-        done += sizes.get(source, 0)
         for part in found:
             ingest.stats.merge(part.stats)
             for item in part.quarantined:
@@ -338,24 +348,33 @@ def analyze_results(
                     ingest.on_file_error(InputError(message))
             held.append(part)
             held_rows += part.traces.height
-        # NOTE: priced a few thousand traces at once, not file by file: pricing costs a
-        # fixed ~2 ms a call, which 100,000 one-record files would pay 100,000 times
-        if held_rows >= PRICE_ROWS // 4:
-            yield _priced(held, options)
-            held, held_rows = [], 0
+            # NOTE: priced a few thousand traces at once, not file by file: pricing costs
+            # a fixed ~2 ms a call, which 100,000 one-record files would pay 100,000
+            # times; and shard by shard, not a big file at once, so memory stays flat
+            if held_rows >= PRICE_ROWS // 4:
+                yield from _priced(held, options)
+                held, held_rows = [], 0
+        done += sizes.get(source, 0)
         if ingest.on_progress is not None:
             ingest.on_progress(done, total, ingest.stats.traces)
     if held:
-        yield _priced(held, options)
+        yield from _priced(held, options)
     next(results, None)  # lets the engine finish its run (local workers stop here)
 
 
-def _priced(parts: list[ShardResult], options: AnalysisOptions) -> ShardResult:
-    """Results merged and priced as one (their totals are already counted)."""
+def _priced(parts: list[ShardResult], options: AnalysisOptions) -> Iterator[ShardResult]:
+    """Results merged and priced as one (their totals are already counted); without
+    steps, a big one priced and handed on PRICE_ROWS traces at a time."""
     one = _merge(parts)
-    if one.traces.height and options.prices:
-        one.traces = apply_prices(one.traces, options)
-    return ShardResult(one.traces, one.steps, IngestStats(), [])
+    pieces = (
+        list(one.traces.iter_slices(PRICE_ROWS))
+        if one.steps is None and one.traces.height > PRICE_ROWS
+        else [one.traces]
+    )
+    for piece in pieces:
+        if piece.height and options.prices:
+            piece = apply_prices(piece, options)
+        yield ShardResult(piece, one.steps, IngestStats(), [])
 
 
 def _keep(cache: ResultCache, key: str, found: list[ShardResult]) -> None:

@@ -1,8 +1,8 @@
 """`traceviz report` and `traceviz audit`: the batch report, and spend rules with exit codes.
 
 Both parse their flags, run the pipeline (`run_analysis`) and hand the result to the
-library: `report.build` and a renderer, or `report.audit.evaluate`; what comes back is
-printed or written as it is.
+library: `report.collect` (one result at a time) and `report.finish` and a renderer, or
+`report.audit.evaluate`; what comes back is printed or written as it is.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
 from traceviz.guard import refuse_overwrite
 from traceviz.outputs import check_output, write_bytes
-from traceviz.pipeline import Analysis, AnalysisOptions, analyze
+from traceviz.pipeline import Analysis, AnalysisOptions, analyze, analyze_results
 from traceviz.price import overthinking
 from traceviz.report import audit as audit_rules
 from traceviz.report import terminal
 from traceviz.report.aggregate import unknown_keys
+from traceviz.schema import IngestStats
 
 BY_HELP = "Group by model, provider, format, source, tokenizer, day, week, or a metadata key."
 QUARANTINE = "traceviz.quarantine.jsonl"
@@ -53,11 +54,34 @@ def run_analysis(
         read.ingest.on_progress = bar
         result = analyze(paths, options, read.ingest, how)
     finish(read, quiet)
-    stats = result.stats
+    _check_read(result.stats)
+    return result
+
+
+def collect_report(
+    paths: tuple[str, ...],
+    inputs: InputSettings,
+    analysis: AnalysisOptions,
+    run: RunSettings,
+    quiet: bool,
+    by: list[str],
+    cap: overthinking.CapSpec | None,
+) -> tuple[reports.Partial, IngestStats]:
+    """The report's partial of the whole pipeline over PATHS, built one result at a time
+    (the traces table is never held), and the ingest totals; errors as `run_analysis`."""
+    options = dataclasses.replace(analysis, read=inputs.read)
+    with reading(inputs, QUARANTINE) as read, run.open() as how, progress_bar(quiet) as bar:
+        read.ingest.on_progress = bar
+        partial = reports.collect(analyze_results(paths, options, read.ingest, how), by, cap)
+    finish(read, quiet)
+    _check_read(read.ingest.stats)
+    return partial, read.ingest.stats
+
+
+def _check_read(stats: IngestStats) -> None:
     if not stats.traces and stats.file_errors:
         msg = f"nothing was read: {len(stats.file_errors):,} input(s) could not be opened"
         raise InputError(msg, hint="Check the paths above.")
-    return result
 
 
 def warn_unknown_keys(analysis: Analysis, by: tuple[str, ...]) -> None:
@@ -106,12 +130,11 @@ def report(
     refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
     cap = overthinking.parse_cap(cap_text) if cap_text else None
     output.check()
-    result = run_analysis(paths, inputs, analysis, run, quiet)
-    warn_unknown_keys(result, by)
+    partial, stats = collect_report(paths, inputs, analysis, run, quiet, list(by), cap)
+    for key in partial.unknown_keys():
+        echo_err(f"warning: no trace has {key!r} (as a column or a metadata key); all are (none)")
     note = analysis.kinds_model.note if analysis.kinds_model else None
-    built = reports.build(
-        result.traces, result.steps, result.stats, list(by), note, cap=cap, full=full
-    )
+    built = reports.finish(partial, stats, note, cap=cap, full=full)
     fmt = output.format or TERMINAL
     if fmt == TERMINAL and output.path is None:
         console = Console(highlight=False)
@@ -124,7 +147,7 @@ def report(
         output.write(content.encode() if isinstance(content, str) else content)
         if output.path is not None and not quiet:
             echo_err(f"wrote the {fmt} report to {output.path}")
-    if result.stats.file_errors:
+    if stats.file_errors:
         ctx.exit(EXIT_FAILED)
 
 

@@ -4,11 +4,15 @@ Each note counts the traces it is about and says what was done with them: traces
 a timestamp (and the price they got), prices whose time of day was unknown (with the
 band), tiers asked for but not offered, and billed reasoning whose logged split could not
 be true. A note appears only when it has traces to count; columns a run lacks are skipped.
+The notes are written from `Figures` (counts and exact sums), which merge across results.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 
@@ -31,26 +35,107 @@ MODELS_SHOWN = 5
 
 def notes(traces: pl.DataFrame) -> list[str]:
     """The notes that apply to a run's traces (none on a run that was not priced)."""
-    found: list[str] = []
+    return render(figures(traces))
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The counts and sums the notes are written from; `merge` adds two runs' figures (in
+    input order), so a report built from one result at a time writes the same notes.
+    A field is None when the run lacks its columns."""
+
+    undated: pl.DataFrame | None = None  # basis, price_id, traces: undated priced traces
+    band: tuple[int, Decimal, Decimal, Decimal] | None = None  # traces, low, high, total
+    tiers: dict[str, tuple[int, frozenset[str]]] | None = None  # tier: traces, models
+    split: tuple[int, int, int] | None = None  # counted, clipped, disagreed
+
+    def merge(self, other: Figures) -> Figures:
+        def both(a: Any, b: Any, add: Callable[[Any, Any], Any]) -> Any:
+            return b if a is None else a if b is None else add(a, b)
+
+        return Figures(
+            undated=both(self.undated, other.undated, _add_undated),
+            band=both(self.band, other.band, _add_tuple),
+            tiers=both(
+                self.tiers,
+                other.tiers,
+                lambda a, b: {t: (a[t][0] + b[t][0], a[t][1] | b[t][1]) for t in TIERS},
+            ),
+            split=both(self.split, other.split, _add_tuple),
+        )
+
+
+def _add_tuple(a: tuple[Any, ...], b: tuple[Any, ...]) -> Any:
+    return tuple(x + y for x, y in zip(a, b, strict=True))
+
+
+def _add_undated(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
+    return (
+        pl.concat([a, b])
+        .group_by("basis", PRICE_ID, maintain_order=True)
+        .agg(pl.col("traces").sum())
+    )
+
+
+def figures(traces: pl.DataFrame) -> Figures:
+    """The figures of the notes over these traces."""
     columns = set(traces.columns)
+    undated = band = tiers = split = None
     if {CREATED, PRICE_ID, PRICE_BASIS} <= columns:
-        found += _undated(traces)
+        undated = (
+            traces.filter(pl.col(CREATED).is_null() & pl.col(PRICE_ID).is_not_null())
+            .group_by(
+                pl.col(PRICE_BASIS).str.split(";").list.first().alias("basis"),
+                PRICE_ID,
+                maintain_order=True,
+            )
+            .agg(pl.len().cast(pl.Int64).alias("traces"))
+        )
     if {COST_LOW, COST_HIGH, COST_TOTAL} <= columns:
-        found += _band(traces)
+        varied = traces.filter(pl.col(COST_LOW) != pl.col(COST_HIGH))
+        low, high, total = (
+            Decimal(varied[c].sum() or 0) for c in (COST_LOW, COST_HIGH, COST_TOTAL)
+        )
+        band = (varied.height, low, high, total)
     if {PRICE_BASIS, MODEL} <= columns:
-        found += _tiers(traces)
+        tiers = {}
+        for tier in TIERS:
+            stayed = traces.filter(pl.col(PRICE_BASIS).str.contains(f"; no {tier} rate, standard"))
+            tiers[tier] = (stayed.height, frozenset(str(m) for m in stayed[MODEL].unique()))
     if {REASONING_TOKENS_SOURCE, USAGE_REASONING, USAGE_OUTPUT} <= columns:
-        found += _reasoning_split(traces)
-    return found
+        impossible = (pl.col(USAGE_REASONING) > pl.col(USAGE_OUTPUT)).fill_null(False)
+        source = pl.col(REASONING_TOKENS_SOURCE)
+        row = traces.select(
+            (impossible & (source == "counted")).sum(),
+            (impossible & (source != "counted")).sum().alias("clipped"),
+            (~impossible & (source == "counted") & pl.col(USAGE_REASONING).is_not_null())
+            .sum()
+            .alias("disagreed"),
+        ).row(0)
+        split = (int(row[0]), int(row[1]), int(row[2]))
+    return Figures(undated, band, tiers, split)
 
 
-def _undated(traces: pl.DataFrame) -> list[str]:
-    undated = traces.filter(pl.col(CREATED).is_null() & pl.col(PRICE_ID).is_not_null())
+def render(found: Figures) -> list[str]:
+    """The notes' sentences from their figures."""
+    lines: list[str] = []
+    if found.undated is not None:
+        lines += _undated(found.undated)
+    if found.band is not None:
+        lines += _band(*found.band)
+    if found.tiers is not None:
+        lines += _tiers(found.tiers)
+    if found.split is not None:
+        lines += _reasoning_split(*found.split)
+    return lines
+
+
+def _undated(undated: pl.DataFrame) -> list[str]:
     if not undated.height:
         return []
     by_basis = (
-        undated.group_by(pl.col(PRICE_BASIS).str.split(";").list.first().alias("basis"))
-        .agg(pl.len().alias("traces"), pl.col(PRICE_ID).unique().sort().alias("ids"))
+        undated.group_by("basis")
+        .agg(pl.col("traces").sum(), pl.col(PRICE_ID).unique().sort().alias("ids"))
         .sort("basis")
     )
     found = []
@@ -68,55 +153,44 @@ def _undated(traces: pl.DataFrame) -> list[str]:
     return found
 
 
-def _band(traces: pl.DataFrame) -> list[str]:
-    varied = traces.filter(pl.col(COST_LOW) != pl.col(COST_HIGH))
-    if not varied.height:
+def _band(varied: int, low: Decimal, high: Decimal, total: Decimal) -> list[str]:
+    if not varied:
         return []
-    low, high, total = (varied[c].sum() for c in (COST_LOW, COST_HIGH, COST_TOTAL))
     return [
-        f"time of day unknown on {_traces(varied.height)} whose price changes within the"
+        f"time of day unknown on {_traces(varied)} whose price changes within the"
         f" day: priced at the standard price, {_usd(total)}; at any minute of the day"
         f" {_usd(low)} to {_usd(high)} (cost_low, cost_high)"
     ]
 
 
-def _tiers(traces: pl.DataFrame) -> list[str]:
+def _tiers(tiers: dict[str, tuple[int, frozenset[str]]]) -> list[str]:
     found = []
     for tier in TIERS:
-        stayed = traces.filter(pl.col(PRICE_BASIS).str.contains(f"; no {tier} rate, standard"))
-        if stayed.height:
-            models = sorted(str(m) for m in stayed[MODEL].unique().to_list())
+        count, names = tiers[tier]
+        if count:
+            models = sorted(names)
             if len(models) > MODELS_SHOWN:
                 models = [*models[:MODELS_SHOWN], f"{len(models) - MODELS_SHOWN} more"]
             found.append(
-                f"{tier} tier asked for on {_traces(stayed.height)} of models without a"
+                f"{tier} tier asked for on {_traces(count)} of models without a"
                 f" {tier} rate ({', '.join(models)}): priced at standard rates (price_basis)"
             )
     return found
 
 
-def _reasoning_split(traces: pl.DataFrame) -> list[str]:
-    impossible = (pl.col(USAGE_REASONING) > pl.col(USAGE_OUTPUT)).fill_null(False)
-    source = pl.col(REASONING_TOKENS_SOURCE)
-    counts = traces.select(
-        (impossible & (source == "counted")).sum().alias("counted"),
-        (impossible & (source != "counted")).sum().alias("clipped"),
-        (~impossible & (source == "counted") & pl.col(USAGE_REASONING).is_not_null())
-        .sum()
-        .alias("disagreed"),
-    ).row(0, named=True)
+def _reasoning_split(counted: int, clipped: int, disagreed: int) -> list[str]:
     found = []
-    if counts["counted"] or counts["clipped"]:
-        n = counts["counted"] + counts["clipped"]
+    if counted or clipped:
+        n = counted + clipped
         found.append(
             f"more reasoning than output tokens logged (impossible) on {_traces(n)}:"
-            f" {counts['counted']:,} split by the exact count of the visible reasoning,"
-            f" {counts['clipped']:,} with no text cut to the output; billed output kept"
+            f" {counted:,} split by the exact count of the visible reasoning,"
+            f" {clipped:,} with no text cut to the output; billed output kept"
         )
-    if counts["disagreed"]:
+    if disagreed:
         found.append(
             f"logged reasoning off the exact count of the visible reasoning by more than the"
-            f" template's tokens on {_traces(counts['disagreed'])}, whose counts match the"
+            f" template's tokens on {_traces(disagreed)}, whose counts match the"
             " billed output: split by the count (reasoning_tokens_source)"
         )
     return found

@@ -1,13 +1,15 @@
 """Reports: the batch report's figures (`build`) and one renderer per format (`FORMATS`).
 
-Every format renders the same `Report`: terminal (rich), Markdown, a self-contained
-HTML page with charts, and machine formats (JSON, CSV, Parquet) with raw numbers.
+`collect` builds the report's figures one result of a run at a time (`finish` makes
+the `Report`), so the traces table is never held. Every format renders the same
+`Report`: terminal (rich), Markdown, a self-contained HTML page with charts, and machine
+formats (JSON, CSV, Parquet) with raw numbers.
 """
 
 from __future__ import annotations
 
 from traceviz.report import html, json, markdown, table, terminal
-from traceviz.report.aggregate import Report, build
+from traceviz.report.aggregate import Partial, Report, build, collect, finish
 from traceviz.report.interface import Renderer
 
 FORMATS: dict[str, Renderer] = {
@@ -21,4 +23,4 @@ FORMATS: dict[str, Renderer] = {
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json",
             ".csv": "csv", ".parquet": "parquet", ".txt": "terminal"}  # fmt: skip
 
-__all__ = ["FORMATS", "SUFFIXES", "Report", "build"]
+__all__ = ["FORMATS", "SUFFIXES", "Partial", "Report", "build", "collect", "finish"]
