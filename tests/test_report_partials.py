@@ -22,7 +22,7 @@ from traceviz import report as reports
 from traceviz.load import Ingest
 from traceviz.pipeline import PRICE_ROWS, AnalysisOptions, RunOptions, analyze, analyze_results
 from traceviz.price import overthinking
-from traceviz.report import partials, terminal
+from traceviz.report import histograms, partials, terminal
 from traceviz.report.partials import Partial
 from traceviz.schema import IngestStats
 from traceviz.shards import MIN_SHARD_BYTES
@@ -189,8 +189,8 @@ def test_quantiles_from_histograms_are_polars_own() -> None:
             },
             schema={"g": pl.String, "t": pl.Int64},
         )
-        hist = frame.group_by("g", "t").agg(pl.len().cast(pl.Int64).alias(partials.COUNT))
-        mine = partials.quantiles(hist, ["g"], "t", "x").sort("g")
+        hist = frame.group_by("g", "t").agg(pl.len().cast(pl.Int64).alias(histograms.COUNT))
+        mine = histograms.quantiles(hist, ["g"], "t", "x").sort("g")
         polars = (
             frame.group_by("g")
             .agg(
@@ -201,9 +201,9 @@ def test_quantiles_from_histograms_are_polars_own() -> None:
             .sort("g")
         )
         assert_frame_equal(mine, polars, check_exact=True)
-        whole = partials.quantiles(hist.drop("g"), [], "t", "x")
+        whole = histograms.quantiles(hist.drop("g"), [], "t", "x")
         assert whole.row(0) == tuple(frame["t"].quantile(q, "linear") for q in (0.5, 0.9, 0.99))
-        cap = partials.nearest(hist, "t", 0.9)
+        cap = histograms.nearest(hist, "t", 0.9)
         measured = frame["t"].drop_nulls()
         assert cap == (
             (int(measured.quantile(0.9, "nearest")), measured.len()) if measured.len() else None

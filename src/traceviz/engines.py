@@ -10,6 +10,7 @@ in a second (the tests use one), and it reads the same shared paths as the drive
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
@@ -139,7 +140,10 @@ def _stop_fork_server() -> None:
     server = getattr(multiprocessing.forkserver, "_forkserver", None)
     stop = getattr(server, "_stop", None)
     if callable(stop):
-        stop()
+        # NOTE: on a run ending in an error, interpreter shutdown may have removed the
+        # server's socket folder first: then there is nothing left to stop
+        with contextlib.suppress(OSError):
+            stop()
 
 
 class DaskCluster:

@@ -19,7 +19,7 @@ import polars as pl
 
 from traceviz import segment
 from traceviz.price import overthinking
-from traceviz.report import partials
+from traceviz.report import partial_figures, partials
 from traceviz.report.groups import TIME_KEYS, TOKEN_PARTS, group_columns
 from traceviz.report.partials import OUTLIER_COUNT, POINTS, SPEND_PARTS, Partial
 from traceviz.schema import (
@@ -144,16 +144,16 @@ def finish(
 ) -> Report:
     """The report from the merged partial of a run (see `build` for the options)."""
     by = list(partial.by)
-    resolved = partials.resolve_cap(partial, cap) if cap else None
+    resolved = partial_figures.resolve_cap(partial, cap) if cap else None
     if partial.columns:
-        overall = partials.figures(partial, [], resolved)
-        groups = partials.figures(partial, by, resolved) if by else overall
+        overall = partial_figures.figures(partial, [], resolved)
+        groups = partial_figures.figures(partial, by, resolved) if by else overall
     else:
         overall = groups = pl.DataFrame({"traces": [0]})
     missing = [name for name, column in SECTIONS if column not in partial.columns]
     if cap is not None and resolved is None:
         missing.append(f"reasoning cap {cap.text} (no trace has reasoning tokens)")
-    kinds, summed = partials.kinds(partial, by)
+    kinds, summed = partial_figures.kinds(partial, by)
     if kinds.height:
         kinds_note = (kinds_note or segment.default_model().note) + (
             "; shares are summed step probabilities" if summed else "; shares are argmax counts"
@@ -163,17 +163,17 @@ def finish(
         overall=overall,
         groups=groups,
         kinds=kinds,
-        outliers=partials.outliers(partial),
+        outliers=partial_figures.outliers(partial),
         stats=stats,
         estimates=_estimates(overall, resolved)
-        + partials.notes(partial)
+        + partial_figures.notes(partial)
         + ([kinds_note] if kinds.height and kinds_note else []),
         kinds_note=kinds_note or "",
         missing=missing,
         vs=overall[WHATIF_MODEL][0] if WHATIF_MODEL in overall.columns else None,
-        points=partials.points(partial),
-        logged=partials.logged(partial),
-        models=partials.models(partial),
+        points=partial_figures.points(partial),
+        logged=partial_figures.logged(partial),
+        models=partial_figures.models(partial),
         cap=resolved,
         full=full,
     )
