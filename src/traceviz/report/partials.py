@@ -27,6 +27,11 @@ Invariants (tests/test_report_partials.py builds reports both ways and compares)
   outputs that show them (percentages, JSON to 6 decimals) cannot tell apart.
 - Scatter points: the traces with the 2,000 smallest hashes of (trace id, source, line),
   in input order; all traces when there are no more than 2,000.
+
+NOTE: past 400 lines, of which this docstring, the imports and the column lists are
+over 150: the rest is one job (a result reduced to a `Partial`, and partials merged),
+kept together so that each reduction sits beside its merge. Histograms are in
+`histograms.py`, the figures finished from a partial in `partial_figures.py`.
 """
 
 from __future__ import annotations
