@@ -52,7 +52,9 @@ def test_candidates_leave_out_texts_without_the_cue_words() -> None:
     by_name = dict(
         zip([n for n, _ in features.CUES], candidates(texts, features.CUES), strict=True)
     )
-    assert by_name["check"].tolist() == [1, 2]  # the KELVIN SIGN text is always a candidate
+    checked = by_name["check"]
+    assert checked is not None
+    assert checked.tolist() == [1, 2]  # the KELVIN SIGN text is always a candidate
     assert by_name["wait"] is None  # no literal table: every text
 
 

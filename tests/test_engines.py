@@ -90,7 +90,7 @@ def _worker_view(_: int) -> tuple[int, int, int, int, int]:
     tokens.counter("o1").count_batch(["the answer is 4"])
     memory = {}
     for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]:
-        name, value, *_ = line.split()
+        name, value, *_unit = line.split()
         memory[name.rstrip(":")] = int(value) // 1024
     threads = len(list(Path(f"/proc/{os.getppid()}/task").iterdir()))
     time.sleep(0.3)  # both workers up at once

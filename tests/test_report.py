@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from traceviz import report as reports
 from traceviz.cli import main
 from traceviz.pipeline import AnalysisOptions, analyze
+from traceviz.schema import IngestStats
 
 GOLDEN = Path(__file__).parent / "golden"
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -203,9 +204,9 @@ def test_html_escapes_log_text(tmp_path: Path) -> None:
     assert "&lt;script&gt;" in page
 
 
-def _analysis(path: Path) -> tuple[pl.DataFrame, pl.DataFrame | None, object]:
+def _analysis(path: Path) -> tuple[pl.DataFrame, pl.DataFrame | None, IngestStats]:
     analysis = analyze([path])
-    return analysis.traces, analysis.steps, analysis.stats  # type: ignore[return-value]
+    return analysis.traces, analysis.steps, analysis.stats
 
 
 def test_vs_after_a_plain_run_does_not_reuse_its_cache(

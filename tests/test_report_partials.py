@@ -150,7 +150,7 @@ def test_partials_equal_the_whole_table(
             _same(reports.finish(collected, stats, cap=spec), old, spec is not None)
 
 
-class _Results(list[object]):
+class _Results(list["_Result"]):
     """Traces frames seen as `pipeline.ShardResult`s."""
 
     def __init__(self, frames: list[pl.DataFrame]) -> None:
@@ -205,9 +205,12 @@ def test_quantiles_from_histograms_are_polars_own() -> None:
         assert whole.row(0) == tuple(frame["t"].quantile(q, "linear") for q in (0.5, 0.9, 0.99))
         cap = histograms.nearest(hist, "t", 0.9)
         measured = frame["t"].drop_nulls()
-        assert cap == (
-            (int(measured.quantile(0.9, "nearest")), measured.len()) if measured.len() else None
-        )  # type: ignore[arg-type]
+        if measured.len():
+            expected = measured.quantile(0.9, "nearest")
+            assert expected is not None
+            assert cap == (int(expected), measured.len())
+        else:
+            assert cap is None
 
 
 def test_what_is_held_does_not_grow_with_the_traces(
