@@ -30,6 +30,7 @@ from traceviz.schema import (
     TOKENS_ANSWER,
     WHATIF_COST_TOTAL,
     WHATIF_MODEL,
+    WHATIF_RATIO,
     IngestStats,
 )
 
@@ -198,10 +199,10 @@ def _estimates(overall: pl.DataFrame, cap: overthinking.Cap | None) -> list[str]
             f"{row['traces_unpriced']:,} traces have no price in the catalog"
             " and are left out of costs"
         )
-    if row.get("whatif_model"):
+    if row.get(WHATIF_MODEL):
         notes.append(
-            f"what-if costs on {row['whatif_model']} are estimates: prompt and answer"
+            f"what-if costs on {row[WHATIF_MODEL]} are estimates: prompt and answer"
             " re-counted with its tokenizer, reasoning scaled by a ratio of"
-            f" {row.get('whatif_ratio')} (low-high from its range)"
+            f" {row.get(WHATIF_RATIO)} (low-high from its range)"
         )
     return notes
