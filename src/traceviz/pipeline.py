@@ -372,9 +372,8 @@ def _priced(parts: list[ShardResult], options: AnalysisOptions) -> Iterator[Shar
         else [one.traces]
     )
     for piece in pieces:
-        if piece.height and options.prices:
-            piece = apply_prices(piece, options)
-        yield ShardResult(piece, one.steps, IngestStats(), [])
+        priced = apply_prices(piece, options) if piece.height else piece
+        yield ShardResult(priced, one.steps, IngestStats(), [])
 
 
 def _keep(cache: ResultCache, key: str, found: list[ShardResult]) -> None:

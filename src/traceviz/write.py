@@ -13,6 +13,7 @@ columns) is written to JSON Lines and CSV as exact decimal strings, never as flo
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -27,19 +28,30 @@ from traceviz.ingest import OWN_TABLE_KEY
 from traceviz.outputs import output_error
 from traceviz.schema import TRACE_SCHEMA
 
+# the suffixes a table may be written with, and the format each names
+TABLE_FORMATS: Mapping[str, str] = {
+    ".parquet": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+}
+
+
+def table_suffix(path: str) -> str:
+    """The suffix of a table's path, when it names a table format; else a `ConfigError`."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        msg = f"{path}: cannot write a table with suffix {suffix!r}"
+        raise ConfigError(msg, hint="Use a name ending in .parquet, .jsonl or .csv.")
+    return suffix
+
 
 class TableWriter:
     """A table written batch by batch; the format comes from the file's suffix."""
 
-    SUFFIXES = (".parquet", ".jsonl", ".ndjson", ".csv")
-
     def __init__(self, path: str, empty_schema: dict[str, pl.DataType] | None = None) -> None:
-        suffix = Path(path).suffix.lower()
-        if suffix not in self.SUFFIXES:
-            msg = f"{path}: cannot write a table with suffix {suffix!r}"
-            raise ConfigError(msg, hint="Use a name ending in .parquet, .jsonl or .csv.")
         self.path = path
-        self.suffix = suffix
+        self.suffix = table_suffix(path)
         self._atomic = contextlib.ExitStack()
         self._temporary = path
         self._parquet: Any = None

@@ -29,18 +29,12 @@ from typing import Any, TypeVar
 
 import click
 
-from traceviz.errors import ConfigError
 from traceviz.outputs import check_output, output_error, write_bytes
+from traceviz.write import TABLE_FORMATS, table_suffix
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PARQUET = "parquet"
-TABLE_SUFFIXES: Mapping[str, str] = {
-    ".parquet": PARQUET,
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".csv": "csv",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +54,7 @@ class OutputSpec:
 
 def table_output(default_path: str, output_help: str) -> OutputSpec:
     """The output of a command that writes a table (Parquet, JSON Lines or CSV)."""
-    return OutputSpec(TABLE_SUFFIXES, output_help, default_path=default_path, table=True)
+    return OutputSpec(TABLE_FORMATS, output_help, default_path=default_path, table=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +82,8 @@ class OutputSettings:
                 raise click.UsageError(msg + " Give -o FILE.parquet or redirect stdout.")
             return
         check_output(self.path)
-        if self.spec.table and self.format is None:
-            suffix = Path(self.path).suffix.lower()
-            msg = f"{self.path}: cannot write a table with suffix {suffix!r}"
-            raise ConfigError(msg, hint="Use a name ending in .parquet, .jsonl or .csv.")
+        if self.spec.table:
+            table_suffix(self.path)
 
     @property
     def file(self) -> str:
