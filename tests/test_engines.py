@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Generator
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from polars.testing import assert_frame_equal
 
-from traceviz import tokenizers
+from traceviz import engines, tokenizers
 from traceviz.cache import ResultCache
 from traceviz.cli import main
 from traceviz.engines import LocalProcesses
@@ -186,3 +187,17 @@ def test_a_huge_line_at_a_cut_is_quarantined_once(tmp_path: Path) -> None:
     assert_frame_equal(one.traces, many.traces)
     assert whole.quarantined == sharded.quarantined
     assert [q.reason.split(":")[0] for q in sharded.quarantined].count("record too large") == 1
+
+
+def test_a_map_closed_while_another_runs_leaves_it_its_fork_server() -> None:
+    first = LocalProcesses(2).map(abs, [-1, -2, -3, -4, -5])
+    assert next(first) == 1
+    second = LocalProcesses(2).map(abs, [-6, -7, -8, -9, -10])
+    assert next(second) == 6
+    server = engines._fork_server_pid()
+    assert server is not None
+    assert isinstance(first, Generator)
+    first.close()  # an unfinished map ends while the second still uses the server
+    assert engines._fork_server_pid() == server
+    assert list(second) == [7, 8, 9, 10]
+    assert engines._fork_server_pid() is None  # stopped with the last map on it

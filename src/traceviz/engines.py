@@ -17,7 +17,7 @@ import multiprocessing.forkserver
 import os
 import signal
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -94,11 +94,15 @@ class LocalProcesses:
             max_workers=self.workers, mp_context=context, initializer=_single_threaded
         )
         seen: dict[int, Any] = {}  # the workers started: the pool forgets them once broken
+        servers: set[int] = set()  # the fork server those workers came from
 
         def submit(item: T) -> Future[R]:
             future = pool.submit(function, item)
             # NOTE: `_processes` is private; without it the message still says a worker died
             seen.update(getattr(pool, "_processes", None) or {})
+            if (server := _fork_server_pid()) is not None and server not in servers:
+                servers.add(server)
+                _MAPS_ON_SERVER[server] += 1
             return future
 
         def lost(item: Any, error: BaseException) -> Exception | None:
@@ -115,8 +119,9 @@ class LocalProcesses:
             yield from _ordered(submit, items, 2 * self.workers, lost)
         finally:
             pool.shutdown(cancel_futures=True)
+            _MAPS_ON_SERVER.subtract(servers)
             if context.get_start_method() == "forkserver":
-                _stop_fork_server()
+                _stop_fork_server(servers)
 
     def close(self) -> None:
         return None
@@ -131,12 +136,32 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _stop_fork_server() -> None:
-    """Stop the fork server (and the tables it holds) once its workers are done.
+# NOTE: maps still running per fork server (by its pid): the server is one per
+# interpreter, shared by maps that overlap (a generator left unfinished, closed later)
+_MAPS_ON_SERVER: Counter[int] = Counter()
+
+
+def _fork_server_pid() -> int | None:
+    """The process id of this interpreter's fork server, while one runs."""
+    server = getattr(multiprocessing.forkserver, "_forkserver", None)
+    pid = getattr(server, "_forkserver_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def _stop_fork_server(started: set[int]) -> None:
+    """Stop the fork server (and the tables it holds) once its workers are done: if a
+    map's workers came from it (`started`) and no other map still uses it.
+
+    The server is one per interpreter: a map left unfinished is closed whenever its
+    generator is collected, and stopping the server under a map still running would lose
+    its workers' exit statuses (read as exit code 255).
 
     NOTE: `ForkServer._stop` is private (CPython's own tests use it); without it the
     server lives, idle, until the command exits.
     """
+    server_pid = _fork_server_pid()
+    if server_pid not in started or _MAPS_ON_SERVER[server_pid] > 0:
+        return
     server = getattr(multiprocessing.forkserver, "_forkserver", None)
     stop = getattr(server, "_stop", None)
     if callable(stop):
