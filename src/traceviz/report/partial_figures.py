@@ -15,7 +15,7 @@ from traceviz.price.notes import render as render_notes
 from traceviz.price.overthinking import Cap, CapSpec
 from traceviz.report.groups import TOKEN_PARTS
 from traceviz.report.histograms import COUNT, cap_figures, collapse, has, nearest, quantiles
-from traceviz.report.partials import HASH, SPEND_PARTS, Floats, Partial, n, s
+from traceviz.report.partials import HASH, SPEND_PARTS, Partial, float_figures, n, s
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     CORRECT,
@@ -69,45 +69,6 @@ def _u32(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.UInt32)
 
 
-def _float_frame(floats: tuple[Floats, ...], keys: list[str]) -> pl.DataFrame:
-    """The float columns of every result, with their chunks (nulls rebuilt where dropped)."""
-    columns = list(dict.fromkeys(c for f in floats for c in f.values))
-    frames = []
-    for f in floats:
-        if not keys and all(f.values.get(c) is None for c in columns):
-            continue  # ungrouped, an all-null chunk adds nothing to a sum
-        parts: list[pl.Series] = [f.keys[k].cast(pl.String) for k in keys]
-        for c in columns:
-            value = f.values.get(c)
-            parts.append(
-                value
-                if value is not None
-                else pl.repeat(None, f.rows, dtype=pl.Float64, eager=True).alias(c)
-            )
-        frames.append(pl.DataFrame(parts))
-    if not frames:
-        return pl.DataFrame(
-            schema={**dict.fromkeys(keys, pl.String), **dict.fromkeys(columns, pl.Float64)}
-        )
-    return pl.concat(frames, rechunk=False)
-
-
-def _float_figures(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    exprs = []
-    if FIRST_ANSWER_SHARE in frame.columns:
-        exprs.append(pl.col(FIRST_ANSWER_SHARE).mean().alias("_share_mean"))
-    exprs += [
-        pl.col(c).sum().alias(f"_{c}")
-        for c in (COST_LOGGED, COST_LOGGED_DIFF)
-        if c in frame.columns
-    ]
-    if not exprs:
-        return pl.DataFrame()
-    if keys:
-        return frame.group_by(keys).agg(exprs)
-    return frame.select(exprs)
-
-
 def figures(partial: Partial, keys: list[str], cap: Cap | None) -> pl.DataFrame:
     """The report's figures per group of `keys` (one row overall when `keys` is empty)."""
     columns = list(partial.columns)
@@ -122,7 +83,7 @@ def figures(partial: Partial, keys: list[str], cap: Cap | None) -> pl.DataFrame:
     if has(columns, *TOKEN_PARTS.values()):
         extra += [quantiles(hists[c], keys, c, f"tokens_{p}") for p, c in TOKEN_PARTS.items()]
     capped = cap is not None and REASONING_TOKENS in columns
-    floats = _float_figures(_float_frame(partial.floats, keys), keys)
+    floats = float_figures(partial.floats, keys)
     if floats.width:
         extra.append(floats)
     if cap is not None and capped:

@@ -244,11 +244,15 @@ def _merge_level(parts: list[pl.DataFrame], keys: list[str], columns: list[str])
 
 @dataclass(frozen=True)
 class Floats:
-    """One result's float columns, with its chunks; an all-null column is its length."""
+    """One result's float columns (None: all null). Grouped: the values, with their
+    chunks, and the group keys as categoricals. Ungrouped: per column, the sum of each
+    chunk (as polars sums it) and the count of values, 8 bytes a chunk, not a trace."""
 
     rows: int
     keys: pl.DataFrame  # the group keys as categoricals (no columns when not grouped)
-    values: dict[str, pl.Series | None]  # None: all null
+    values: dict[str, pl.Series | None]  # grouped: the column (None: all null)
+    sums: dict[str, tuple[float, ...] | None] = field(default_factory=dict)  # ungrouped
+    counts: dict[str, int] = field(default_factory=dict)  # ungrouped: values in the column
 
 
 @dataclass(frozen=True)
@@ -377,8 +381,92 @@ def _floats(keyed: pl.DataFrame, keys: list[str], columns: list[str]) -> Floats:
         if column in columns:
             series = keyed[column]
             values[column] = series if series.null_count() < series.len() else None
-    codes = keyed.select(pl.col(k).cast(pl.Categorical) for k in keys) if keys else pl.DataFrame()
+    if not keys:  # NOTE: the chunks' sums are all an ungrouped figure needs (see float_figures)
+        sums = {
+            c: None if v is None else tuple(float(chunk.sum()) for chunk in v.get_chunks())
+            for c, v in values.items()
+        }
+        counts = {c: 0 if v is None else v.len() - v.null_count() for c, v in values.items()}
+        return Floats(keyed.height, pl.DataFrame(), {c: None for c in values}, sums, counts)
+    codes = keyed.select(pl.col(k).cast(pl.Categorical) for k in keys)
     return Floats(keyed.height, codes, values)
+
+
+def float_figures(floats: tuple[Floats, ...], keys: list[str]) -> pl.DataFrame:
+    """The float figures (`_share_mean`, `_cost_logged`, `_cost_logged_diff`) per group
+    of `keys`, as polars computes them over the per-trace columns of every result
+    concatenated with their chunks (no columns when no result has a float column)."""
+    if not keys and all(not f.keys.width for f in floats):
+        return _folded_figures(floats)
+    return _float_figures(_float_frame(floats, keys), keys)
+
+
+def _folded_figures(floats: tuple[Floats, ...]) -> pl.DataFrame:
+    """The ungrouped float figures from the chunks' sums.
+
+    NOTE: exact, not an estimate: polars sums a float column chunk by chunk and adds the
+    chunks' sums in order (a mean is that sum over the count of values), so the sums
+    folded left to right give the very float the whole column gives (test_float_sums)."""
+    columns = list(dict.fromkeys(c for f in floats for c in f.values))
+    totals = dict.fromkeys(columns, 0.0)
+    counts = dict.fromkeys(columns, 0)
+    for f in floats:
+        if all(f.sums.get(c) is None for c in columns):
+            continue  # an all-null chunk adds nothing to a sum
+        for c in columns:
+            chunks = f.sums.get(c)
+            for value in chunks if chunks is not None else (0.0,):  # nulls: a chunk of 0.0
+                totals[c] += value
+            counts[c] += f.counts.get(c, 0)
+    out: dict[str, float | None] = {}
+    if FIRST_ANSWER_SHARE in columns:
+        share = FIRST_ANSWER_SHARE
+        out["_share_mean"] = totals[share] / counts[share] if counts[share] else None
+    for c in (COST_LOGGED, COST_LOGGED_DIFF):
+        if c in columns:
+            out[f"_{c}"] = totals[c]
+    if not out:
+        return pl.DataFrame()
+    return pl.DataFrame({k: [v] for k, v in out.items()}, schema=dict.fromkeys(out, pl.Float64))
+
+
+def _float_frame(floats: tuple[Floats, ...], keys: list[str]) -> pl.DataFrame:
+    """The float columns of every result, with their chunks (nulls rebuilt where dropped)."""
+    columns = list(dict.fromkeys(c for f in floats for c in f.values))
+    frames = []
+    for f in floats:
+        if not keys and all(f.values.get(c) is None for c in columns):
+            continue  # ungrouped, an all-null chunk adds nothing to a sum
+        parts: list[pl.Series] = [f.keys[k].cast(pl.String) for k in keys]
+        for c in columns:
+            value = f.values.get(c)
+            parts.append(
+                value
+                if value is not None
+                else pl.repeat(None, f.rows, dtype=pl.Float64, eager=True).alias(c)
+            )
+        frames.append(pl.DataFrame(parts))
+    if not frames:
+        return pl.DataFrame(
+            schema={**dict.fromkeys(keys, pl.String), **dict.fromkeys(columns, pl.Float64)}
+        )
+    return pl.concat(frames, rechunk=False)
+
+
+def _float_figures(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    exprs = []
+    if FIRST_ANSWER_SHARE in frame.columns:
+        exprs.append(pl.col(FIRST_ANSWER_SHARE).mean().alias("_share_mean"))
+    exprs += [
+        pl.col(c).sum().alias(f"_{c}")
+        for c in (COST_LOGGED, COST_LOGGED_DIFF)
+        if c in frame.columns
+    ]
+    if not exprs:
+        return pl.DataFrame()
+    if keys:
+        return frame.group_by(keys).agg(exprs)
+    return frame.select(exprs)
 
 
 def _kinds(keyed: pl.DataFrame, steps: pl.DataFrame | None, keys: list[str]) -> dict[str, Any]:
