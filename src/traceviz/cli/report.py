@@ -2,7 +2,7 @@
 
 Both parse their flags, run the pipeline (`run_analysis`) and hand the result to the
 library: `report.collect` (one result at a time) and `report.finish` and a renderer, or
-`report.audit.evaluate`; what comes back is printed or written as it is.
+`report.audit.collect` and its `check`; what comes back is printed or written as it is.
 """
 
 from __future__ import annotations
@@ -74,6 +74,24 @@ def collect_report(
         read.ingest.on_progress = bar
         partial = reports.collect(analyze_results(paths, options, read.ingest, how), by, cap)
     finish(read, quiet)
+    _check_read(read.ingest.stats)
+    return partial, read.ingest.stats
+
+
+def collect_audit(
+    paths: tuple[str, ...],
+    inputs: InputSettings,
+    analysis: AnalysisOptions,
+    run: RunSettings,
+    by: list[str],
+) -> tuple[audit_rules.AuditPartial, IngestStats]:
+    """The audit's partial of the whole pipeline over PATHS, one result at a time (the
+    traces table is never held), and the ingest totals; errors as `run_analysis`."""
+    options = dataclasses.replace(analysis, read=inputs.read)
+    with reading(inputs, QUARANTINE) as read, run.open() as how, progress_bar(False) as bar:
+        read.ingest.on_progress = bar
+        partial = audit_rules.collect(analyze_results(paths, options, read.ingest, how), by)
+    finish(read, False)
     _check_read(read.ingest.stats)
     return partial, read.ingest.stats
 
@@ -239,12 +257,10 @@ def audit(
         raise click.UsageError(msg + " Use --budget, --max-cost-per-response, ... or --rules FILE.")
     if json_path:
         check_output(json_path)
-    result = run_analysis(paths, inputs, analysis, run, quiet=False)
-    warn_unknown_keys(result, by)
-    stats = result.stats
-    outcome = audit_rules.evaluate(
-        result.traces, rules.limits, list(by), stats.quarantined, stats.read
-    )
+    partial, stats = collect_audit(paths, inputs, analysis, run, list(by))
+    for key in partial.unknown_keys():
+        echo_err(f"warning: no trace has {key!r} (as a column or a metadata key); all are (none)")
+    outcome = partial.check(rules.limits, stats.quarantined, stats.read)
     if json_path:
         write_bytes(json_path, outcome.json())
     for line in outcome.lines():

@@ -2,17 +2,20 @@
 
 `Rules.assemble(flags, path)` gathers the limits from a rules file and the flags given
 (a flag overrides the file); `evaluate(traces, rules, by, ...)` checks every rule in
-every group and returns an `Audit`: what failed, what held, what could not be checked
-and why. An `Audit` renders itself: the lines a person reads (`lines`, `summary`) and
-the JSON document a CI job keeps (`json`). A rule whose column was not computed is
-never passed: it is "not evaluated", with the reason.
+every group of a whole traces table, and `collect(results, by)` + `AuditPartial.check`
+do the same one priced result at a time (per group: exact sums and counts, maxima,
+the few worst and first looping traces; never the table). Both return an `Audit`:
+what failed, what held, what could not be checked and why. An `Audit` renders itself:
+the lines a person reads (`lines`, `summary`) and the JSON document a CI job keeps
+(`json`). A rule whose column was not computed is never passed: it is "not evaluated",
+with the reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +27,8 @@ import polars as pl
 
 from traceviz.errors import ConfigError
 from traceviz.escape import json_bytes, one_line
-from traceviz.report.aggregate import group_columns
+from traceviz.report.aggregate import Result, group_columns
+from traceviz.report.groups import metadata_keys
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
     COST_REASONING,
@@ -270,3 +274,227 @@ def overthinking_share(frame: pl.DataFrame) -> float | None:
     if not measured.height or not reasoning:
         return None
     return float(Decimal(after) / Decimal(reasoning))
+
+
+# the partial's per-group sums and counts, and the columns its worst traces are ranked by
+ROWS, SPENT, LOOPING_N, LOOPING_S = "_rows", "_spent", "_looping_n", "_looping_s"
+MEASURED, AFTER, REASONING_COST = "_measured", "_after", "_reasoning"
+RANKED = (REASONING_TOKENS, COST_TOTAL, COST_AFTER_FIRST_ANSWER)
+MERGE_EVERY = 16  # results reduced before their partials are merged into one
+
+
+@dataclass(frozen=True)
+class AuditPartial:
+    """What `evaluate` reads of a traces table, mergeable result by result (in input
+    order): per group (first-appearance order) the traces, exact Decimal sums and
+    counts; the WORST traces by each ranked column (a stable sort, ties in input order)
+    and the first WORST looping traces; per rule column, how many traces have a value."""
+
+    by: tuple[str, ...]
+    traces: int = 0
+    columns: frozenset[str] = frozenset()
+    values: Mapping[str, int] = field(default_factory=dict)
+    groups: pl.DataFrame | None = None
+    worst: Mapping[str, pl.DataFrame] = field(default_factory=dict)
+    looping: pl.DataFrame | None = None
+    keyed: Mapping[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, traces: pl.DataFrame, by: list[str] | tuple[str, ...] = ()) -> AuditPartial:
+        """The partial of one result (its priced traces)."""
+        keys = list(by)
+        if not traces.height:
+            return cls(tuple(keys))
+        columns = traces.columns
+        keyed = group_columns(traces, keys)
+        wanted = {c for c in RULE_COLUMNS.values() if c is not None and c in columns}
+        return cls(
+            by=tuple(keys),
+            traces=traces.height,
+            columns=frozenset(columns),
+            values={c: traces.height - traces[c].null_count() for c in wanted},
+            groups=_grouped(keyed, keys, _audit_terms(columns)),
+            worst={
+                c: _top(keyed.select(*keys, TRACE_ID, c), keys, c) for c in RANKED if c in columns
+            },
+            looping=_first_looping(keyed, keys) if LOOPING in columns else None,
+            keyed={
+                k: bool(keyed[k].null_count() < keyed.height) for k in metadata_keys(columns, keys)
+            },
+        )
+
+    def merge(self, *later: AuditPartial) -> AuditPartial:
+        """This partial and those of results that came after it (in input order), as one."""
+        parts = [p for p in (self, *later) if p.traces]
+        if len(parts) <= 1:
+            return parts[0] if parts else self
+        keys = list(self.by)
+        keyed = dict(parts[0].keyed)
+        for p in parts[1:]:
+            for key, seen in p.keyed.items():
+                keyed[key] = keyed.get(key, False) or seen
+        values: dict[str, int] = {}
+        for p in parts:
+            for column, count in p.values.items():
+                values[column] = values.get(column, 0) + count
+        worst = {
+            c: _top(pl.concat([p.worst[c] for p in parts if c in p.worst]), keys, c)
+            for c in RANKED
+            if any(c in p.worst for p in parts)
+        }
+        looping = [p.looping for p in parts if p.looping is not None]
+        return AuditPartial(
+            by=self.by,
+            traces=sum(p.traces for p in parts),
+            columns=frozenset().union(*(p.columns for p in parts)),
+            values=values,
+            groups=_merge_groups([p.groups for p in parts if p.groups is not None], keys),
+            worst=worst,
+            looping=_head(pl.concat(looping), keys) if looping else None,
+            keyed=keyed,
+        )
+
+    def unknown_keys(self) -> list[str]:
+        """The metadata `--by` keys that no trace has."""
+        return [key for key, seen in self.keyed.items() if not seen]
+
+    def check(self, rules: Mapping[str, float], quarantined: int, read: int) -> Audit:
+        """Every rule against every group (or the whole run), as `evaluate` checks the
+        whole table this partial was reduced from."""
+        not_evaluated: dict[str, str] = {}
+        for rule in rules:
+            column = RULE_COLUMNS[rule]
+            if column is not None and not self.values.get(column, 0):
+                not_evaluated[rule] = WHY_MISSING[column] if self.traces else "no trace to check"
+        if "max_quarantined_share" in rules and not read:
+            not_evaluated["max_quarantined_share"] = "no record was read"
+        usable = {r: v for r, v in rules.items() if r not in not_evaluated}
+        keys = list(self.by)
+        found = []
+        if self.groups is not None:
+            for row in self.groups.iter_rows(named=True):
+                key = tuple(row[k] for k in keys) if keys else ("all",)
+                name = " / ".join("(none)" if k is None else str(k) for k in key)
+                found += self._check_group(row, key if keys else (), usable, name)
+        limit = usable.get("max_quarantined_share")
+        if limit is not None and quarantined / read > limit:
+            found.append(Violation("max_quarantined_share", "all", quarantined / read, limit, []))
+        evaluated = [r for r in rules if r not in not_evaluated]
+        return Audit(found, evaluated, not_evaluated, self.traces, dict(rules))
+
+    def _ids(self, frame: pl.DataFrame | None, key: tuple[Any, ...]) -> pl.DataFrame:
+        if frame is None:
+            return pl.DataFrame(schema={TRACE_ID: pl.String})
+        for k, value in zip(self.by, key, strict=True):
+            frame = frame.filter(pl.col(k).is_null() if value is None else pl.col(k) == value)
+        return frame
+
+    def _check_group(
+        self, row: dict[str, Any], key: tuple[Any, ...], rules: dict[str, float], group: str
+    ) -> list[Violation]:
+        found = []
+        columns = self.columns
+        ranked = {c: self._ids(self.worst.get(c), key) for c in RANKED if c in columns}
+
+        def worst(column: str) -> list[str]:
+            return ranked[column][TRACE_ID].to_list()
+
+        def top(column: str) -> Any:
+            frame = ranked[column]
+            return frame[column][0] if frame.height else None
+
+        limit = rules.get("max_reasoning_tokens")
+        if limit is not None and REASONING_TOKENS in columns:
+            most = top(REASONING_TOKENS)
+            if most is not None and most > limit:
+                found.append(
+                    Violation(
+                        "max_reasoning_tokens", group, int(most), limit, worst(REASONING_TOKENS)
+                    )
+                )
+        limit = rules.get("max_cost_per_response")
+        if limit is not None and COST_TOTAL in columns:
+            most = top(COST_TOTAL)
+            if most is not None and Decimal(str(most)) > Decimal(str(limit)):
+                found.append(
+                    Violation("max_cost_per_response", group, float(most), limit, worst(COST_TOTAL))
+                )
+        limit = rules.get("budget")
+        if limit is not None and COST_TOTAL in columns:
+            spent = row[SPENT]
+            if spent is not None and Decimal(str(spent)) > Decimal(str(limit)):
+                found.append(Violation("budget", group, float(spent), limit, worst(COST_TOTAL)))
+        limit = rules.get("max_looping_share")
+        if limit is not None and LOOPING in columns and row[LOOPING_N]:
+            share = row[LOOPING_S] / row[LOOPING_N]
+            if share > limit:
+                looping = self._ids(self.looping, key)[TRACE_ID].to_list()
+                found.append(Violation("max_looping_share", group, share, limit, looping))
+        limit = rules.get("max_overthinking_share")
+        if limit is not None and COST_AFTER_FIRST_ANSWER in columns:
+            after, reasoning = row[AFTER], row[REASONING_COST]
+            if row[MEASURED] and reasoning:
+                value = float(Decimal(after) / Decimal(reasoning))
+                if value > limit:
+                    worst_after = worst(COST_AFTER_FIRST_ANSWER)
+                    found.append(
+                        Violation("max_overthinking_share", group, value, limit, worst_after)
+                    )
+        return found
+
+
+def collect(results: Iterable[Result], by: list[str] | None = None) -> AuditPartial:
+    """The audit's partial of a whole run, one priced result at a time, in input order."""
+    keys = list(by or [])
+    held = [AuditPartial(tuple(keys))]
+    for result in results:
+        held.append(AuditPartial.of(result.traces, keys))
+        if len(held) > MERGE_EVERY:
+            held = [held[0].merge(*held[1:])]
+    return held[0].merge(*held[1:])
+
+
+def _audit_terms(columns: list[str]) -> list[pl.Expr]:
+    terms = [pl.len().cast(pl.Int64).alias(ROWS)]
+    if COST_TOTAL in columns:
+        terms.append(pl.col(COST_TOTAL).sum().alias(SPENT))
+    if LOOPING in columns:
+        terms += [
+            pl.col(LOOPING).count().cast(pl.Int64).alias(LOOPING_N),
+            pl.col(LOOPING).cast(pl.Int64).sum().alias(LOOPING_S),
+        ]
+    if COST_AFTER_FIRST_ANSWER in columns:
+        measured = pl.col(COST_AFTER_FIRST_ANSWER).is_not_null()
+        terms += [
+            measured.sum().cast(pl.Int64).alias(MEASURED),
+            pl.col(COST_AFTER_FIRST_ANSWER).sum().alias(AFTER),
+            pl.col(COST_REASONING).filter(measured).sum().alias(REASONING_COST),
+        ]
+    return terms
+
+
+def _grouped(frame: pl.DataFrame, keys: list[str], terms: list[pl.Expr]) -> pl.DataFrame:
+    if keys:
+        return frame.group_by(keys, maintain_order=True).agg(terms)
+    return frame.select(terms)
+
+
+def _merge_groups(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame | None:
+    if not parts:
+        return None
+    both = pl.concat(parts, how="vertical_relaxed")
+    return _grouped(both, keys, [pl.col(c).sum() for c in both.columns if c not in keys])
+
+
+def _top(frame: pl.DataFrame, keys: list[str], column: str) -> pl.DataFrame:
+    """Per group, the WORST rows with the largest values (ties in input order)."""
+    ranked = frame.drop_nulls(column).sort(column, descending=True, maintain_order=True)
+    return _head(ranked, keys)
+
+
+def _head(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    return frame.group_by(keys, maintain_order=True).head(WORST) if keys else frame.head(WORST)
+
+
+def _first_looping(keyed: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    return _head(keyed.filter(pl.col(LOOPING).fill_null(False)).select(*keys, TRACE_ID), keys)

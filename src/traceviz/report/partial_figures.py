@@ -31,7 +31,6 @@ from traceviz.schema import (
     COST_TOTAL,
     EMPTY_REASONING,
     EXPECTED_STEPS_PREFIX,
-    FIRST_ANSWER_SHARE,
     KIND,
     LOOPING,
     MODEL,

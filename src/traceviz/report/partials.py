@@ -387,7 +387,7 @@ def _floats(keyed: pl.DataFrame, keys: list[str], columns: list[str]) -> Floats:
             for c, v in values.items()
         }
         counts = {c: 0 if v is None else v.len() - v.null_count() for c, v in values.items()}
-        return Floats(keyed.height, pl.DataFrame(), {c: None for c in values}, sums, counts)
+        return Floats(keyed.height, pl.DataFrame(), dict.fromkeys(values), sums, counts)
     codes = keyed.select(pl.col(k).cast(pl.Categorical) for k in keys)
     return Floats(keyed.height, codes, values)
 
