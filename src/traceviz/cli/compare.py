@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import click
+import polars as pl
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -15,10 +16,14 @@ from traceviz.cli.inputs import InputSettings, finish, input_options, reading
 from traceviz.errors import InputError
 from traceviz.escape import rich_name
 from traceviz.guard import refuse_overwrite
-from traceviz.pipeline import AnalysisOptions, analyze
+from traceviz.load import Ingest
+from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.price import fit
-from traceviz.report.aggregate import group_columns, unknown_keys
+from traceviz.report.aggregate import group_columns
+from traceviz.report.groups import metadata_keys
 from traceviz.schema import PROMPT
+
+MERGE_EVERY = 16  # results reduced before their sums are merged
 
 
 @click.command()
@@ -57,12 +62,12 @@ def compare(
     sides = []
     with reading(inputs, "compare.quarantine.jsonl") as read:
         for path in (a, b):
-            traces = analyze([path], settings, read.ingest).traces
-            for missing in unknown_keys(traces, list(by)):
-                echo_err(f"warning: no trace of {path} has {missing!r}; all are (none)")
-            sides.append(group_columns(traces, list(by)))
+            sums, missing = _side(path, settings, read.ingest, on, list(by))
+            for key in missing:
+                echo_err(f"warning: no trace of {path} has {key!r}; all are (none)")
+            sides.append(sums)
     finish(read)
-    pairs = fit.pair(sides[0], sides[1], on, list(by))
+    pairs = fit.pair_sides(sides[0], sides[1], on, list(by))
     if not pairs.height:
         msg = f"no response of {a} pairs with one of {b} on {on}"
         other = "prompt" if on == "custom_id" else "custom_id"
@@ -88,3 +93,23 @@ def compare(
         )
     Console().print(table)
     click.echo(f"--ratio {fitted.overall.ratio:.3f}")
+
+
+def _side(
+    path: str, settings: AnalysisOptions, ingest: Ingest, on: str, by: list[str]
+) -> tuple[pl.DataFrame | None, list[str]]:
+    """One side's sums per prompt key (`fit.side_sums`), one result at a time (its traces
+    table is never held), and the metadata `--by` keys no trace of it has."""
+    held: list[pl.DataFrame] = []
+    seen: dict[str, bool] = {}
+    for result in analyze_results([path], settings, ingest):
+        if not result.traces.height:
+            continue
+        keyed = group_columns(result.traces, by)
+        for key in metadata_keys(result.traces.columns, by):
+            seen[key] = seen.get(key, False) or keyed[key].null_count() < keyed.height
+        held.append(fit.side_sums(keyed, on, by))
+        if len(held) > MERGE_EVERY:
+            merged = fit.merge_sides(held, on, by)
+            held = [merged] if merged is not None else []
+    return fit.merge_sides(held, on, by), [key for key, found in seen.items() if not found]

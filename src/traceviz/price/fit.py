@@ -14,6 +14,10 @@ median absolute deviation, k = 1.345) rather than taken from scikit-learn's
 500 draws of 300 pairs in milliseconds, where 500 `HuberRegressor` fits took 10-160 s
 (on identical pairs its optimiser crawls). `compare` fits each group and, once, the
 whole (the same fit when there are no groups, so it is not bootstrapped twice).
+
+`pair` pairs two whole traces tables; `side_sums` reduces one result of a side to its
+sums per prompt key (and group), `merge_sides` merges them in input order and
+`pair_sides` pairs two sides so reduced: the same pairs, without the traces tables.
 """
 
 from __future__ import annotations
@@ -93,6 +97,67 @@ def pair(a: pl.DataFrame, b: pl.DataFrame, on: str, by: list[str]) -> pl.DataFra
                 pl.col(MODEL).first().alias(f"model_{suffix}"),
                 pl.len().alias(f"samples_{suffix}"),
             )
+        )
+
+    joined = side(a, "a").join(side(b, "b"), on=[key, *by], how="inner")
+    return joined.sort([*by, key], nulls_last=True)
+
+
+SUMS = ("_reasoning_s", "_cost_s", "_cost_n", "_samples")  # per prompt key: merged by sum
+MODEL_FIRST = "_model"
+
+
+def side_sums(frame: pl.DataFrame, on: str, by: list[str]) -> pl.DataFrame:
+    """One result of a side (traces with the `by` columns) as sums per prompt key and
+    group, in first-appearance order: reasoning tokens, cost and its count, samples,
+    and the first model."""
+    key = KEYS[on]
+    rt_s, cost_s, cost_n, samples = SUMS
+    return (
+        frame.filter(pl.col(key).is_not_null() & (pl.col(REASONING_TOKENS) > 0))
+        .group_by([key, *by], maintain_order=True)
+        .agg(
+            pl.col(REASONING_TOKENS).cast(pl.Int64).sum().alias(rt_s),
+            pl.col(COST_TOTAL).cast(pl.Float64).sum().alias(cost_s),
+            pl.col(COST_TOTAL).count().cast(pl.Int64).alias(cost_n),
+            pl.len().cast(pl.Int64).alias(samples),
+            pl.col(MODEL).first().alias(MODEL_FIRST),
+        )
+    )
+
+
+def merge_sides(parts: list[pl.DataFrame], on: str, by: list[str]) -> pl.DataFrame | None:
+    """The sums of a side's results (in input order) as one (None: no result)."""
+    if not parts:
+        return None
+    both = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+    return both.group_by([KEYS[on], *by], maintain_order=True).agg(
+        *(pl.col(c).sum() for c in SUMS), pl.col(MODEL_FIRST).first()
+    )
+
+
+def pair_sides(
+    a: pl.DataFrame | None, b: pl.DataFrame | None, on: str, by: list[str]
+) -> pl.DataFrame:
+    """`pair` of two sides reduced by `side_sums` and `merge_sides`: each side's mean
+    reasoning tokens and cost per prompt, joined on the prompt key, sorted."""
+    key = KEYS[on]
+    rt_s, cost_s, cost_n, samples = SUMS
+
+    def side(sums: pl.DataFrame | None, suffix: str) -> pl.DataFrame:
+        if sums is None:
+            schema = {key: pl.String, **dict.fromkeys(by, pl.String)}
+            sums = pl.DataFrame(schema={**schema, **dict.fromkeys(SUMS, pl.Int64)})
+            sums = sums.with_columns(pl.lit(None, pl.String).alias(MODEL_FIRST))
+        return sums.select(
+            key,
+            *by,
+            (pl.col(rt_s) / pl.col(samples)).alias(f"reasoning_{suffix}"),
+            pl.when(pl.col(cost_n) > 0)
+            .then(pl.col(cost_s) / pl.col(cost_n))
+            .alias(f"cost_{suffix}"),
+            pl.col(MODEL_FIRST).alias(f"model_{suffix}"),
+            pl.col(samples).cast(pl.UInt32).alias(f"samples_{suffix}"),
         )
 
     joined = side(a, "a").join(side(b, "b"), on=[key, *by], how="inner")
