@@ -141,7 +141,7 @@ def _load_ranks(filename: str, sha256: str) -> dict[bytes, int]:
     """The ranks of a packed rank file, once its bytes match `sha256`."""
     lengths, body = _unpack(_read_packed(filename, sha256))
     ends = list(accumulate(lengths))
-    tokens = map(body.__getitem__, map(slice, [0, *ends[:-1]], ends))
+    tokens = [body[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
     ranks = dict(zip(tokens, range(len(lengths)), strict=True))
     if 0 in lengths:  # ids no token has (DeepSeek's 0-2 are added tokens) all sliced b""
         del ranks[b""]
