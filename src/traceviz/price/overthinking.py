@@ -155,7 +155,6 @@ def apply(traces: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-
 @dataclass(frozen=True, slots=True)
 class CapSpec:
     """A `--cap`: a number of reasoning tokens, or a percentile of the measured traces."""
