@@ -129,17 +129,27 @@ def encoding(name: str) -> tiktoken.Encoding:
 def vocabulary(name: str) -> tuple[dict[bytes, int], dict[str, int]]:
     """A tokenizer's ranks (token bytes -> id) and special tokens (text -> id)."""
     if name in (O200K, CL100K):
-        return _load_ranks(*_SHIPPED[name]), _SPECIAL[name]
+        return _ranks_and_lengths(name)[0], _SPECIAL[name]
     if name == DEEPSEEK:
         meta = json.loads((files("traceviz") / "data" / "deepseek_v3.json").read_text())
-        return _load_ranks(*_SHIPPED[name]), meta["added_tokens"]
+        return _ranks_and_lengths(name)[0], meta["added_tokens"]
     msg = f"unknown tokenizer {name!r}"
     raise ConfigError(msg, hint=f"Use one of: {', '.join(TOKENIZERS)}.")
 
 
+@cache
+def _ranks_and_lengths(name: str) -> tuple[dict[bytes, int], bytes]:
+    """A shipped tokenizer's ranks, and the length of each id's token (for `widths`)."""
+    lengths, body = _unpack(_read_packed(*_SHIPPED[name]))
+    return _ranks(lengths, body), lengths
+
+
 def _load_ranks(filename: str, sha256: str) -> dict[bytes, int]:
     """The ranks of a packed rank file, once its bytes match `sha256`."""
-    lengths, body = _unpack(_read_packed(filename, sha256))
+    return _ranks(*_unpack(_read_packed(filename, sha256)))
+
+
+def _ranks(lengths: bytes, body: bytes) -> dict[bytes, int]:
     ends = list(accumulate(lengths))
     tokens = [body[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
     ranks = dict(zip(tokens, range(len(lengths)), strict=True))
@@ -148,7 +158,6 @@ def _load_ranks(filename: str, sha256: str) -> dict[bytes, int]:
     return ranks
 
 
-@cache
 def _read_packed(filename: str, sha256: str) -> bytes:
     data = gzip.decompress((files("traceviz") / "data" / filename).read_bytes())
     if hashlib.sha256(data).hexdigest() != sha256:
@@ -219,7 +228,7 @@ def widths(name: str) -> array[int]:
     """The length in bytes of every token id of a tokenizer (0 for unused ids), as
     machine integers (`q`), so that a process can view them without copying."""
     _, special = vocabulary(name)
-    lengths, _ = _unpack(_read_packed(*_SHIPPED[name]))
+    lengths = _ranks_and_lengths(name)[1]
     found = array("q", iter(lengths))  # the ranks' widths, id by id
     found.frombytes(bytes(found.itemsize * (encoding(name).n_vocab - len(found))))
     for text, rank in special.items():
