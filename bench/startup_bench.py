@@ -6,11 +6,12 @@
 
 For each command (`--help`, `report` on one small sample with no cache, `count` on it,
 `prices`) prints the wall time over `--runs` runs (mean, best) and the overhead: the
-time less the bare interpreter's (`python -c pass`), mean less mean and best less best;
-then the modules that cost most to import (`python -X importtime`, cumulative, top level
-of the tree). Run it from the repository with `PYTHONPATH=src` (or an install) as the
-command line runs, or name the source trees to compare with `--tree` (each run with
-`PYTHONPATH=TREE/src`): their runs alternate, so a busy machine weighs on all alike.
+time less the bare interpreter's (`python -c pass`), mean less mean and best less best,
+and the best CPU time (user + system); then the modules that cost most to import
+(`python -X importtime`, cumulative, top level of the tree). Run it from the repository
+with `PYTHONPATH=src` (or an install) as the command line runs, or name the source trees
+to compare with `--tree` (each run with `PYTHONPATH=TREE/src`): their runs alternate, so
+a busy machine weighs on all alike.
 
 Modules are run from their bytecode, as an install has it (pip compiles it): with
 PYTHONDONTWRITEBYTECODE set, as in some shells, every run would compile every traceviz
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,17 +52,23 @@ def environment(tree: Path | None, pycache: str | None) -> dict[str, str]:
     return env
 
 
-def timings(argv: list[str], envs: list[dict[str, str]], runs: int) -> list[list[float]]:
-    """Wall seconds of `runs` runs of `argv` in each environment, the environments taking
-    turns run by run (after one untimed run each: the page cache, the bytecode)."""
+def timings(
+    argv: list[str], envs: list[dict[str, str]], runs: int
+) -> list[tuple[list[float], list[float]]]:
+    """(wall seconds, CPU seconds) of `runs` runs of `argv` in each environment, the
+    environments taking turns run by run (after one untimed run each: the page cache, the
+    bytecode). CPU time (user + system, all threads) is what a busy machine bends least."""
     for env in envs:
         subprocess.run(argv, check=True, capture_output=True, env=env)
-    found: list[list[float]] = [[] for _ in envs]
+    found: list[tuple[list[float], list[float]]] = [([], []) for _ in envs]
     for _ in range(runs):
-        for env, times in zip(envs, found, strict=True):
+        for env, (wall, cpu) in zip(envs, found, strict=True):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             subprocess.run(argv, check=True, capture_output=True, env=env)
-            times.append(time.perf_counter() - started)
+            wall.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return found
 
 
@@ -95,18 +103,23 @@ def main() -> None:
     trees: list[Path | None] = [t.resolve() for t in args.tree] if args.tree else [None]
     with tempfile.TemporaryDirectory(prefix="startup-pyc-") as pycache:
         envs = [environment(t, None if args.compile else pycache) for t in trees]
-        bare = timings([sys.executable, "-c", "pass"], envs[:1], args.runs)[0]
+        bare, bare_cpu = timings([sys.executable, "-c", "pass"], envs[:1], args.runs)[0]
         bare_mean, bare_best = statistics.mean(bare), min(bare)
-        print(f"python -c pass: mean {bare_mean * 1000:.0f} ms, best {bare_best * 1000:.0f} ms")
+        print(
+            f"python -c pass: mean {bare_mean * 1000:.0f} ms, best {bare_best * 1000:.0f} ms,"
+            f" CPU best {min(bare_cpu) * 1000:.0f} ms"
+        )
         for label, command in COMMANDS.items():
             argv = [sys.executable, "-m", "traceviz", *command]
-            for tree, env, found in zip(trees, envs, timings(argv, envs, args.runs), strict=True):
+            measured = timings(argv, envs, args.runs)
+            for tree, env, (found, cpu) in zip(trees, envs, measured, strict=True):
                 mean, best = statistics.mean(found), min(found)
                 name = f"traceviz {label}" + (f" [{tree}]" if tree is not None else "")
                 print(
                     f"{name}: mean {mean * 1000:5.0f} ms, best {best * 1000:5.0f} ms;"
                     f" overhead mean {(mean - bare_mean) * 1000:5.0f} ms,"
-                    f" best {(best - bare_best) * 1000:5.0f} ms"
+                    f" best {(best - bare_best) * 1000:5.0f} ms;"
+                    f" CPU best {min(cpu) * 1000:5.0f} ms"
                 )
                 heavy = ", ".join(
                     f"{m} {ms:.0f} ms" for m, ms in imports(command, env, args.imports)
