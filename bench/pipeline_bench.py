@@ -88,6 +88,7 @@ def run_report(log: Path, extra: list[str], cache_dir: Path) -> tuple[float, int
     process = subprocess.Popen(command)
     peak = [0]
     PEAK_PSS[0] = 0
+    PEAK_AT.clear()
 
     def sample() -> None:
         parent = psutil.Process(process.pid)
@@ -97,7 +98,10 @@ def run_report(log: Path, extra: list[str], cache_dir: Path) -> tuple[float, int
                 # a fork server's workers are its children, not the command's: the tree
                 # holds the server, so `recursive` finds them
                 peak[0] = max(peak[0], sum(p.memory_info().rss for p in tree))
-                PEAK_PSS[0] = max(PEAK_PSS[0], sum(_pss(p) for p in tree))
+                sizes = [_pss(p) for p in tree]
+                if sum(sizes) > PEAK_PSS[0]:  # who holds it: the command, then the rest
+                    PEAK_AT[:] = [sizes[0], *sorted(sizes[1:], reverse=True)]
+                PEAK_PSS[0] = max(PEAK_PSS[0], sum(sizes))
             except psutil.Error:
                 pass
             time.sleep(0.1)
@@ -114,6 +118,7 @@ def run_report(log: Path, extra: list[str], cache_dir: Path) -> tuple[float, int
 
 
 PEAK_PSS = [0]
+PEAK_AT: list[int] = []  # PSS at the peak: the command's, then its other processes' (largest first)
 
 
 def _pss(process: psutil.Process) -> int:
@@ -174,7 +179,11 @@ def memory(sizes: list[int], work: Path, base: Path | None) -> None:
         else:
             sized_copy(base, size, log)
         seconds, peak, _ = run_report(log, ["--no-cache"], work / "cache")
-        print(f"{size / 1e9:5.2f} GB input: {_peaks(peak)} (command and workers), {seconds:7.1f} s")
+        at = ", ".join(f"{b / 2**20:,.0f}" for b in PEAK_AT)
+        print(
+            f"{size / 1e9:5.2f} GB input: {_peaks(peak)} (command and workers), {seconds:7.1f} s;"
+            f" PSS at the peak, command first, MiB: {at}"
+        )
         log.unlink()
 
 
