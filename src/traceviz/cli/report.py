@@ -1,8 +1,9 @@
 """`traceviz report` and `traceviz audit`: the batch report, and spend rules with exit codes.
 
-Both parse their flags, run the pipeline (`run_analysis`) and hand the result to the
-library: `report.collect` (one result at a time) and `report.finish` and a renderer, or
-`report.audit.collect` and its `check`; what comes back is printed or written as it is.
+Both parse their flags, run the pipeline one result at a time (`collect_report`,
+`collect_audit`: the traces table is never held) and hand what they reduced to the
+library: `report.finish` and a renderer, or the audit partial's `check`; what comes back
+is printed or written as it is.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
 from traceviz.guard import refuse_overwrite
 from traceviz.outputs import check_output, write_bytes
-from traceviz.pipeline import Analysis, AnalysisOptions, analyze, analyze_results
+from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.price import overthinking
 from traceviz.report import audit as audit_rules
 from traceviz.report import terminal
-from traceviz.report.aggregate import unknown_keys
 from traceviz.schema import IngestStats
 
 BY_HELP = "Group by model, provider, format, source, tokenizer, day, week, or a metadata key."
@@ -40,24 +40,6 @@ REPORT = OutputSpec(
 )
 
 
-def run_analysis(
-    paths: tuple[str, ...],
-    inputs: InputSettings,
-    analysis: AnalysisOptions,
-    run: RunSettings,
-    quiet: bool,
-) -> Analysis:
-    """The whole pipeline over PATHS, with the summary on stderr; exit 1 when nothing
-    could be read at all (a missing file, or every record quarantined)."""
-    options = dataclasses.replace(analysis, read=inputs.read)
-    with reading(inputs, QUARANTINE) as read, run.open() as how, progress_bar(quiet) as bar:
-        read.ingest.on_progress = bar
-        result = analyze(paths, options, read.ingest, how)
-    finish(read, quiet)
-    _check_read(result.stats)
-    return result
-
-
 def collect_report(
     paths: tuple[str, ...],
     inputs: InputSettings,
@@ -68,7 +50,8 @@ def collect_report(
     cap: overthinking.CapSpec | None,
 ) -> tuple[reports.Partial, IngestStats]:
     """The report's partial of the whole pipeline over PATHS, built one result at a time
-    (the traces table is never held), and the ingest totals; errors as `run_analysis`."""
+    (the traces table is never held), and the ingest totals; exit 1 when nothing could be
+    read at all."""
     options = dataclasses.replace(analysis, read=inputs.read)
     with reading(inputs, QUARANTINE) as read, run.open() as how, progress_bar(quiet) as bar:
         read.ingest.on_progress = bar
@@ -86,7 +69,7 @@ def collect_audit(
     by: list[str],
 ) -> tuple[audit_rules.AuditPartial, IngestStats]:
     """The audit's partial of the whole pipeline over PATHS, one result at a time (the
-    traces table is never held), and the ingest totals; errors as `run_analysis`."""
+    traces table is never held), and the ingest totals; errors as `collect_report`."""
     options = dataclasses.replace(analysis, read=inputs.read)
     with reading(inputs, QUARANTINE) as read, run.open() as how, progress_bar(False) as bar:
         read.ingest.on_progress = bar
@@ -100,12 +83,6 @@ def _check_read(stats: IngestStats) -> None:
     if not stats.traces and stats.file_errors:
         msg = f"nothing was read: {len(stats.file_errors):,} input(s) could not be opened"
         raise InputError(msg, hint="Check the paths above.")
-
-
-def warn_unknown_keys(analysis: Analysis, by: tuple[str, ...]) -> None:
-    """`--by KEY` on a key that no trace has: said, never a silent "(none)"."""
-    for key in unknown_keys(analysis.traces, list(by)):
-        echo_err(f"warning: no trace has {key!r} (as a column or a metadata key); all are (none)")
 
 
 @click.command()
