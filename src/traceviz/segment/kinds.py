@@ -14,7 +14,7 @@ The features are built by `features.py`; this module is the model: its data, the
 it is saved as (vocabulary, idf, cue patterns, coefficients, intercepts and the
 evaluation that measured it), and prediction. Training scales the dense features and
 weights the context; both are folded into the saved coefficients, so inference is one
-sparse product per block plus a row shift for the neighbours, over the whole batch,
+sparse product (numpy) per block plus a row shift for the neighbours, over the whole batch,
 with numpy and polars: no fitted scikit-learn object, no pickle, no loop per step.
 
 The probabilities are calibrated to the kind frequencies of the labels (their sums
@@ -35,10 +35,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from traceviz.errors import ConfigError
-from traceviz.segment.features import CUES, Design, dense_names, design, shift
+from traceviz.segment.features import (
+    CUES,
+    Design,
+    Vocabulary,
+    dense_names,
+    design,
+    shift,
+    vocabulary,
+)
 
 KINDS = (
     "problem_setup",
@@ -105,12 +112,9 @@ class KindModel:
         return self.evaluation.note() if self.evaluation else UNMEASURED_NOTE
 
     @cached_property
-    def terms(self) -> pl.DataFrame:
-        """The vocabulary as a table: term, its feature column and its idf weight."""
-        return pl.DataFrame(
-            {"term": list(self.vocabulary), "column": list(self.vocabulary.values())},
-            schema={"term": pl.String, "column": pl.Int64},
-        ).with_columns(pl.Series("idf", self.idf[list(self.vocabulary.values())]))
+    def terms(self) -> Vocabulary:
+        """The vocabulary indexed for `design`, with each column's idf weight."""
+        return vocabulary(self.vocabulary, self.idf)
 
     @cached_property
     def _blocks(self) -> dict[str, np.ndarray]:
@@ -155,9 +159,7 @@ class KindModel:
         blocks = self._blocks
         # NOTE: einsum, not `@`, for the dense product: BLAS threads on a tall, thin
         # product cost 10-100x more than they save on a busy machine
-        parts = np.asarray(x.tfidf @ blocks["terms"]) + np.einsum(
-            "ij,jk->ik", x.dense, blocks["dense"]
-        )
+        parts = x.tfidf.dot(blocks["terms"]) + np.einsum("ij,jk->ik", x.dense, blocks["dense"])
         k = len(self.kinds)
         scores = parts[:, :k] + self.intercept
         if self.context:
