@@ -316,9 +316,10 @@ class Vocabulary:
     """A model's terms indexed for lookup without building term strings.
 
     Every word that is a term or half of a two-word term has an id (its place in
-    `words`, an Enum a word column is cast to); `single[id]` is the column of the word
-    as a term of its own, `pair[a * n + b]` (n words) that of the term "a b" (-1 where
-    none). With too many words for that table, `pair_keys` (sorted a * n + b) and
+    `words`, an Enum a word column is cast to; any other word gets the id n, the number
+    of those words); `single[id]` is the column of the word as a term of its own,
+    `pair[a * (n + 1) + b]` that of the term "a b" (-1 where none). With too many words
+    for that table (`pair` None), `pair_keys` (sorted a * (n + 1) + b) and
     `pair_columns` are searched instead. Terms without a space (the cue terms) are also
     looked up by string (`strings`). `idf` is per column.
     """
@@ -333,14 +334,14 @@ class Vocabulary:
     width: int
 
 
-PAIR_TABLE = 1 << 22  # the most entries of a dense pair table (16 MiB): 2,048 words
+PAIR_TABLE = 1 << 22  # the most entries of a dense pair table (16 MiB): 2,047 words
 
 
 def vocabulary(
     terms: Mapping[str, int], idf: np.ndarray, pair_table: int = PAIR_TABLE
 ) -> Vocabulary:
     """`terms` (term -> column, as `term_lists` makes them) indexed for `design`; `idf`
-    per column."""
+    per column; a dense pair table when it has at most `pair_table` entries."""
     singles = {t: c for t, c in terms.items() if " " not in t}
     pairs = {}
     for term, column in terms.items():
@@ -349,16 +350,16 @@ def vocabulary(
             pairs[first, second] = column
     names = sorted(set(singles) | {w for pair in pairs for w in pair})
     ids = {w: i for i, w in enumerate(names)}
-    n = len(names)
-    single = np.full(n, -1, dtype=np.int64)
+    side = len(names) + 1  # the ids, and one for every other word
+    single = np.full(side, -1, dtype=np.int64)
     for term, column in singles.items():
         single[ids[term]] = column
-    keys = np.array([ids[a] * n + ids[b] for a, b in pairs], dtype=np.int64)
+    keys = np.array([ids[a] * side + ids[b] for a, b in pairs], dtype=np.int64)
     columns = np.array(list(pairs.values()), dtype=np.int64)
     order = np.argsort(keys)
     table = None
-    if n * n <= pair_table:
-        table = np.full(n * n, -1, dtype=np.int32)
+    if side * side <= pair_table:
+        table = np.full(side * side, -1, dtype=np.int64)
         table[keys] = columns
     strings = pl.DataFrame(
         {"term": list(singles), "column": list(singles.values())},
@@ -422,27 +423,24 @@ def _term_columns(steps: pl.DataFrame, lists: pl.Series, terms: Vocabulary) -> n
     width = terms.width
     found = []
     if terms.words is not None:
+        side = len(terms.single)
         counts = lists.list.len().fill_null(0).to_numpy()
+        ends = np.cumsum(counts)  # past each step's words
         row = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         ids = (
             lists.explode(empty_as_null=False, keep_nulls=False)
             .cast(terms.words, strict=False)
             .to_physical()
             .cast(pl.Int64)
-            .fill_null(-1)
+            .fill_null(side - 1)
             .to_numpy()
         )
-        known = ids >= 0
-        single = np.full(len(ids), -1, dtype=np.int64)
-        single[known] = terms.single[ids[known]]
-        hit = single >= 0
-        found.append(row[hit] * width + single[hit])
-        first, second = ids[:-1], ids[1:]
-        at = np.flatnonzero((row[1:] == row[:-1]) & (first >= 0) & (second >= 0))
-        n = len(terms.single)
-        key = first[at] * n + second[at]
+        column = terms.single[ids]
+        hit = np.flatnonzero(column >= 0)
+        found.append(row[hit] * width + column[hit])
+        key = ids[:-1] * side + ids[1:]  # word i and the next
         if terms.pair is not None:
-            column = terms.pair[key].astype(np.int64)
+            column = terms.pair[key]
         else:
             place = np.searchsorted(terms.pair_keys, key)
             np.minimum(place, max(len(terms.pair_keys) - 1, 0), out=place)
@@ -450,8 +448,11 @@ def _term_columns(steps: pl.DataFrame, lists: pl.Series, terms: Vocabulary) -> n
             if len(terms.pair_keys):
                 same = terms.pair_keys[place] == key
                 column[same] = terms.pair_columns[place[same]]
-        hit = column >= 0
-        found.append(row[at[hit]] * width + column[hit])
+        column[
+            ends[(ends > 0) & (ends < len(ids))] - 1
+        ] = -1  # a step's last word and the next's first
+        hit = np.flatnonzero(column >= 0)
+        found.append(row[hit] * width + column[hit])
     cues = (
         steps.select("row", _cue_term().alias("term"))
         .drop_nulls("term")
