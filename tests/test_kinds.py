@@ -320,3 +320,46 @@ def test_cue_flags_are_the_patterns_own_matches_on_any_script() -> None:
         expected = texts.str.contains(pattern).cast(pl.Float64)
         assert found[name].to_list() == expected.to_list(), name
     assert found["approach"].to_list() == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+
+
+def test_sparse_rows_multiply_and_shift_with_scipys_bits(
+    data: training.Labelled, model: kinds.KindModel
+) -> None:
+    """Prediction uses numpy, not scipy.sparse, and gives the bits scipy's CSR product
+    and shift matrix gave (each row's products summed in order from zero)."""
+    from scipy import sparse
+
+    x = model.design(data.traces)
+    rows = x.tfidf
+    csr = sparse.csr_matrix((rows.values, rows.columns, rows.indptr), shape=rows.shape)
+    coefficients = np.random.default_rng(0).normal(size=(rows.shape[1], 24))
+    coefficients[::7] = -0.0
+    expected = np.asarray(csr @ coefficients)
+    assert rows.dot(coefficients).tobytes() == expected.tobytes()
+    assert rows.dot(coefficients, block=5).tobytes() == expected.tobytes()  # in blocks
+    assert np.array_equal(rows.toarray(), csr.toarray())
+    n = rows.shape[0]
+    for by, edge in ((1, x.first), (-1, x.last)):
+        keep = ~edge
+        mover = sparse.csr_matrix(
+            (np.ones(int(keep.sum())), (np.flatnonzero(keep), (np.arange(n) - by)[keep])),
+            shape=(n, n),
+        )
+        assert features.shift(expected, x, by).tobytes() == (mover @ expected).tobytes()
+
+
+def test_a_vocabulary_without_a_pair_table_finds_the_same_terms(
+    data: training.Labelled, model: kinds.KindModel
+) -> None:
+    table = model.terms
+    searched = features.vocabulary(model.vocabulary, model.idf, pair_table=0)
+    assert table.pair is not None
+    assert searched.pair is None
+    by_table = features.design(data.traces, table, model.cues, model.novelty).tfidf
+    by_search = features.design(data.traces, searched, model.cues, model.novelty).tfidf
+    assert np.array_equal(by_table.indptr, by_search.indptr)
+    assert np.array_equal(by_table.columns, by_search.columns)
+    assert by_table.values.tobytes() == by_search.values.tobytes()
+    assert by_table.indptr[-1] > 1000  # terms were found, pairs among them
+    pairs = [t for t in model.vocabulary if " " in t]
+    assert np.isin(by_table.columns, [model.vocabulary[t] for t in pairs]).any()

@@ -334,7 +334,7 @@ class Vocabulary:
     width: int
 
 
-PAIR_TABLE = 1 << 22  # the most entries of a dense pair table (16 MiB): 2,047 words
+PAIR_TABLE = 1 << 22  # the most entries of a dense pair table (16 MiB of int32): 2,047 words
 
 
 def vocabulary(
@@ -359,7 +359,7 @@ def vocabulary(
     order = np.argsort(keys)
     table = None
     if side * side <= pair_table:
-        table = np.full(side * side, -1, dtype=np.int64)
+        table = np.full(side * side, -1, dtype=np.int32)
         table[keys] = columns
     strings = pl.DataFrame(
         {"term": list(singles), "column": list(singles.values())},
