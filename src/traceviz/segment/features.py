@@ -152,20 +152,38 @@ def _word_counts(texts: pl.Series, lists: pl.Series, plain: np.ndarray) -> pl.Se
     return counts
 
 
-def _surface_and_position(steps: pl.DataFrame, words: pl.Series, digits: pl.Series) -> pl.DataFrame:
-    """SURFACE and POSITION, one row per step (`words`: `_word_counts`; `digits`: the
-    count of `\\d` in each step)."""
+def _numbers(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """How many matches of NUMBER_PATTERN each text holds, and how many `\\d`.
+
+    NOTE: one regex pass for both (12 ms CPU less on r1small's steps): every `\\d` of a
+    text is in exactly one number match (a search resumes after a match, and any digit
+    left starts one), and a match is its digits and at most one `.`."""
+    numbers = texts.str.extract_all(NUMBER_PATTERN)
+    counts = numbers.list.len()
+    found = numbers.explode(empty_as_null=False, keep_nulls=False)
+    digits = found.str.len_chars() - found.str.contains(".", literal=True).cast(pl.UInt32)
+    row = np.repeat(np.arange(len(texts)), counts.fill_null(0).to_numpy())
+    per_text = np.bincount(row, digits.to_numpy(), minlength=len(texts))
+    return counts, pl.Series(per_text.astype(np.uint32)).set(counts.is_null(), None)
+
+
+def _surface_and_position(
+    steps: pl.DataFrame, words: pl.Series, numbers: pl.Series, digits: pl.Series
+) -> pl.DataFrame:
+    """SURFACE and POSITION, one row per step (`words`: `_word_counts`; `numbers` and
+    `digits`: `_numbers`)."""
     length = pl.max_horizontal(pl.col("text").str.len_chars(), pl.lit(1)).cast(pl.Float64)
     last = pl.col("count") - 1
     position = pl.col("pos") / pl.max_horizontal(last, pl.lit(1))
-    return steps.with_columns(words.alias("words"), digits.alias("digits")).select(
+    frame = steps.with_columns(
+        words.alias("words"), numbers.alias("numbers"), digits.alias("digits")
+    )
+    return frame.select(
         (length.log() / 10).alias("log_length"),
         (pl.col("words").cast(pl.Float64).log1p() / 5).alias("log_words"),
         (pl.col("text").str.count_matches(_SYMBOLS) / length).alias("symbol_share"),
         (pl.col("digits") / length).alias("digit_share"),
-        (pl.col("text").str.count_matches(NUMBER_PATTERN).cast(pl.Float64).log1p() / 3).alias(
-            "numbers"
-        ),
+        (pl.col("numbers").cast(pl.Float64).log1p() / 3).alias("numbers"),
         pl.col("text").str.contains("\n", literal=True).cast(pl.Float64).alias("newlines"),
         position.alias("position"),
         (position**2).alias("position_sq"),
@@ -402,10 +420,11 @@ def design(
     texts = steps["text"]
     plain = _ascii(texts)
     lists = _word_lists(texts)  # once: log_words, the TF-IDF and novelty read them
-    digits = texts.str.count_matches(r"\d")
+    numbers, digits = _numbers(texts)
     known = {r"\d": (digits > 0).cast(pl.Float64).to_numpy()}
     flags = cue_flags(texts, cues, plain, known)
-    blocks = [flags, _surface_and_position(steps, _word_counts(texts, lists, plain), digits)]
+    surface = _surface_and_position(steps, _word_counts(texts, lists, plain), numbers, digits)
+    blocks = [flags, surface]
     if novelty:
         doubt = pl.any_horizontal(
             pl.lit(False), *[pl.col(n) > 0 for n in _DOUBT_CUES if n in flags]
