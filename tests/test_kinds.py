@@ -13,6 +13,8 @@ import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from traceviz import segment, tokens
 from traceviz.cli import main
@@ -363,3 +365,13 @@ def test_a_vocabulary_without_a_pair_table_finds_the_same_terms(
     assert by_table.indptr[-1] > 1000  # terms were found, pairs among them
     pairs = [t for t in model.vocabulary if " " in t]
     assert np.isin(by_table.columns, [model.vocabulary[t] for t in pairs]).any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="12.٣٤x .\n", max_size=12), max_size=8))
+@example(["1.2.3", "٣.٤", "1..2", ".5", "12.", "a1b2.3c", "", "...", "1.2.3.4.5"])
+def test_numbers_and_digits_of_one_pass_are_the_regex_counts(texts: list[str]) -> None:
+    series = pl.Series(texts, dtype=pl.String)
+    numbers, digits = features._numbers(series)
+    assert numbers.to_list() == series.str.count_matches(features.NUMBER_PATTERN).to_list()
+    assert digits.to_list() == series.str.count_matches(r"\d").to_list()
