@@ -288,4 +288,6 @@ def test_reasoning_never_exceeds_the_billed_output() -> None:
     # a count with another model's vocabulary is no proof: only the impossible case changes
     distill = _r1(10, 5, model="deepseek-r1-distill-qwen-7b")
     assert _split(distill) == [(10, 5, "logged")]
-    assert _split(_r1(10, 20, model="deepseek-r1-distill-qwen-7b"))[0][1:] == (10, "counted")
+    # the count proves the log wrong, but alone it exceeds the bill: cut to it, and said so
+    assert _split(_r1(10, 20, model="deepseek-r1-distill-qwen-7b"))[0][1:] == (10, "clipped")
+    assert _split(_r1(10, None))[0][1:] == (10, "clipped")

@@ -542,3 +542,36 @@ def test_a_run_without_prices_measures_the_same_and_prices_nothing() -> None:
     assert not [c for c in unpriced.traces.columns if c.startswith("whatif_")]
     measured = [c for c in unpriced.traces.columns if c != COST_LOGGED]
     assert_frame_equal(priced.traces.select(measured), unpriced.traces.select(measured))
+
+
+# --- a log that bills less than its visible reasoning counts -------------------------------
+
+
+def test_the_bill_after_the_first_answer_never_exceeds_the_reasoning(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """R1 billed 3 output tokens for a reasoning that counts 13, 11 of them after the
+    answer first appears: the part cannot cost more than the whole, and the report says
+    which figure was cut and on how many traces."""
+    record = {
+        "model": "deepseek-reasoner",
+        "choices": [{"message": {"content": "4", "reasoning_content": "2+2=4. Wait, check: 4."}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3},
+    }
+    log = tmp_path / "short-bill.jsonl"
+    log.write_bytes(orjson.dumps(record) + b"\n")
+    table = tmp_path / "traces.parquet"
+    _ok(runner.invoke(main, ["ingest", str(log), "-o", str(table), "-q", "--no-cache"]))
+    row = pl.read_parquet(table).row(0, named=True)
+    assert row["tokens_reasoning"] > row["output_tokens"] == 3
+    assert (row["reasoning_tokens"], row["reasoning_tokens_source"]) == (3, "clipped")
+    assert row["reasoning_tokens_after_first_answer"] > 3
+    assert row["reasoning_tokens_after_first_answer_billed"] == 3
+    assert row["cost_after_first_answer"] == row["cost_reasoning"] > 0
+    document = _report_json(runner, str(log), "--no-cache")
+    assert document["overall"]["overthinking_tokens"] == 3
+    assert document["overall"]["overthinking_token_share"] == 1.0
+    assert document["overall"]["overthinking_share"] == 1.0
+    notes = " ".join(document["estimates"])
+    assert "counts more tokens than the whole billed output on 1 trace" in notes
+    assert "more tokens after the first answer than billed reasoning on 1 trace" in notes

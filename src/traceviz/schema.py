@@ -99,8 +99,9 @@ CACHED_INPUT_TOKENS = "cached_input_tokens"
 OUTPUT_TOKENS = "output_tokens"
 REASONING_TOKENS = "reasoning_tokens"
 # where `reasoning_tokens` comes from: "logged" (usage), "counted" (the visible reasoning,
-# where the logged split is impossible or disagrees with the count), "clipped" (logged
-# reasoning above the billed output, cut to it: no text to count)
+# where the logged split is impossible or disagrees with the count), "clipped" (reasoning
+# above the billed output, cut to it: logged with no text to count, or counted from a
+# visible reasoning longer than the whole billed output)
 REASONING_TOKENS_SOURCE = "reasoning_tokens_source"
 
 TOKENS_SCHEMA: dict[str, pl.DataType] = {
@@ -230,6 +231,10 @@ METRICS_SCHEMA: dict[str, pl.DataType] = {
 
 # USD per output token the price stage billed the trace at (reasoning included).
 OUTPUT_RATE = "output_rate"
+# The billed reasoning tokens after the first answer: the counted ones, but never more
+# than the trace's billed `reasoning_tokens` (a log whose usage bills less than the
+# visible reasoning counts: capped, and the report says on how many traces).
+REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED = "reasoning_tokens_after_first_answer_billed"
 # Those tokens after the first answer at the output rate; null (with a reason) when the
 # reasoning is hidden, no answer was found, or the trace is not priced.
 COST_AFTER_FIRST_ANSWER = "cost_after_first_answer"

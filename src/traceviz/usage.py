@@ -80,9 +80,10 @@ def reasoning_split(output: pl.Expr, counted_output: pl.Expr) -> tuple[pl.Expr, 
     tokenizer, the reasoning differs from it by more than the template's tokens while
     the counted reasoning + answer + template do account for the billed output. Then
     the exact count is the reasoning and the rest of the billed output the answer
-    ("counted"). Logged reasoning above the output with no text to count is cut to the
-    output ("clipped"). Reasoning never exceeds the output, so no part costs less than
-    nothing.
+    ("counted"). Reasoning above the output is cut to the output ("clipped"): logged
+    reasoning with no text to count, or a visible reasoning that alone counts more tokens
+    than the whole billed output. Reasoning never exceeds the output, so no part costs
+    less than nothing.
 
     On R1 served through OpenRouter (30 real responses), logged reasoning differed from
     the count by -175…+1,091 tokens and exceeded the output in 3, while the counts
@@ -104,10 +105,10 @@ def reasoning_split(output: pl.Expr, counted_output: pl.Expr) -> tuple[pl.Expr, 
     source = (
         pl.when(chosen.is_null())
         .then(None)
+        .when(chosen > output)
+        .then(pl.lit("clipped"))
         .when(proven_wrong | logged.is_null())
         .then(pl.lit("counted"))
-        .when(logged > output)
-        .then(pl.lit("clipped"))
         .otherwise(pl.lit("logged"))
     )
     return pl.when(chosen.is_not_null()).then(pl.min_horizontal(chosen, output)), source

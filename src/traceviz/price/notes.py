@@ -24,7 +24,10 @@ from traceviz.schema import (
     MODEL,
     PRICE_BASIS,
     PRICE_ID,
+    REASONING_TOKENS,
+    REASONING_TOKENS_AFTER_FIRST_ANSWER,
     REASONING_TOKENS_SOURCE,
+    TOKENS_REASONING,
     USAGE_OUTPUT,
     USAGE_REASONING,
 )
@@ -47,7 +50,9 @@ class Figures:
     undated: pl.DataFrame | None = None  # basis, price_id, traces: undated priced traces
     band: tuple[int, Decimal, Decimal, Decimal] | None = None  # traces, low, high, total
     tiers: dict[str, tuple[int, frozenset[str]]] | None = None  # tier: traces, models
-    split: tuple[int, int, int] | None = None  # counted, clipped, disagreed
+    # counted, clipped (no text), longer (visible reasoning over the billed output),
+    # disagreed, capped (after-first-answer tokens over the billed reasoning)
+    split: tuple[int, int, int, int, int] | None = None
 
     def merge(self, other: Figures) -> Figures:
         def both(a: Any, b: Any, add: Callable[[Any, Any], Any]) -> Any:
@@ -102,17 +107,26 @@ def figures(traces: pl.DataFrame) -> Figures:
         for tier in TIERS:
             stayed = traces.filter(pl.col(PRICE_BASIS).str.contains(f"; no {tier} rate, standard"))
             tiers[tier] = (stayed.height, frozenset(str(m) for m in stayed[MODEL].unique()))
-    if {REASONING_TOKENS_SOURCE, USAGE_REASONING, USAGE_OUTPUT} <= columns:
+    if {REASONING_TOKENS_SOURCE, USAGE_REASONING, USAGE_OUTPUT, TOKENS_REASONING} <= columns:
         impossible = (pl.col(USAGE_REASONING) > pl.col(USAGE_OUTPUT)).fill_null(False)
         source = pl.col(REASONING_TOKENS_SOURCE)
+        clipped = source == "clipped"
+        text = pl.col(TOKENS_REASONING).is_not_null()
+        capped = (
+            pl.col(REASONING_TOKENS_AFTER_FIRST_ANSWER) > pl.col(REASONING_TOKENS)
+            if {REASONING_TOKENS_AFTER_FIRST_ANSWER, REASONING_TOKENS} <= columns
+            else pl.lit(False)
+        )
         row = traces.select(
             (impossible & (source == "counted")).sum(),
-            (impossible & (source != "counted")).sum().alias("clipped"),
+            (impossible & clipped & ~text).sum().alias("clipped"),
+            (clipped & text).sum().alias("longer"),
             (~impossible & (source == "counted") & pl.col(USAGE_REASONING).is_not_null())
             .sum()
             .alias("disagreed"),
+            capped.fill_null(False).sum().alias("capped"),
         ).row(0)
-        split = (int(row[0]), int(row[1]), int(row[2]))
+        split = (int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
     return Figures(undated, band, tiers, split)
 
 
@@ -178,7 +192,9 @@ def _tiers(tiers: dict[str, tuple[int, frozenset[str]]]) -> list[str]:
     return found
 
 
-def _reasoning_split(counted: int, clipped: int, disagreed: int) -> list[str]:
+def _reasoning_split(
+    counted: int, clipped: int, longer: int, disagreed: int, capped: int
+) -> list[str]:
     found = []
     if counted or clipped:
         n = counted + clipped
@@ -192,6 +208,17 @@ def _reasoning_split(counted: int, clipped: int, disagreed: int) -> list[str]:
             f"logged reasoning off the exact count of the visible reasoning by more than the"
             f" template's tokens on {_traces(disagreed)}, whose counts match the"
             " billed output: split by the count (reasoning_tokens_source)"
+        )
+    if longer:
+        found.append(
+            f"the visible reasoning alone counts more tokens than the whole billed output"
+            f" on {_traces(longer)} (usage of a truncated or another response?): reasoning"
+            " taken as the billed output (reasoning_tokens_source clipped)"
+        )
+    if capped:
+        found.append(
+            f"more tokens after the first answer than billed reasoning on {_traces(capped)}:"
+            " capped at the billed reasoning (reasoning_tokens_after_first_answer_billed)"
         )
     return found
 

@@ -2,8 +2,12 @@
 on reasoning tokens would have saved.
 
 `apply` adds, per trace, `output_rate` (USD per output token, the rate the price stage
-billed) and `cost_after_first_answer`: `reasoning_tokens_after_first_answer` (counted
-by the segment stage) times that rate, exact in Decimal(38, 12). The rate is recovered
+billed), `reasoning_tokens_after_first_answer_billed` and `cost_after_first_answer`: those
+billed tokens times that rate, exact in Decimal(38, 12). The billed tokens are the ones
+the segment stage counted after the first answer, capped at the trace's billed
+`reasoning_tokens`: where a log bills less than its visible reasoning counts (usage of
+a truncated or another response), the part after the first answer cannot cost more than
+the whole reasoning. The notes (`notes.py`) count the capped traces. The rate is recovered
 from the price stage's own figures, never looked up twice: the price stage bills
 `cost_reasoning = reasoning tokens × rate` (and `cost_output` likewise), so the quotient
 is the rate itself; it is kept only when multiplying back gives the cost to the last
@@ -41,6 +45,7 @@ from traceviz.schema import (
     OUTPUT_TOKENS,
     REASONING_TOKENS,
     REASONING_TOKENS_AFTER_FIRST_ANSWER,
+    REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED,
     REASONING_VISIBLE,
     TOKENS_REASONING,
     USAGE_OUTPUT,
@@ -117,6 +122,7 @@ def apply(traces: pl.DataFrame) -> pl.DataFrame:
     if REASONING_TOKENS_AFTER_FIRST_ANSWER not in traces.columns:
         return traces
     after = pl.col(REASONING_TOKENS_AFTER_FIRST_ANSWER)
+    billed = pl.when(after.is_not_null()).then(pl.min_horizontal(after, REASONING_TOKENS))
     hidden = (
         ~pl.col(REASONING_VISIBLE).fill_null(False)
         if REASONING_VISIBLE in traces.columns
@@ -139,11 +145,13 @@ def apply(traces: pl.DataFrame) -> pl.DataFrame:
     )
     cost = (
         pl.when(reason.is_null())
-        .then(after.cast(pl.Decimal(38, 0)) * pl.col(OUTPUT_RATE).fill_null(Decimal(0)))
+        .then(billed.cast(pl.Decimal(38, 0)) * pl.col(OUTPUT_RATE).fill_null(Decimal(0)))
         .cast(MONEY)
     )
     return traces.with_columns(
-        cost.alias(COST_AFTER_FIRST_ANSWER), reason.alias(COST_AFTER_FIRST_ANSWER_REASON)
+        billed.cast(pl.Int64).alias(REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED),
+        cost.alias(COST_AFTER_FIRST_ANSWER),
+        reason.alias(COST_AFTER_FIRST_ANSWER_REASON),
     )
 
 

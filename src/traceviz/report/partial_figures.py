@@ -39,6 +39,7 @@ from traceviz.schema import (
     OUTPUT_TOKENS,
     REASONING_TOKENS,
     REASONING_TOKENS_AFTER_FIRST_ANSWER,
+    REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED,
     REFLECTION_WORDS,
     REFUSAL,
     STEPS,
@@ -196,7 +197,12 @@ def _figure_exprs(columns: list[str], capped: bool) -> list[pl.Expr]:
             pl.col(WHATIF_RATIO_SOURCE),
         ]
     if has(columns, REASONING_TOKENS_AFTER_FIRST_ANSWER, REASONING_TOKENS):
-        after = REASONING_TOKENS_AFTER_FIRST_ANSWER
+        # the billed tokens where priced: never more than the reasoning they are part of
+        after = (
+            REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED
+            if REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED in columns
+            else REASONING_TOKENS_AFTER_FIRST_ANSWER
+        )
         exprs += [
             _u32(n(after)).alias("overthinking_traces"),
             _when(after).alias("overthinking_tokens"),
