@@ -45,7 +45,6 @@ from traceviz.schema import (
     TRACE_ID,
     TRUNCATED,
 )
-from traceviz.segment import features
 from traceviz.segment import kinds as kinds_module
 from traceviz.segment.kinds import KindModel
 from traceviz.segment.metrics import (
@@ -114,22 +113,20 @@ def classify(
         part_tokens = pl.Series([n for counts in _count_parts(traces, cuts) for n in counts])
     lengths = np.fromiter((len(c) for c in cuts), dtype=np.int64, count=len(cuts))
     flat = [step for trace in cuts for step in trace]
-    owner = np.repeat(np.arange(len(cuts)), lengths)
-    start = np.fromiter((s.start for s in flat), dtype=np.int64, count=len(flat))
-    end = np.fromiter((s.end for s in flat), dtype=np.int64, count=len(flat))
-    texts = _step_texts(traces[REASONING].gather(owner), start, end)
-    parts = [
-        model.probabilities(features.StepTexts(texts.slice(at, size), counts))
-        for counts, at, size in _chunks(lengths)
+    texts = [
+        [reasoning[s.start : s.end] for s in trace]
+        for reasoning, trace in zip(traces[REASONING].to_list(), cuts, strict=True)
+        if trace
     ]
+    parts = [model.probabilities(chunk) for chunk in _chunks(texts)]
     probabilities = np.concatenate(parts) if parts else np.zeros((0, len(kinds_module.KINDS)))
     chosen = model.choose(probabilities)
     first = np.repeat(np.cumsum(lengths) - lengths, lengths)
     columns = {
-        TRACE_ID: traces[TRACE_ID].gather(owner),
+        TRACE_ID: traces[TRACE_ID].gather(np.repeat(np.arange(len(cuts)), lengths)),
         STEP: np.arange(len(flat), dtype=np.int64) - first,
-        START: start,
-        END: end,
+        START: [s.start for s in flat],
+        END: [s.end for s in flat],
         TOKENS: part_tokens,
         KIND: pl.Series(model.kinds, dtype=pl.String).gather(chosen),
         KIND_CONFIDENCE: probabilities[np.arange(len(chosen)), chosen],
@@ -139,25 +136,18 @@ def classify(
     return pl.DataFrame(columns, schema=STEPS_SCHEMA), probabilities
 
 
-def _step_texts(reasoning: pl.Series, start: np.ndarray, end: np.ndarray) -> pl.Series:
-    """Each step's text: its trace's `reasoning` (one per step) from `start` to `end`
-    (character offsets, as Python slices them; polars slices by character too)."""
-    frame = pl.DataFrame({"text": reasoning, "start": start, "size": end - start})
-    return frame.select(pl.col("text").str.slice(pl.col("start"), pl.col("size"))).to_series()
-
-
-def _chunks(lengths: np.ndarray) -> Iterator[tuple[np.ndarray, int, int]]:
-    """Whole traces, about PREDICT_STEPS steps at a time: the steps of each trace of a
-    chunk (traces without steps left out), its first step and its number of steps."""
-    counts = lengths[lengths > 0]
-    lo = at = size = 0
-    for trace, length in enumerate(counts.tolist()):
-        size += length
+def _chunks(texts: list[list[str]]) -> Iterator[list[list[str]]]:
+    """Whole traces, about PREDICT_STEPS steps at a time."""
+    chunk: list[list[str]] = []
+    size = 0
+    for trace in texts:
+        chunk.append(trace)
+        size += len(trace)
         if size >= PREDICT_STEPS:
-            yield counts[lo : trace + 1], at, size
-            lo, at, size = trace + 1, at + size, 0
-    if size:
-        yield counts[lo:], at, size
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _count_parts(traces: pl.DataFrame, cuts: list[list[Step]]) -> list[list[int]]:

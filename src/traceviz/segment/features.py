@@ -75,40 +75,18 @@ OPENING_STEPS = 3  # the steps that state the problem, for `overlap_opening`
 _DOUBT_CUES = ("wait", "check")  # the cue regexes that reset `since_doubt`
 
 
-@dataclass(frozen=True, slots=True)
-class StepTexts:
-    """The steps of a batch of traces as one column: every step's text in order, and
-    how many steps each trace has (what `design` also takes as lists of lists)."""
-
-    texts: pl.Series
-    lengths: np.ndarray
-
-
-Traces = Sequence[Sequence[str]] | StepTexts
-
-
-def step_texts(traces: Traces) -> StepTexts:
-    """`traces` as a `StepTexts`."""
-    if isinstance(traces, StepTexts):
-        return traces
-    lengths = np.fromiter((len(t) for t in traces), dtype=np.int64, count=len(traces))
-    texts = pl.Series([text for trace in traces for text in trace], dtype=pl.String)
-    return StepTexts(texts, lengths)
-
-
-def _step_frame(traces: Traces) -> pl.DataFrame:
+def _step_frame(traces: Sequence[Sequence[str]]) -> pl.DataFrame:
     """One row per step: its row number, its trace, its position and the trace's length."""
-    given = step_texts(traces)
-    lengths = given.lengths
+    lengths = np.fromiter((len(t) for t in traces), dtype=np.int64, count=len(traces))
     total = int(lengths.sum())
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
     return pl.DataFrame(
         {
             "row": np.arange(total, dtype=np.int64),
-            "trace": np.repeat(np.arange(len(lengths), dtype=np.int64), lengths),
+            "trace": np.repeat(np.arange(len(traces), dtype=np.int64), lengths),
             "pos": np.arange(total, dtype=np.int64) - starts,
             "count": np.repeat(lengths, lengths),
-            "text": given.texts,
+            "text": [text for trace in traces for text in trace],
         },
         schema={
             "row": pl.Int64,
@@ -432,13 +410,12 @@ class Design:
 
 
 def design(
-    traces: Traces,
+    traces: Sequence[Sequence[str]],
     terms: Vocabulary,
     cues: Sequence[tuple[str, str]],
     novelty: bool,
 ) -> Design:
-    """The features of every step of every trace (lists of step texts, or a
-    `StepTexts`), with the vocabulary `terms`."""
+    """The features of every step of every trace, with the vocabulary `terms`."""
     steps = _step_frame(traces)  # once: every feature reads the step texts
     texts = steps["text"]
     plain = _ascii(texts)

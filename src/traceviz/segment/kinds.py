@@ -27,6 +27,7 @@ Invariant: `probabilities` rows sum to 1, and `predict` is `choose(probabilities
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from importlib.resources import files
@@ -40,12 +41,10 @@ from traceviz.errors import ConfigError
 from traceviz.segment.features import (
     CUES,
     Design,
-    Traces,
     Vocabulary,
     dense_names,
     design,
     shift,
-    step_texts,
     vocabulary,
 )
 
@@ -152,10 +151,10 @@ class KindModel:
             ),
         }
 
-    def design(self, traces: Traces) -> Design:
+    def design(self, traces: Sequence[Sequence[str]]) -> Design:
         return design(traces, self.terms, self.cues, self.novelty)
 
-    def scores(self, traces: Traces) -> np.ndarray:
+    def scores(self, traces: Sequence[Sequence[str]]) -> np.ndarray:
         """One row per step of each trace, one column per kind: the linear scores."""
         x = self.design(traces)
         blocks = self._blocks
@@ -168,11 +167,9 @@ class KindModel:
             scores += shift(parts[:, k : 2 * k], x, 1) + shift(parts[:, 2 * k :], x, -1)
         return np.asarray(scores)
 
-    def probabilities(self, traces: Traces) -> np.ndarray:
-        """One row per step of each trace (lists of step texts, or a `StepTexts`): the
-        probability of each kind (rows sum to 1)."""
-        traces = step_texts(traces)
-        if not traces.texts.len():
+    def probabilities(self, traces: Sequence[Sequence[str]]) -> np.ndarray:
+        """One row per step of each trace: the probability of each kind (rows sum to 1)."""
+        if not any(traces):
             return np.zeros((0, len(self.kinds)))
         scores = self.scores(traces)
         scores -= scores.max(axis=1, keepdims=True)
@@ -187,7 +184,7 @@ class KindModel:
             scores = scores + self.decision_bias
         return np.asarray(scores.argmax(axis=1))
 
-    def predict(self, traces: Traces) -> list[str]:
+    def predict(self, traces: Sequence[Sequence[str]]) -> list[str]:
         """The kind of every step of every trace, flattened in order."""
         return [self.kinds[i] for i in self.choose(self.probabilities(traces))]
 
