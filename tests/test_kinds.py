@@ -375,3 +375,28 @@ def test_numbers_and_digits_of_one_pass_are_the_regex_counts(texts: list[str]) -
     numbers, digits = features._numbers(series)
     assert numbers.to_list() == series.str.count_matches(features.NUMBER_PATTERN).to_list()
     assert digits.to_list() == series.str.count_matches(r"\d").to_list()
+
+
+def test_predicting_kinds_imports_neither_scipy_nor_scikit_learn() -> None:
+    """Only training needs them: a command that classifies steps does not pay their
+    import (about 0.1 s for scipy.sparse)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from traceviz import segment;"
+        " p = segment.default_model().probabilities([['Okay, so 2 + 2.', 'Wait, check it.']]);"
+        " assert p.shape == (2, 8);"
+        " print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))"
+    )
+    src = Path(__file__).resolve().parent.parent / "src"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(src), "PATH": ""},
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
