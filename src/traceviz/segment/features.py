@@ -272,7 +272,7 @@ class Rows:
         out[rows, self.columns] = self.values
         return out
 
-    def dot(self, matrix: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    def dot(self, matrix: np.ndarray, block: int = 1 << 14) -> np.ndarray:
         """`self @ matrix` for a dense `matrix`, with the bits of scipy's CSR product:
         each row's products added one after the other in column order, from zero.
 
@@ -281,7 +281,9 @@ class Rows:
         of terms (most first), so the rows with a k-th term are a prefix and the k-th
         products of all of them are added at once, in one contiguous slice. `block`
         bounds the entries multiplied at once (a block's products are `block` times
-        the matrix's width floats).
+        the matrix's width floats: 3 MiB for the shipped model's 24 columns, which
+        stay in cache; measured 5.7 ms a 16,000-step batch against 6-10 ms with 4x
+        the block, and 1 ms for scipy's loop in C).
         """
         height = self.shape[0]
         out = np.zeros((height, matrix.shape[1]))
