@@ -400,3 +400,11 @@ def test_predicting_kinds_imports_neither_scipy_nor_scikit_learn() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_shipped_model_loads_the_floats_json_reads() -> None:
+    document = json.loads((files("traceviz") / "data" / "kinds-model.json").read_text())
+    shipped = kinds.load()
+    for name in ("coef", "idf", "intercept", "decision_bias"):
+        assert np.asarray(document[name]).tobytes() == getattr(shipped, name).tobytes(), name
+    assert list(shipped.vocabulary) == document["terms"]
