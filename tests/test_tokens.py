@@ -16,7 +16,7 @@ import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from traceviz import tokens
+from traceviz import tokenizers, tokens
 from traceviz.schema import TRACE_SCHEMA
 
 VARIED = [
@@ -41,8 +41,6 @@ VARIED = [
 @pytest.fixture(scope="module")
 def official() -> Iterator[dict[str, tiktoken.Encoding]]:
     """tiktoken's own encodings, fed our rank files through its cache: no network."""
-    import gzip
-    from importlib.resources import files
 
     def refuse(*args: object, **kwargs: object) -> None:
         msg = "network"
@@ -51,9 +49,7 @@ def official() -> Iterator[dict[str, tiktoken.Encoding]]:
     with tempfile.TemporaryDirectory() as cache, pytest.MonkeyPatch.context() as mp:
         for name in (tokens.O200K, tokens.CL100K):
             url = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
-            data = gzip.decompress(
-                (files("traceviz") / "data" / f"{name}.tiktoken.gz").read_bytes()
-            )
+            data = tokenizers.published_text(name)
             (Path(cache) / hashlib.sha1(url.encode()).hexdigest()).write_bytes(data)
         mp.setenv("TIKTOKEN_CACHE_DIR", cache)
         mp.setattr(socket, "create_connection", refuse)
@@ -70,7 +66,7 @@ def test_rank_file_hashes_are_tiktokens_published_ones() -> None:
 
 def test_damaged_rank_file_is_a_clear_error() -> None:
     with pytest.raises(tokens.ConfigError, match="does not match its SHA-256") as info:
-        tokens._load_ranks("o200k_base.tiktoken.gz", "0" * 64)
+        tokens._load_ranks("o200k_base.ranks.gz", "0" * 64)
     assert info.value.hint == "Reinstall traceviz."
 
 

@@ -127,7 +127,9 @@ class Counter:
         return found
 
     def _encode_batch(self, enc: tiktoken.Encoding, texts: Sequence[str]) -> list[list[int]]:
-        if threads() == 1:  # a worker process: no thread pool to hand texts to
+        # a worker process (no thread pool to hand texts to), or a text or none: tiktoken
+        # would start a pool of threads for it
+        if threads() == 1 or len(texts) < 2:
             return [self.encode(text) for text in texts]
         if self.name == DEEPSEEK:
             return enc.encode_batch(list(texts), num_threads=threads(), allowed_special="all")

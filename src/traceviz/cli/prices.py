@@ -10,8 +10,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from traceviz import price
+from traceviz import timestamps
 from traceviz.escape import one_line, rich_name, rich_text
+from traceviz.price import catalog as catalogs
 from traceviz.price.catalog import Price
 from traceviz.price.in_force import Listing, listing
 
@@ -32,8 +33,8 @@ def prices(model: str | None, at_text: str | None, catalog: str | None, sources:
       traceviz prices deepseek-reasoner
       traceviz prices o3 --at 2025-05-01 --sources
     """
-    book = price.load(catalog)
-    at = price.parse_at(at_text) if at_text is not None else None
+    book = catalogs.load(catalog)  # NOTE: the catalog alone: no polars, no tokenizer
+    at = timestamps.parse_at(at_text) if at_text is not None else None
     found = listing(book, datetime.now(UTC), model, at)
     console = Console()
     console.print(_table(found))

@@ -2,12 +2,40 @@
 
 `apply(traces, catalog)` adds the cost columns; `whatif(traces, target, ratio)` adds
 what the same work would have cost on another model.
+
+NOTE: the names are imported on first use (PEP 562 `__getattr__`), not with the
+package: `traceviz prices` reads the catalog without importing polars, numpy or the
+tokenizers that costs and what-ifs need. `price.apply` and `from traceviz.price import
+whatif` work as ever; type checkers read the imports below.
 """
 
-from traceviz.price.catalog import Catalog, Price, load
-from traceviz.price.cost import COST_COLUMNS, apply, parse_at
-from traceviz.price.notes import notes
-from traceviz.price.whatif import RATIO_PRESETS, Ratio, ratio_preset, whatif
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from traceviz.price.catalog import Catalog, Price, load
+    from traceviz.price.cost import COST_COLUMNS, apply, parse_at
+    from traceviz.price.notes import notes
+    from traceviz.price.whatif import RATIO_PRESETS, Ratio, ratio_preset, whatif
+
+# Each public name and the module it comes from.
+_EXPORTS = {
+    "COST_COLUMNS": "traceviz.price.cost",
+    "RATIO_PRESETS": "traceviz.price.whatif",
+    "Catalog": "traceviz.price.catalog",
+    "Price": "traceviz.price.catalog",
+    "Ratio": "traceviz.price.whatif",
+    "apply": "traceviz.price.cost",
+    "load": "traceviz.price.catalog",
+    "notes": "traceviz.price.notes",
+    "parse_at": "traceviz.price.cost",
+    "ratio_preset": "traceviz.price.whatif",
+    "whatif": "traceviz.price.whatif",
+}
 
 __all__ = [
     "COST_COLUMNS",
@@ -22,3 +50,32 @@ __all__ = [
     "ratio_preset",
     "whatif",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # the next look-up is a plain attribute
+    return value
+
+
+class _Package(ModuleType):
+    """The package's module object: `notes` and `whatif` name both a submodule and the
+    function the package exports, and the function keeps the name.
+
+    NOTE: importing a submodule binds it on its package by name; with the names no longer
+    imported up front, the first `from traceviz.price.whatif import ...` would put the
+    module where `price.whatif` (the function) was. What the eager imports gave, kept.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, ModuleType) and _EXPORTS.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
