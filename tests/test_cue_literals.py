@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from hypothesis import example, given, settings
+import pytest
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from traceviz.segment import features
@@ -22,6 +23,8 @@ PIECES = [
     *(word.upper() for words in LITERALS.values() for word in words),
     "double-check", "oh wait", "Wait", "hmmm", "\\boxed{3}", "**Final Answer**", "okay",
     " ", ", ", ".", "\n", "é", "日本", "\u212a", "\u017f", "ß", "İ", "x", "5", "=", "?", ":",
+    "_", "\u00a0", "\u3000", "\u2028", "，", "\u0301", "\u200d", "٣", "ⓐ", "•", "×", "·", "Σ",
+    "\x0c", "\x01", "$",
 ]  # fmt: skip
 
 
@@ -64,6 +67,40 @@ def test_candidates_leave_out_texts_without_the_cue_words() -> None:
 @example([])
 def test_cue_flags_on_generated_text_are_the_patterns_own_matches(texts: list[str]) -> None:
     assert_own_matches(pl.Series(texts, dtype=pl.String))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kept"),
+    [
+        (r"(?i)\b(check|verif\w+)\b", True),
+        (r"^\W*(but\s+)?wait\b", True),
+        (r"\\boxed|(?i)\*\*final answer", True),
+        (r"double[- ]?check", True),
+        (r"\d", False),  # `٣` is a digit, its stand-in is not
+        (r"a_b", False),  # `_` stands in for every non-ASCII word character
+        (r"[A-z]", False),  # so does a range around `_`
+        (r"(?-u)\bx", False),
+        (r"(?s).", False),
+        (r"\b{start}x", False),
+        (r"\x41", False),
+        (r"\pL", False),
+        (r"[-+*/×^·]", False),
+    ],
+)
+def test_only_patterns_that_read_stand_ins_alike_run_on_them(pattern: str, kept: bool) -> None:
+    assert features.stands_in(pattern) is kept
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=16).map("".join))
+def test_a_pattern_matches_a_stand_in_where_it_matches_the_text(text: str) -> None:
+    assume(not any(c in text for c in "\u212a\u017f"))  # those keep their own text
+    stand_in = features._stand_ins(pl.Series([text]))
+    assert stand_in.str.len_bytes()[0] == stand_in.str.len_chars()[0]  # ASCII
+    for _, pattern in features.CUES:
+        if features.stands_in(pattern):
+            found = stand_in.str.contains(pattern)[0]
+            assert found == pl.Series([text]).str.contains(pattern)[0], pattern
 
 
 def test_null_texts_keep_their_null_flags() -> None:

@@ -13,6 +13,8 @@ import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from traceviz import segment, tokens
 from traceviz.cli import main
@@ -320,3 +322,89 @@ def test_cue_flags_are_the_patterns_own_matches_on_any_script() -> None:
         expected = texts.str.contains(pattern).cast(pl.Float64)
         assert found[name].to_list() == expected.to_list(), name
     assert found["approach"].to_list() == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+
+
+def test_sparse_rows_multiply_and_shift_with_scipys_bits(
+    data: training.Labelled, model: kinds.KindModel
+) -> None:
+    """Prediction uses numpy, not scipy.sparse, and gives the bits scipy's CSR product
+    and shift matrix gave (each row's products summed in order from zero)."""
+    from scipy import sparse
+
+    x = model.design(data.traces)
+    rows = x.tfidf
+    csr = sparse.csr_matrix((rows.values, rows.columns, rows.indptr), shape=rows.shape)
+    coefficients = np.random.default_rng(0).normal(size=(rows.shape[1], 24))
+    coefficients[::7] = -0.0
+    expected = np.asarray(csr @ coefficients)
+    assert rows.dot(coefficients).tobytes() == expected.tobytes()
+    assert rows.dot(coefficients, block=5).tobytes() == expected.tobytes()  # in blocks
+    assert np.array_equal(rows.toarray(), csr.toarray())
+    n = rows.shape[0]
+    for by, edge in ((1, x.first), (-1, x.last)):
+        keep = ~edge
+        mover = sparse.csr_matrix(
+            (np.ones(int(keep.sum())), (np.flatnonzero(keep), (np.arange(n) - by)[keep])),
+            shape=(n, n),
+        )
+        assert features.shift(expected, x, by).tobytes() == (mover @ expected).tobytes()
+
+
+def test_a_vocabulary_without_a_pair_table_finds_the_same_terms(
+    data: training.Labelled, model: kinds.KindModel
+) -> None:
+    table = model.terms
+    searched = features.vocabulary(model.vocabulary, model.idf, pair_table=0)
+    assert table.pair is not None
+    assert searched.pair is None
+    by_table = features.design(data.traces, table, model.cues, model.novelty).tfidf
+    by_search = features.design(data.traces, searched, model.cues, model.novelty).tfidf
+    assert np.array_equal(by_table.indptr, by_search.indptr)
+    assert np.array_equal(by_table.columns, by_search.columns)
+    assert by_table.values.tobytes() == by_search.values.tobytes()
+    assert by_table.indptr[-1] > 1000  # terms were found, pairs among them
+    pairs = [t for t in model.vocabulary if " " in t]
+    assert np.isin(by_table.columns, [model.vocabulary[t] for t in pairs]).any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="12.٣٤x .\n", max_size=12), max_size=8))
+@example(["1.2.3", "٣.٤", "1..2", ".5", "12.", "a1b2.3c", "", "...", "1.2.3.4.5"])
+def test_numbers_and_digits_of_one_pass_are_the_regex_counts(texts: list[str]) -> None:
+    series = pl.Series(texts, dtype=pl.String)
+    numbers, digits = features._numbers(series)
+    assert numbers.to_list() == series.str.count_matches(features.NUMBER_PATTERN).to_list()
+    assert digits.to_list() == series.str.count_matches(r"\d").to_list()
+
+
+def test_predicting_kinds_imports_neither_scipy_nor_scikit_learn() -> None:
+    """Only training needs them: a command that classifies steps does not pay their
+    import (about 0.1 s for scipy.sparse)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from traceviz import segment;"
+        " p = segment.default_model().probabilities([['Okay, so 2 + 2.', 'Wait, check it.']]);"
+        " assert p.shape == (2, 8);"
+        " print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))"
+    )
+    src = Path(__file__).resolve().parent.parent / "src"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(src), "PATH": ""},
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_shipped_model_loads_the_floats_json_reads() -> None:
+    document = json.loads((files("traceviz") / "data" / "kinds-model.json").read_text())
+    shipped = kinds.load()
+    for name in ("coef", "idf", "intercept", "decision_bias"):
+        assert np.asarray(document[name]).tobytes() == getattr(shipped, name).tobytes(), name
+    assert list(shipped.vocabulary) == document["terms"]

@@ -92,10 +92,11 @@ def read_labels(path: str | Path) -> Labelled:
 def _matrix(x: Design, recipe: Recipe, mean: np.ndarray, scale: np.ndarray) -> sparse.csr_matrix:
     """The training features: the blocks of `KindModel.coef`, context weighted, dense scaled."""
     dense = (x.dense - mean) / scale
-    blocks: list[sparse.spmatrix | np.ndarray] = [x.tfidf]
+    tfidf = sparse.csr_matrix((x.tfidf.values, x.tfidf.columns, x.tfidf.indptr), x.tfidf.shape)
+    blocks: list[sparse.spmatrix | np.ndarray] = [tfidf]
     if recipe.context:
         w = recipe.context_weight
-        blocks += [w * shift(x.tfidf, x, 1), w * shift(x.tfidf, x, -1)]
+        blocks += [w * _shift_rows(tfidf, x, 1), w * _shift_rows(tfidf, x, -1)]
     blocks.append(sparse.csr_matrix(dense))
     if recipe.context:
         flags = x.dense[:, : len(CUES)]
@@ -104,6 +105,18 @@ def _matrix(x: Design, recipe: Recipe, mean: np.ndarray, scale: np.ndarray) -> s
             sparse.csr_matrix(w * shift(flags, x, -1)),
         ]
     return sparse.hstack(blocks).tocsr()
+
+
+def _shift_rows(values: sparse.csr_matrix, x: Design, by: int) -> sparse.csr_matrix:
+    """`features.shift` for sparse rows: row i takes row i-1 (`by=1`) or i+1 (`by=-1`),
+    zero where that step is in another trace."""
+    n = values.shape[0]
+    keep = ~(x.first if by == 1 else x.last)
+    rows = np.arange(n) - by
+    mover = sparse.csr_matrix(
+        (np.ones(int(keep.sum())), (np.flatnonzero(keep), rows[keep])), shape=(n, n)
+    )
+    return mover @ values
 
 
 def fit(data: Labelled, recipe: Recipe = RECIPE) -> KindModel:
