@@ -133,3 +133,28 @@ def test_star_import_gives_the_public_names() -> None:
     names: dict[str, object] = {}
     exec("from traceviz import *", names)  # noqa: S102 - the statement under test
     assert set(traceviz.__all__) <= set(names)
+
+
+# Runs `traceviz prices` as PROBE does, then prints the allocator setting it leaves for
+# the processes it starts (its workers inherit its environment).
+ALLOCATOR_PROBE = PROBE.replace(
+    "print(json.dumps(sorted(sys.modules)), file=sys.stderr)",
+    "import os; print(os.environ.get('_RJEM_MALLOC_CONF'), file=sys.stderr)",
+)
+
+
+@pytest.mark.parametrize("preset", [None, "dirty_decay_ms:1000"])
+def test_a_run_tunes_polars_allocator_unless_the_user_did(preset: str | None) -> None:
+    from traceviz.cli.allocator import POLARS_ALLOCATOR, SETTINGS
+
+    env = {k: v for k, v in os.environ.items() if k != POLARS_ALLOCATOR}
+    if preset is not None:
+        env[POLARS_ALLOCATOR] = preset
+    done = subprocess.run(
+        [sys.executable, "-c", ALLOCATOR_PROBE, json.dumps(["prices"])],
+        env={**env, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stderr.splitlines()[-1] == (preset or SETTINGS)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from traceviz import __version__
+from traceviz.cli import allocator
 from traceviz.cli.lazy import LazyGroup
 from traceviz.errors import TracevizError
 from traceviz.escape import visible
@@ -42,6 +43,7 @@ class TracevizGroup(LazyGroup):
     """The group that turns library errors into messages and bugs into one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        allocator.tune()  # before a command's module imports polars
         try:
             return super().invoke(ctx)
         except TracevizError as error:
