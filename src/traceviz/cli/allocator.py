@@ -6,7 +6,9 @@ hundred milliseconds in the command and in every worker, so each process holds i
 largest batch's pages and more. Returning dirty pages after 100 ms and purging them at
 once (no "muzzy" stage) cut the peak of `traceviz report` over 111 MB of R1 responses
 from 750 to 665 MiB PSS (command and workers) at the same speed; returning them at once
-(0 ms) cut it to 607 MiB but ran 10-25 % slower (bench/pipeline_bench.py, README).
+(0 ms) cut it to 607 MiB but ran 10-25 % slower. On the mixed log of
+`bench/pipeline_bench.py --memory` the gain was within noise (782 against 792 MiB at
+0.54 GB): there the peak is a worker's largest batch, not pages kept.
 
 jemalloc reads `_RJEM_MALLOC_CONF` when polars first allocates, so the setting must be
 in the environment before polars is imported; the workers and their fork server inherit
