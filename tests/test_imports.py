@@ -17,7 +17,7 @@ left, never from one to its right:
 
     layer        modules                                     job
     foundation   _version, errors, escape, schema,           names, values, errors, safe text
-                 timestamps, stats                           for all
+                 timestamps, stats, lazy_names               for all
     ingest       ingest.* (interface, registry, containers)  files -> raw records
     normalize    normalize.*                                 raw records -> traces (shapes)
     read         load, shards                                paths -> traces frames
@@ -48,7 +48,10 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src"
 
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("foundation", frozenset({"_version", "errors", "escape", "schema", "timestamps", "stats"})),
+    (
+        "foundation",
+        frozenset({"_version", "errors", "escape", "schema", "timestamps", "stats", "lazy_names"}),
+    ),
     ("ingest", frozenset({"ingest"})),
     ("normalize", frozenset({"normalize"})),
     ("read", frozenset({"load", "shards"})),

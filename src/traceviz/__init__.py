@@ -18,11 +18,10 @@ and `traceviz.analyze` work as ever; type checkers read the imports below.
 
 from __future__ import annotations
 
-from importlib import import_module
-from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from traceviz._version import __version__
+from traceviz.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from traceviz.errors import TracevizError
@@ -63,19 +62,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module the first time it is asked for; or a
-    submodule (`traceviz.pipeline` after a bare `import traceviz`, as when the package
-    imported its modules eagerly)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        if name.startswith("_") or find_spec(f"{__name__}.{name}") is None:
-            msg = f"module {__name__!r} has no attribute {name!r}"
-            raise AttributeError(msg)
-        return import_module(f"{__name__}.{name}")  # the import sets it as an attribute
-    value = getattr(import_module(module), name)
-    globals()[name] = value  # the next look-up is a plain attribute
-    return value
+__getattr__ = lazy_names(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:

@@ -12,9 +12,10 @@ whatif` work as ever; type checkers read the imports below.
 from __future__ import annotations
 
 import sys
-from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from traceviz.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from traceviz.price.catalog import Catalog, Price, load
@@ -52,15 +53,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module the first time it is asked for."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        msg = f"module {__name__!r} has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(import_module(module), name)
-    globals()[name] = value  # the next look-up is a plain attribute
-    return value
+__getattr__ = lazy_names(__name__, _EXPORTS, submodules=False)
 
 
 class _Package(ModuleType):

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from importlib import import_module
-from importlib.util import find_spec
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from traceviz.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from traceviz.report.aggregate import Partial, Report, build, collect, finish
@@ -70,16 +71,4 @@ SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".j
 __all__ = ["FORMATS", "SUFFIXES", "Partial", "Report", "build", "collect", "finish"]
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module the first time it is asked for; or a
-    submodule (`report.html` after `from traceviz import report`, as when the package
-    imported its renderers eagerly)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        if name.startswith("_") or find_spec(f"{__name__}.{name}") is None:
-            msg = f"module {__name__!r} has no attribute {name!r}"
-            raise AttributeError(msg)
-        return import_module(f"{__name__}.{name}")  # the import sets it as an attribute
-    value = getattr(import_module(module), name)
-    globals()[name] = value  # the next look-up is a plain attribute
-    return value
+__getattr__ = lazy_names(__name__, _EXPORTS)
