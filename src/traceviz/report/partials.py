@@ -17,11 +17,12 @@ Invariants (tests/test_report_partials.py builds reports both ways and compares)
   whole column (the same formula, `lower + (upper - lower) * fraction`, in f64); the
   `--cap pNN` percentile is the same `nearest` rank. Integer means are exact sums over
   counts (what polars computes for integer columns).
-- The per-trace floats some figures sum (`first_answer_share`, `cost_logged`,
-  `cost_logged_diff`) are the one per-trace column kept: polars sums floats in blocks
-  whose boundaries depend on the table's chunks, so their figures are computed by polars
-  over the same chunks the whole table had (8 bytes a trace; a result where the column
-  is all null keeps only its length, plus the group keys as categoricals when grouped).
+- The floats some figures sum (`first_answer_share`, `cost_logged`, `cost_logged_diff`):
+  polars sums floats in blocks whose boundaries depend on the table's chunks, so their
+  figures are polars' over the same chunks the whole table had. Ungrouped, each chunk's
+  sum and count of values is all that is kept (`float_figures`); grouped, the per-trace
+  column is (8 bytes a trace, plus the group keys as categoricals; a result where the
+  column is all null keeps only its length).
 - Step-kind shares sum per-trace float probabilities per result, then the results'
   sums: equal to the whole table's to float rounding (about 1e-15 relative), which the
   outputs that show them (percentages, JSON to 6 decimals) cannot tell apart.
