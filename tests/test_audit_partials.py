@@ -4,12 +4,12 @@ values, worst traces and JSON, however the run is cut into results."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import NamedTuple
 
 import polars as pl
 import pytest
+from generated_logs import mixed_log
 
 from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, RunOptions, analyze_results
@@ -35,23 +35,11 @@ class _Result(NamedTuple):
     steps: pl.DataFrame | None = None
 
 
-def _generate(path: Path, size: int) -> None:
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "bench" / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.generate(path, size, seed=3)
-    with path.open("ab") as out:
-        for sample in sorted(SAMPLES.glob("*.jsonl")):
-            out.write(sample.read_bytes().rstrip(b"\n") + b"\n")
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[pl.DataFrame]]:
     """Per run, the traces of its priced results, in input order."""
     log = tmp_path_factory.mktemp("audit") / "mixed.jsonl"
-    _generate(log, 400_000)
+    mixed_log(log, 400_000, seed=3)
     found = {}
     for name, paths in (("samples", [SAMPLES]), ("mixed", [log])):
         options = AnalysisOptions(keep_steps=False)

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import polars as pl
 from click.testing import CliRunner
+from generated_logs import generate
 
 from traceviz import tokens
 from traceviz.cli import main
 from traceviz.pipeline import analyze
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_count_text_prints_the_number_last(runner: CliRunner) -> None:
@@ -37,21 +36,9 @@ def test_count_needs_paths_or_text(runner: CliRunner) -> None:
     assert "Give PATHS to count, or --text to count stdin." in result.stderr
 
 
-def _generate(path: Path, size: int) -> int:
-    """The benchmark's log generator (bench/generate.py), imported by path."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "bench" / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return int(module.generate(path, size, seed=3))
-
-
 def test_generated_log_reconciles(tmp_path: Path) -> None:
     log = tmp_path / "logs.jsonl"
-    records = _generate(log, 150_000)
+    records = generate(log, 150_000, seed=3)
     traces = analyze([log]).traces
     assert traces.height == records
     assert set(traces["tokenizer"]) == {"deepseek-v3", "o200k_base"}
@@ -66,7 +53,7 @@ def test_generated_log_reconciles(tmp_path: Path) -> None:
 
 def test_count_prints_the_drift_distribution(runner: CliRunner, tmp_path: Path) -> None:
     log = tmp_path / "logs.jsonl"
-    _generate(log, 60_000)
+    generate(log, 60_000, seed=3)
     result = runner.invoke(main, ["count", str(log), "--by", "tokenizer"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "Usage drift: counted minus billed tokens" in result.stdout

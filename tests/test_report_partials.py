@@ -8,7 +8,6 @@ figures, outliers, notes and every rendered format, byte for byte.
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import orjson
 import polars as pl
 import pytest
 import report_reference as reference
+from generated_logs import mixed_log
 from polars.testing import assert_frame_equal
 
 from traceviz import report as reports
@@ -31,26 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 
 
-def _generate(path: Path, size: int) -> None:
-    """bench/generate.py's R1 and o1 log, with every line-based sample appended."""
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "bench" / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.generate(path, size, seed=5)
-    with path.open("ab") as out:
-        for sample in sorted(SAMPLES.glob("*.jsonl")):
-            out.write(sample.read_bytes().rstrip(b"\n") + b"\n")
-
-
 @pytest.fixture(scope="module")
 def runs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, tuple[list[pl.DataFrame], IngestStats]]:
     """Per run, its priced results' traces (in input order) and its totals."""
     log = tmp_path_factory.mktemp("partials") / "mixed.jsonl"
-    _generate(log, 600_000)
+    mixed_log(log, 600_000, seed=5)
     found = {}
     for name, paths, vs in (("samples", [SAMPLES], "o1"), ("generated", [log], None)):
         ingest = Ingest()
