@@ -24,8 +24,8 @@ from traceviz.schema import (
     MODEL,
     PRICE_BASIS,
     PRICE_ID,
-    REASONING_TOKENS,
     REASONING_TOKENS_AFTER_FIRST_ANSWER,
+    REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED,
     REASONING_TOKENS_SOURCE,
     TOKENS_REASONING,
     USAGE_OUTPUT,
@@ -112,9 +112,12 @@ def figures(traces: pl.DataFrame) -> Figures:
         source = pl.col(REASONING_TOKENS_SOURCE)
         clipped = source == "clipped"
         text = pl.col(TOKENS_REASONING).is_not_null()
+        # what `overthinking.apply` capped: its billed tokens below the counted ones
         capped = (
-            pl.col(REASONING_TOKENS_AFTER_FIRST_ANSWER) > pl.col(REASONING_TOKENS)
-            if {REASONING_TOKENS_AFTER_FIRST_ANSWER, REASONING_TOKENS} <= columns
+            pl.col(REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED)
+            < pl.col(REASONING_TOKENS_AFTER_FIRST_ANSWER)
+            if {REASONING_TOKENS_AFTER_FIRST_ANSWER, REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED}
+            <= columns
             else pl.lit(False)
         )
         row = traces.select(
