@@ -1,5 +1,5 @@
 """`traceviz audit` one result at a time (`audit.collect` + `AuditPartial.check`) gives
-the outcome `audit.evaluate` gives over the whole traces table: the same violations,
+the outcome the whole-table reference (tests/audit_reference.py) gives: the same violations,
 values, worst traces and JSON, however the run is cut into results."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+import audit_reference
 import polars as pl
 import pytest
 from generated_logs import mixed_log
@@ -64,7 +65,7 @@ def test_the_streamed_audit_is_the_whole_tables(
 ) -> None:
     results = runs[run]
     whole = pl.concat([r for r in results if r.height], how="vertical")
-    expected = audit.evaluate(whole, rules, by, quarantined=2, read=whole.height + 5)
+    expected = audit_reference.evaluate(whole, rules, by, quarantined=2, read=whole.height + 5)
     assert expected.violations or rules is LAX
     for name, parts in _splits(whole, results).items():
         partial = audit.collect([_Result(p) for p in parts], by)
@@ -79,13 +80,13 @@ def test_the_streamed_audit_is_the_whole_tables(
 
 def test_nothing_read_and_a_rule_without_its_column() -> None:
     empty = audit.collect([], []).check({"budget": 1.0}, 0, 0)
-    assert empty == audit.evaluate(pl.DataFrame(), {"budget": 1.0}, [], 0, 0)
+    assert empty == audit_reference.evaluate(pl.DataFrame(), {"budget": 1.0}, [], 0, 0)
     assert empty.not_evaluated == {"budget": "no trace to check"}
     assert audit.collect([], ["model"]).check({"budget": 1.0}, 0, 0) == empty
     unpriced = pl.DataFrame({"trace_id": ["a", "b"], "model": ["x", None]})
     rules = {"budget": 1.0, "max_reasoning_tokens": 3.0}
     got = audit.collect([_Result(unpriced)], ["model"]).check(rules, 0, 2)
-    assert got == audit.evaluate(unpriced, rules, ["model"], 0, 2)
+    assert got == audit_reference.evaluate(unpriced, rules, ["model"], 0, 2)
     assert got.not_evaluated == {
         "budget": "no trace could be priced",
         "max_reasoning_tokens": "reasoning tokens were not counted",

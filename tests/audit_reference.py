@@ -1,0 +1,116 @@
+"""The audit's rules over a whole traces table, as `report/audit.py` checked them before
+audits were built one result at a time (kept as the reference `AuditPartial` is held to:
+tests/test_audit_partials.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from traceviz.report.aggregate import group_columns
+from traceviz.report.audit import RULE_COLUMNS, WHY_MISSING, WORST, Audit, Violation
+from traceviz.schema import (
+    COST_AFTER_FIRST_ANSWER,
+    COST_REASONING,
+    COST_TOTAL,
+    LOOPING,
+    REASONING_TOKENS,
+    TRACE_ID,
+)
+
+
+def evaluate(
+    traces: pl.DataFrame, rules: Mapping[str, float], by: list[str], quarantined: int, read: int
+) -> Audit:
+    """Every rule against every group (or the whole run); what failed and what could not
+    be evaluated (its column missing or empty in every trace)."""
+    not_evaluated: dict[str, str] = {}
+    for rule in rules:
+        column = RULE_COLUMNS[rule]
+        if column is not None and (
+            column not in traces.columns or traces[column].null_count() == traces.height
+        ):
+            not_evaluated[rule] = WHY_MISSING[column] if traces.height else "no trace to check"
+    if "max_quarantined_share" in rules and not read:
+        not_evaluated["max_quarantined_share"] = "no record was read"
+    usable = {r: v for r, v in rules.items() if r not in not_evaluated}
+    keyed = group_columns(traces, by)
+    groups = keyed.partition_by(by, as_dict=True) if by and keyed.height else {("all",): keyed}
+    found = []
+    for key, frame in groups.items():
+        name = " / ".join("(none)" if k is None else str(k) for k in key)
+        found += _check(frame, usable, name)
+    limit = usable.get("max_quarantined_share")
+    if limit is not None and quarantined / read > limit:
+        found.append(Violation("max_quarantined_share", "all", quarantined / read, limit, []))
+    evaluated = [r for r in rules if r not in not_evaluated]
+    return Audit(found, evaluated, not_evaluated, traces.height, dict(rules))
+
+
+def _worst(frame: pl.DataFrame, column: str) -> list[str]:
+    return frame.drop_nulls(column).sort(column, descending=True).head(WORST)[TRACE_ID].to_list()
+
+
+def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Violation]:
+    found = []
+    limit = rules.get("max_reasoning_tokens")
+    if limit is not None and REASONING_TOKENS in frame.columns:
+        top: Any = frame[REASONING_TOKENS].max()
+        if top is not None and top > limit:
+            found.append(
+                Violation(
+                    "max_reasoning_tokens",
+                    group,
+                    int(top),
+                    limit,
+                    _worst(frame, REASONING_TOKENS),
+                )
+            )
+    limit = rules.get("max_cost_per_response")
+    if limit is not None and COST_TOTAL in frame.columns:
+        top_cost: Any = frame[COST_TOTAL].max()
+        if top_cost is not None and Decimal(str(top_cost)) > Decimal(str(limit)):
+            found.append(
+                Violation(
+                    "max_cost_per_response",
+                    group,
+                    float(top_cost),
+                    limit,
+                    _worst(frame, COST_TOTAL),
+                )
+            )
+    limit = rules.get("budget")
+    if limit is not None and COST_TOTAL in frame.columns:
+        spent: Any = frame[COST_TOTAL].sum()
+        if spent is not None and Decimal(str(spent)) > Decimal(str(limit)):
+            found.append(Violation("budget", group, float(spent), limit, _worst(frame, COST_TOTAL)))
+    limit = rules.get("max_looping_share")
+    if limit is not None and LOOPING in frame.columns:
+        share: Any = frame[LOOPING].mean()
+        if share is not None and float(share) > limit:
+            looping = frame.filter(pl.col(LOOPING).fill_null(False))[TRACE_ID].head(WORST).to_list()
+            found.append(Violation("max_looping_share", group, float(share), limit, looping))
+    limit = rules.get("max_overthinking_share")
+    if limit is not None:
+        value = overthinking_share(frame)
+        if value is not None and value > limit:
+            worst = _worst(frame, COST_AFTER_FIRST_ANSWER)
+            found.append(Violation("max_overthinking_share", group, value, limit, worst))
+    return found
+
+
+def overthinking_share(frame: pl.DataFrame) -> float | None:
+    """The share of the reasoning spend that came after the first answer (a proxy), over
+    the traces where it was measured; None when none was (hidden reasoning, no answer):
+    such a group cannot fail the rule."""
+    if COST_AFTER_FIRST_ANSWER not in frame.columns:
+        return None
+    measured = frame.drop_nulls(COST_AFTER_FIRST_ANSWER)
+    after: Any = measured[COST_AFTER_FIRST_ANSWER].sum()
+    reasoning: Any = measured[COST_REASONING].sum()
+    if not measured.height or not reasoning:
+        return None
+    return float(Decimal(after) / Decimal(reasoning))
