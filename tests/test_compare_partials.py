@@ -1,11 +1,12 @@
 """`traceviz compare` reduces each side one result at a time (`fit.side_sums`,
-`merge_sides`, `pair_sides`): the same pairs and fits as `fit.pair` over the whole
-traces tables, however the sides are cut into results."""
+`merge_sides`, `pair_sides`): the same pairs and fits as the whole-table reference
+(tests/compare_reference.py), however the sides are cut into results."""
 
 from __future__ import annotations
 
 import random
 
+import compare_reference
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -52,7 +53,7 @@ def _cut(rng: random.Random, frame: pl.DataFrame) -> list[pl.DataFrame]:
 def test_the_streamed_pairs_are_the_whole_tables(seed: int, on: str, by: list[str]) -> None:
     rng = random.Random(seed)
     a, b = _side(rng, "deepseek-reasoner", 60, 1.0), _side(rng, "o1", 50, 3.0)
-    expected = fit.pair(a, b, on, by)
+    expected = compare_reference.pair(a, b, on, by)
     assert expected.height
     sides = [
         fit.merge_sides([fit.side_sums(part, on, by) for part in _cut(rng, side)], on, by)

@@ -80,27 +80,10 @@ def fit_ratio(a: np.ndarray, b: np.ndarray) -> Fit:
 
 
 def pair(a: pl.DataFrame, b: pl.DataFrame, on: str, by: list[str]) -> pl.DataFrame:
-    """Mean reasoning tokens and cost per prompt of each side, joined on the prompt key,
-    sorted by group and key.
-
-    NOTE: sorted because the bootstrap draws rows by position: in the order a hash
-    join happens to give, the same logs gave another interval on every run."""
-    key = KEYS[on]
-
-    def side(frame: pl.DataFrame, suffix: str) -> pl.DataFrame:
-        return (
-            frame.filter(pl.col(key).is_not_null() & (pl.col(REASONING_TOKENS) > 0))
-            .group_by([key, *by])
-            .agg(
-                pl.col(REASONING_TOKENS).mean().alias(f"reasoning_{suffix}"),
-                pl.col(COST_TOTAL).cast(pl.Float64).mean().alias(f"cost_{suffix}"),
-                pl.col(MODEL).first().alias(f"model_{suffix}"),
-                pl.len().alias(f"samples_{suffix}"),
-            )
-        )
-
-    joined = side(a, "a").join(side(b, "b"), on=[key, *by], how="inner")
-    return joined.sort([*by, key], nulls_last=True)
+    """Mean reasoning tokens and cost per prompt of each side (whole traces tables),
+    joined on the prompt key, sorted by group and key: `pair_sides` of each side's one
+    `side_sums`, so a whole table and a run reduced result by result pair alike."""
+    return pair_sides(side_sums(a, on, by), side_sums(b, on, by), on, by)
 
 
 SUMS = ("_reasoning_s", "_cost_s", "_cost_n", "_samples")  # per prompt key: merged by sum
@@ -139,8 +122,11 @@ def merge_sides(parts: list[pl.DataFrame], on: str, by: list[str]) -> pl.DataFra
 def pair_sides(
     a: pl.DataFrame | None, b: pl.DataFrame | None, on: str, by: list[str]
 ) -> pl.DataFrame:
-    """`pair` of two sides reduced by `side_sums` and `merge_sides`: each side's mean
-    reasoning tokens and cost per prompt, joined on the prompt key, sorted."""
+    """Two sides reduced by `side_sums` and `merge_sides`: each side's mean reasoning
+    tokens and cost per prompt, joined on the prompt key, sorted by group and key.
+
+    NOTE: sorted because the bootstrap draws rows by position: in the order a hash
+    join happens to give, the same logs gave another interval on every run."""
     key = KEYS[on]
     rt_s, cost_s, cost_n, samples = SUMS
 
