@@ -1,14 +1,16 @@
 """`traceviz report` and `traceviz audit`: the batch report, and spend rules with exit codes.
 
-Both parse their flags, run the pipeline one result at a time (`collect_report`,
-`collect_audit`: the traces table is never held) and hand what they reduced to the
-library: `report.finish` and a renderer, or the audit partial's `check`; what comes back
-is printed or written as it is.
+Both parse their flags, run the pipeline one result at a time (`collect_run`: the
+traces table is never held) and hand what they reduced to the library: `report.finish`
+and a renderer, or the audit partial's `check`; what comes back is printed or written
+as it is.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import click
 from rich.console import Console
@@ -22,11 +24,13 @@ from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
 from traceviz.guard import refuse_overwrite
 from traceviz.outputs import check_output, write_bytes
-from traceviz.pipeline import AnalysisOptions, analyze_results
+from traceviz.pipeline import AnalysisOptions, ShardResult, analyze_results
 from traceviz.price import overthinking
 from traceviz.report import audit as audit_rules
 from traceviz.report import terminal
 from traceviz.schema import IngestStats
+
+T = TypeVar("T")  # what a command reduces the results to
 
 BY_HELP = "Group by model, provider, format, source, tokenizer, day, week, or a metadata key."
 QUARANTINE = "traceviz.quarantine.jsonl"
@@ -40,43 +44,24 @@ REPORT = OutputSpec(
 )
 
 
-def collect_report(
+def collect_run(
     paths: tuple[str, ...],
     inputs: InputSettings,
     analysis: AnalysisOptions,
     run: RunSettings,
     quiet: bool,
-    by: list[str],
-    cap: overthinking.CapSpec | None,
-) -> tuple[reports.Partial, IngestStats]:
-    """The report's partial of the whole pipeline over PATHS, built one result at a time
-    (the traces table is never held), and the ingest totals; exit 1 when nothing could be
-    read at all."""
+    reduce: Callable[[Iterator[ShardResult]], T],
+) -> tuple[T, IngestStats]:
+    """The whole pipeline over PATHS reduced one priced result at a time (`reduce`: the
+    report's or the audit's partial; the traces table is never held), and the ingest
+    totals; exit 1 when nothing could be read at all."""
     options = dataclasses.replace(analysis, read=inputs.read)
     with reading(inputs, QUARANTINE) as read, run.open() as how, progress_bar(quiet) as bar:
         read.ingest.on_progress = bar
-        partial = reports.collect(analyze_results(paths, options, read.ingest, how), by, cap)
+        reduced = reduce(analyze_results(paths, options, read.ingest, how))
     finish(read, quiet)
     _check_read(read.ingest.stats)
-    return partial, read.ingest.stats
-
-
-def collect_audit(
-    paths: tuple[str, ...],
-    inputs: InputSettings,
-    analysis: AnalysisOptions,
-    run: RunSettings,
-    by: list[str],
-) -> tuple[audit_rules.AuditPartial, IngestStats]:
-    """The audit's partial of the whole pipeline over PATHS, one result at a time (the
-    traces table is never held), and the ingest totals; errors as `collect_report`."""
-    options = dataclasses.replace(analysis, read=inputs.read)
-    with reading(inputs, QUARANTINE) as read, run.open() as how, progress_bar(False) as bar:
-        read.ingest.on_progress = bar
-        partial = audit_rules.collect(analyze_results(paths, options, read.ingest, how), by)
-    finish(read, False)
-    _check_read(read.ingest.stats)
-    return partial, read.ingest.stats
+    return reduced, read.ingest.stats
 
 
 def _check_read(stats: IngestStats) -> None:
@@ -125,7 +110,9 @@ def report(
     refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
     cap = overthinking.parse_cap(cap_text) if cap_text else None
     output.check()
-    partial, stats = collect_report(paths, inputs, analysis, run, quiet, list(by), cap)
+    partial, stats = collect_run(
+        paths, inputs, analysis, run, quiet, lambda results: reports.collect(results, list(by), cap)
+    )
     for key in partial.unknown_keys():
         echo_err(f"warning: no trace has {key!r} (as a column or a metadata key); all are (none)")
     note = analysis.kinds_model.note if analysis.kinds_model else None
@@ -234,7 +221,9 @@ def audit(
         raise click.UsageError(msg + " Use --budget, --max-cost-per-response, ... or --rules FILE.")
     if json_path:
         check_output(json_path)
-    partial, stats = collect_audit(paths, inputs, analysis, run, list(by))
+    partial, stats = collect_run(
+        paths, inputs, analysis, run, False, lambda results: audit_rules.collect(results, list(by))
+    )
     for key in partial.unknown_keys():
         echo_err(f"warning: no trace has {key!r} (as a column or a metadata key); all are (none)")
     outcome = partial.check(rules.limits, stats.quarantined, stats.read)
