@@ -144,11 +144,6 @@ def _ranks_and_lengths(name: str) -> tuple[dict[bytes, int], bytes]:
     return _ranks(lengths, body), lengths
 
 
-def _load_ranks(filename: str, sha256: str) -> dict[bytes, int]:
-    """The ranks of a packed rank file, once its bytes match `sha256`."""
-    return _ranks(*_unpack(_read_packed(filename, sha256)))
-
-
 def _ranks(lengths: bytes, body: bytes) -> dict[bytes, int]:
     ends = list(accumulate(lengths))
     tokens = [body[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]

@@ -50,7 +50,6 @@ from traceviz.tokenizers import CL100K as CL100K
 from traceviz.tokenizers import DEEPSEEK as DEEPSEEK
 from traceviz.tokenizers import O200K as O200K
 from traceviz.tokenizers import TOKENIZERS as TOKENIZERS
-from traceviz.tokenizers import _load_ranks as _load_ranks
 from traceviz.tokenizers import encoding as encoding
 from traceviz.usage import reconcile
 
