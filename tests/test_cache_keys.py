@@ -170,7 +170,7 @@ def test_a_file_written_during_its_run_is_not_kept(tmp_path: Path) -> None:
     run = analyze([log], OPTIONS, run=RunOptions(cache=None))
     with log.open("ab") as out:  # appended while it was being measured
         out.write(_record(9, "more"))
-    cache.put(key, {"traces": run.traces}, run.stats, [])
+    cache.put(key, run.traces, run.stats, [])
     assert not list((tmp_path / "cache").glob("*/*/meta.json"))
     again = ResultCache(tmp_path / "cache")
     assert not again.has(again.key(str(log), "settings"))
@@ -204,7 +204,7 @@ def test_an_entry_from_before_stamps_is_not_read(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path / "cache")
     key = cache.key(str(log), "s")
     run = analyze([log], OPTIONS, run=RunOptions(cache=None))
-    cache.put(key, {"traces": run.traces}, run.stats, [])
+    cache.put(key, run.traces, run.stats, [])
     meta_path = next((tmp_path / "cache").glob("*/*/meta.json"))
     meta = json.loads(meta_path.read_bytes())
     assert meta["file"]["stamp"] == file_stamp(str(log))
