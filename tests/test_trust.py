@@ -221,6 +221,12 @@ def test_tampered_cache_is_measured_again(runner: CliRunner, tmp_path: Path) -> 
         meta["stats"]["read"] = "many"
         (entry / "meta.json").write_bytes(orjson.dumps(meta))
     assert _report_json(runner, str(SAMPLES), "--cache-dir", str(cache)) == truth
+    for entry in _entries(cache):  # parts whose rows are not a count
+        meta = orjson.loads((entry / "meta.json").read_bytes())
+        for part in meta["parts"]:
+            part["rows"] = "many"
+        (entry / "meta.json").write_bytes(orjson.dumps(meta))
+    assert _report_json(runner, str(SAMPLES), "--cache-dir", str(cache)) == truth
 
 
 def test_cache_entry_of_other_columns_is_a_miss(tmp_path: Path) -> None:

@@ -325,11 +325,11 @@ class ResultCache:
             self.misses += 1
             return None
         adds_up = (
-            stats.read == stats.parsed + stats.quarantined + stats.skipped
+            all(type(p.rows) is int and p.rows > 0 for p in parts)
+            and stats.read == stats.parsed + stats.quarantined + stats.skipped
             and stats.quarantined == len(quarantined)
             and stats.traces == sum(p.rows for p in parts) + sum(stats.filtered.values())
             and all(isinstance(q.line, int) and isinstance(q.reason, str) for q in quarantined)
-            and all(isinstance(p.rows, int) and p.rows > 0 for p in parts)
         )
         if not adds_up:
             handle.close()
