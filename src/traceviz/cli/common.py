@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,6 +24,8 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_AUDIT = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -45,7 +51,8 @@ class TracevizGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         allocator.tune()  # before a command's module imports polars
         try:
-            return super().invoke(ctx)
+            with _terminate_unwinds():
+                return super().invoke(ctx)
         except TracevizError as error:
             raise UserError(error) from error
         except click.ClickException as error:
@@ -56,7 +63,10 @@ class TracevizGroup(LazyGroup):
             raise
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("Terminated.", err=True)
+            ctx.exit(EXIT_TERMINATED)
         except BrokenPipeError:
             # the reader went away (`| head`): stop quietly, as Unix tools do
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -66,6 +76,29 @@ class TracevizGroup(LazyGroup):
             if os.environ.get("TRACEVIZ_DEBUG"):
                 raise
             raise _unexpected(error) from error
+
+
+class Terminated(BaseException):  # noqa: N818 - a signal, not an error
+    """SIGTERM, raised where the command is, so that the run unwinds as on Ctrl-C: its
+    workers stopped, its half-written outputs and cache entries removed. A BaseException,
+    as KeyboardInterrupt is, so that no `except Exception` on the way swallows it."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _terminate_unwinds() -> Iterator[None]:
+    """SIGTERM raises `Terminated` while a command runs (the previous handler after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _unexpected(error: Exception) -> click.ClickException:
