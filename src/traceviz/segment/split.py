@@ -15,8 +15,9 @@ with the white space between them cover the whole text.
 How: one compiled regular expression scans each text once (`_SCAN`), finding math,
 boundaries and abbreviations in the same pass; only a `.` after what may be an
 enumeration is looked at again in Python, and fragments are joined as the pieces
-come. `cut_many` cuts a batch of texts, `steps` one. The boundaries are those of the splitter it replaced, step for step (compared on
-the labelled traces, the samples and random text in tests/test_split_equivalence.py).
+come. `cut_many` cuts a batch of texts, `steps` one. The boundaries are those of the
+splitter it replaced, step for step (compared on the labelled traces, the samples and
+random text in tests/test_split_equivalence.py).
 """
 
 from __future__ import annotations
