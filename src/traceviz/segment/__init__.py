@@ -117,23 +117,21 @@ def classify(
         for reasoning, trace in zip(traces[REASONING].to_list(), cuts, strict=True)
         if trace
     ]
-    # the step fields as columns (a Step is a tuple: one transposition, no loop per field)
-    fields = zip(*(step for trace in cuts for step in trace), strict=True)
-    starts, ends, markers, thoughts = (list(f) for f in fields) if lengths.any() else ([],) * 4
+    flat = [step for trace in cuts for step in trace]
     parts = [model.probabilities(chunk) for chunk in _chunks(texts)]
     probabilities = np.concatenate(parts) if parts else np.zeros((0, len(kinds_module.KINDS)))
     chosen = model.choose(probabilities)
     first = np.repeat(np.cumsum(lengths) - lengths, lengths)
     columns = {
         TRACE_ID: traces[TRACE_ID].gather(np.repeat(np.arange(len(cuts)), lengths)),
-        STEP: np.arange(len(starts), dtype=np.int64) - first,
-        START: starts,
-        END: ends,
+        STEP: np.arange(len(flat), dtype=np.int64) - first,
+        START: [s.start for s in flat],
+        END: [s.end for s in flat],
         TOKENS: part_tokens,
         KIND: pl.Series(model.kinds, dtype=pl.String).gather(chosen),
         KIND_CONFIDENCE: probabilities[np.arange(len(chosen)), chosen],
-        MARKER: markers,
-        THOUGHT: thoughts,
+        MARKER: [s.marker for s in flat],
+        THOUGHT: [s.thought for s in flat],
     }
     return pl.DataFrame(columns, schema=STEPS_SCHEMA), probabilities
 
