@@ -46,6 +46,7 @@ from traceviz.schema import (
     TRUNCATED,
 )
 from traceviz.segment import kinds as kinds_module
+from traceviz.segment.features import word_runs
 from traceviz.segment.kinds import KindModel
 from traceviz.segment.metrics import (
     NO_STEPS,
@@ -55,6 +56,7 @@ from traceviz.segment.metrics import (
     step_counts,
     text_metrics,
     trace_metrics,
+    words_of_steps,
 )
 from traceviz.segment.split import Step, cut_many
 
@@ -64,6 +66,7 @@ __all__ = [
     "KindModel",
     "classify",
     "cut",
+    "measure",
     "metrics",
     "part_starts",
     "steps",
@@ -92,6 +95,18 @@ def steps(
     return classify(traces, model, cuts)[0]
 
 
+def measure(
+    traces: pl.DataFrame, model: KindModel | None = None, cuts: list[list[Step]] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The steps table and the traces with their metrics: `classify` then `metrics`
+    (without the tokens stage's `reasoning_part_tokens`), the words of each step read
+    once for both (0.09 s CPU less on r1small than reading each trace's again)."""
+    steps, probabilities, words = _classify(traces, model, cuts)
+    if tokens.REASONING_PART_TOKENS in traces.columns:
+        traces = traces.drop(tokens.REASONING_PART_TOKENS)
+    return steps, metrics(traces, steps, probabilities, words)
+
+
 def classify(
     traces: pl.DataFrame, model: KindModel | None = None, cuts: list[list[Step]] | None = None
 ) -> tuple[pl.DataFrame, np.ndarray]:
@@ -104,6 +119,14 @@ def classify(
     They come from the tokens stage's `reasoning_part_tokens` column when `cuts` were
     counted there (the pipeline does), else the reasoning is counted here.
     """
+    steps, probabilities, _ = _classify(traces, model, cuts)
+    return steps, probabilities
+
+
+def _classify(
+    traces: pl.DataFrame, model: KindModel | None, cuts: list[list[Step]] | None
+) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame]:
+    """`classify`, and the reasoning's words (`metrics.words_of_steps`) read on the way."""
     model = model or default_model()
     cuts = cuts if cuts is not None else cut(traces)
     has_steps = pl.Series([bool(c) for c in cuts], dtype=pl.Boolean)
@@ -118,12 +141,19 @@ def classify(
         if trace
     ]
     flat = [step for trace in cuts for step in trace]
-    parts = [model.probabilities(chunk) for chunk in _chunks(texts)]
+    parts, runs = [], []
+    for chunk in _chunks(texts):
+        runs.append(word_runs(pl.Series([t for trace in chunk for t in trace], dtype=pl.String)))
+        parts.append(model.probabilities(chunk, runs[-1]))
     probabilities = np.concatenate(parts) if parts else np.zeros((0, len(kinds_module.KINDS)))
     chosen = model.choose(probabilities)
     first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    owner = np.repeat(np.arange(len(cuts)), lengths)
+    words = words_of_steps(
+        pl.concat(runs) if runs else pl.Series([], dtype=pl.List(pl.String)), owner
+    )
     columns = {
-        TRACE_ID: traces[TRACE_ID].gather(np.repeat(np.arange(len(cuts)), lengths)),
+        TRACE_ID: traces[TRACE_ID].gather(owner),
         STEP: np.arange(len(flat), dtype=np.int64) - first,
         START: [s.start for s in flat],
         END: [s.end for s in flat],
@@ -133,7 +163,7 @@ def classify(
         MARKER: [s.marker for s in flat],
         THOUGHT: [s.thought for s in flat],
     }
-    return pl.DataFrame(columns, schema=STEPS_SCHEMA), probabilities
+    return pl.DataFrame(columns, schema=STEPS_SCHEMA), probabilities, words
 
 
 def _chunks(texts: list[list[str]]) -> Iterator[list[list[str]]]:
@@ -179,12 +209,16 @@ KIND_EXPECTED = tuple(f"{EXPECTED_STEPS_PREFIX}{kind}" for kind in kinds_module.
 
 
 def metrics(
-    traces: pl.DataFrame, step_table: pl.DataFrame, probabilities: np.ndarray | None = None
+    traces: pl.DataFrame,
+    step_table: pl.DataFrame,
+    probabilities: np.ndarray | None = None,
+    words: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The traces with a column per behaviour metric (null where reasoning is hidden),
     each trace's steps of every kind (`steps_<kind>`, argmax counts) and, given the
     steps' kind `probabilities` (from `classify`), their sums (`expected_steps_<kind>`,
-    what reports compose kinds from; null without them).
+    what reports compose kinds from; null without them). `words`: the reasoning's
+    words, when already read (see `measure`).
 
     Steps are matched to traces by position (each trace's steps are consecutive, in
     trace order), so traces that share an id keep their own steps.
@@ -194,7 +228,7 @@ def metrics(
     start, end = step_table[START].to_numpy(), step_table[END].to_numpy()
     step_tokens = step_table[TOKENS].to_numpy()
     counts = step_counts(step_table, owner, traces.height).iter_rows(named=True)
-    text = text_metrics(traces[REASONING], traces[PROMPT]).iter_rows(named=True)
+    text = text_metrics(traces[REASONING], traces[PROMPT], words).iter_rows(named=True)
     rows = []
     for row, (reasoning, answer, reference, prompt, measured, counted) in enumerate(
         zip(

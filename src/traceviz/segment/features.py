@@ -98,9 +98,19 @@ def _step_frame(traces: Sequence[Sequence[str]]) -> pl.DataFrame:
     )
 
 
-def _word_lists(texts: pl.Series) -> pl.Series:
-    """The words of each text, lower case, in order (a list per text)."""
-    return texts.str.to_lowercase().str.extract_all(_WORD_RUNS)
+def word_runs(texts: pl.Series) -> pl.Series:
+    """Every run of word characters (`\\w+`) of each text, lower case, in order (a list
+    per text): what `design` reads its words from, and the behaviour metrics theirs."""
+    return texts.str.to_lowercase().str.extract_all(r"\w+")
+
+
+def _word_lists(texts: pl.Series, runs: pl.Series | None = None) -> pl.Series:
+    """The words of each text, lower case, in order (a list per text); from the texts'
+    `word_runs` when given (their runs of two characters or more: `_WORD_RUNS`'s
+    matches, as they are the whole runs that long)."""
+    if runs is None:
+        return texts.str.to_lowercase().str.extract_all(_WORD_RUNS)
+    return runs.list.eval(pl.element().filter(pl.element().str.len_chars() >= 2))
 
 
 def _words(steps: pl.DataFrame, lists: pl.Series | None = None) -> pl.DataFrame:
@@ -416,12 +426,14 @@ def design(
     terms: Vocabulary,
     cues: Sequence[tuple[str, str]],
     novelty: bool,
+    runs: pl.Series | None = None,
 ) -> Design:
-    """The features of every step of every trace, with the vocabulary `terms`."""
+    """The features of every step of every trace, with the vocabulary `terms` (`runs`:
+    the steps' `word_runs`, in order, when already at hand)."""
     steps = _step_frame(traces)  # once: every feature reads the step texts
     texts = steps["text"]
     plain = _ascii(texts)
-    lists = _word_lists(texts)  # once: log_words, the TF-IDF and novelty read them
+    lists = _word_lists(texts, runs)  # once: log_words, the TF-IDF and novelty read them
     numbers, digits = _numbers(texts)
     known = {r"\d": (digits > 0).cast(pl.Float64).to_numpy()}
     flags = cue_flags(texts, cues, plain, known)
