@@ -2,7 +2,8 @@
 behaviour metrics.
 
 `steps(traces)` returns the steps table; `metrics(traces, steps)` adds the metric
-columns to the traces. Step tokens are counted with each trace's tokenizer (the
+columns to the traces; `measure` does both (as the pipeline runs them), reading each
+step's words once for the kinds' features and the metrics. Step tokens are counted with each trace's tokenizer (the
 tokens stage's `tokenizer` column, else the model's). `classify` returns the steps
 table with each step's kind probabilities, which `metrics` sums per trace into the
 kind composition (`expected_steps_<kind>`).
