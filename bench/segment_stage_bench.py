@@ -18,8 +18,9 @@ inflate as it does wall time) and in wall seconds:
 - metrics text (polars): `text_metrics`; metrics per trace (Python): `trace_metrics`
   and `answer_metrics` of hidden traces; metrics frame work: the rest of `metrics`.
 
-The shipped code reads the steps' words once, in `classify` (so under kinds
-prediction), for the features and `text_metrics` both, as `segment.measure` does.
+The shipped code reads the steps' words once, in `classify` (`word_runs`, timed with
+the kinds features), for the features and `text_metrics` both, as `segment.measure`
+does.
 
 Also checks that both give the same steps and traces tables (kinds exactly,
 probabilities to 1e-12).
@@ -92,6 +93,9 @@ def _instrument(stage: ModuleType, clock: Clock) -> Callable[[], None]:
         (stage, "answer_metrics", stage.answer_metrics),
     ]
     kinds.KindModel.design = clock.timed("kinds features", kinds.KindModel.design)
+    if hasattr(stage, "word_runs"):  # the steps' words, read for the features and metrics
+        saved.append((stage, "word_runs", stage.word_runs))
+        stage.word_runs = clock.timed("kinds features", stage.word_runs)
     stage.text_metrics = clock.timed("metrics text (polars)", stage.text_metrics)
     stage.trace_metrics = clock.timed("metrics per trace (Python)", stage.trace_metrics)
     stage.answer_metrics = clock.timed("metrics per trace (Python)", stage.answer_metrics)
