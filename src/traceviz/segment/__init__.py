@@ -3,10 +3,10 @@ behaviour metrics.
 
 `steps(traces)` returns the steps table; `metrics(traces, steps)` adds the metric
 columns to the traces; `measure` does both (as the pipeline runs them), reading each
-step's words once for the kinds' features and the metrics. Step tokens are counted with each trace's tokenizer (the
-tokens stage's `tokenizer` column, else the model's). `classify` returns the steps
-table with each step's kind probabilities, which `metrics` sums per trace into the
-kind composition (`expected_steps_<kind>`).
+step's words once for the kinds' features and the metrics. Step tokens are counted
+with each trace's tokenizer (the tokens stage's `tokenizer` column, else the model's).
+`classify` returns the steps table with each step's kind probabilities, which
+`metrics` sums per trace into the kind composition (`expected_steps_<kind>`).
 
 What a step needs is computed over the whole batch with polars and numpy (features,
 kinds, per-trace counts of steps); only what reads a trace's text as a whole (its
@@ -101,7 +101,11 @@ def measure(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The steps table and the traces with their metrics: `classify` then `metrics`
     (without the tokens stage's `reasoning_part_tokens`), the words of each step read
-    once for both (0.09 s CPU less on r1small than reading each trace's again)."""
+    once for both (0.09 s CPU less on r1small than reading each trace's again).
+
+    `cuts`, if given, must be the splitter's (`cut`): the metrics take a trace's words
+    to be those of its steps, which holds because only white space lies between them.
+    """
     steps, probabilities, words = _classify(traces, model, cuts)
     if tokens.REASONING_PART_TOKENS in traces.columns:
         traces = traces.drop(tokens.REASONING_PART_TOKENS)
