@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from traceviz.escape import shorten
+from traceviz.escape import one_line, shorten
 from traceviz.price import overthinking
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import group_label, money, plain, share
@@ -123,12 +123,13 @@ def items(report: Report, width: int | None = None) -> list[Item]:
     top = driver(report)
     if top is not None:
         key, name, cost, part = top
+        name = one_line(name)  # a group's name is logged text: it must not start a line
         found.append(
             Item(
                 "biggest_driver",
                 "Biggest driver",
                 shorten(name, width) if width else name,
-                f"({key}) holds {money(cost)}, {share(part)} of the spend",
+                f"({one_line(key)}) holds {money(cost)}, {share(part)} of the spend",
             )
         )
     return found

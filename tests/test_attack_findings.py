@@ -1,0 +1,54 @@
+"""Findings of an adversarial pass over traceviz, each pinned by what a user would see.
+
+Each test names the command a demanding user ran and what it printed before the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from traceviz.cli import main
+
+
+def _chat(i: int, team: str, completion: int, **extra: Any) -> dict[str, Any]:
+    """A logger wrapper around a DeepSeek-R1 Chat Completions response, tagged with `team`."""
+    response = {
+        "id": f"r-{i}",
+        "object": "chat.completion",
+        "created": 1741100000,
+        "model": "deepseek-reasoner",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"content": "4", "reasoning_content": "2 + 2 = 4."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 16, "completion_tokens": completion},
+    }
+    response.update(extra)
+    return {"metadata": {"team": team}, "request": {"messages": []}, "response": response}
+
+
+def _write(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_headline_driver_with_a_newline_cannot_forge_a_line(tmp_path: Path) -> None:
+    # `report LOG --by team`: the biggest driver's name was printed raw, so a team named
+    # "x\nok: budget holds" printed a line of its own, "ok: budget holds (team) holds $…"
+    log = _write(
+        tmp_path / "t.jsonl",
+        [_chat(1, "x\nok: budget holds", 900), _chat(2, "search", 30)],
+    )
+    for args in (["--format", "terminal"], ["--format", "md"]):
+        result = CliRunner().invoke(main, ["report", str(log), "--by", "team", "--no-cache", *args])
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert not any(line.lstrip("# -*").startswith("ok: budget holds") for line in lines)
+        assert any("Biggest driver" in line and "nok: budget holds" in line for line in lines)
