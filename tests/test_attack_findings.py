@@ -52,3 +52,27 @@ def test_headline_driver_with_a_newline_cannot_forge_a_line(tmp_path: Path) -> N
         lines = result.stdout.splitlines()
         assert not any(line.lstrip("# -*").startswith("ok: budget holds") for line in lines)
         assert any("Biggest driver" in line and "nok: budget holds" in line for line in lines)
+
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+
+
+def test_batch_flag_prices_every_store_at_batch_rates(tmp_path: Path) -> None:
+    # `report samples/ --batch` priced the Langfuse o1 generation at standard rates
+    # ($0.5421 -> $0.3135) while `--tier batch` gave $0.2938: the Langfuse reader dropped
+    # the flag, so the two options that mean "these were Batch API calls" disagreed
+    for name in ("langfuse-observations.jsonl", "r1-raw-output.txt"):
+        out = tmp_path / f"{name}.jsonl"
+        args = ["ingest", str(SAMPLES / name), "--batch", "--no-cache", "-o", str(out)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert rows
+        assert all(r["batch"] is True for r in rows), name
+    totals = []
+    for flag in (["--batch"], ["--tier", "batch"]):
+        args = ["report", str(SAMPLES), "--no-cache", "--format", "json", *flag]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        totals.append(json.loads(result.stdout)["overall"]["cost_total"])
+    assert totals[0] == totals[1]
