@@ -76,3 +76,13 @@ def test_batch_flag_prices_every_store_at_batch_rates(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         totals.append(json.loads(result.stdout)["overall"]["cost_total"])
     assert totals[0] == totals[1]
+
+
+def test_json_money_is_never_in_exponent_notation() -> None:
+    # `report samples/ --format json`: logged_cost gave OpenRouter's difference as
+    # "2.0000E-8" while every other amount is fixed-point ("0.000048810000")
+    result = CliRunner().invoke(main, ["report", str(SAMPLES), "--no-cache", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in json.loads(result.stdout)["logged_cost"]}
+    assert rows["deepseek/deepseek-r1"]["difference"] == "0.000000020000"
+    assert "E-" not in result.stdout

@@ -17,7 +17,8 @@ Renderer = Callable[[Report], str | bytes]
 def plain(value: Any) -> Any:
     """A value for JSON: Decimals as strings (exact), dates as ISO text."""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        # NOTE: "f", never str(): str(Decimal("2.0000E-8")) is exponent notation
+        return format(value.normalize() if value == value.to_integral() else value, "f")
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, float):
