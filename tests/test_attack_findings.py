@@ -86,3 +86,18 @@ def test_json_money_is_never_in_exponent_notation() -> None:
     rows = {r["model"]: r for r in json.loads(result.stdout)["logged_cost"]}
     assert rows["deepseek/deepseek-r1"]["difference"] == "0.000000020000"
     assert "E-" not in result.stdout
+
+
+def test_show_a_repeated_id_shows_one_trace_and_says_so(tmp_path: Path) -> None:
+    # `show r-1 LOG` where two records share the id r-1 (a retried call logged twice)
+    # printed the metadata of the first and the steps of both, "[1] …" twice
+    first = _chat(1, "a", 30)
+    second = _chat(1, "b", 30)
+    second["response"]["choices"][0]["message"]["reasoning_content"] = "Another way: 4."
+    log = _write(tmp_path / "t.jsonl", [first, second])
+    result = CliRunner().invoke(main, ["show", "r-1", str(log), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("[1] ") == 1
+    assert "2 + 2 = 4." in result.stdout
+    assert "Another way" not in result.stdout
+    assert "2 traces have the id 'r-1': showing the first (" in result.stderr

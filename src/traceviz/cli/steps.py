@@ -19,12 +19,12 @@ from traceviz.cli.inputs import InputSettings, finish, input_options, input_path
 from traceviz.cli.outputs import OutputSettings, output_options, table_output
 from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
-from traceviz.escape import rich_name
+from traceviz.escape import one_line, rich_name
 from traceviz.guard import refuse_overwrite
 from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.report import kind_shares, trace_view
-from traceviz.schema import KIND, MODEL, STEPS, STEPS_SCHEMA, TRACE_ID
+from traceviz.schema import KIND, LINE, MODEL, SOURCE, STEPS, STEPS_SCHEMA, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.write import TableWriter
 
@@ -156,10 +156,19 @@ def show(
         for part in analyze_results(paths, options, read.ingest, how):
             hit = part.traces.filter(pl.col(TRACE_ID) == trace_id)
             if hit.height:
+                trace = hit.row(0, named=True)
                 steps_of = part.steps if part.steps is not None else pl.DataFrame()
                 if steps_of.height:
+                    # steps come in trace order: the first trace of a repeated id owns
+                    # the first of its steps, not the steps of every trace of that id
                     steps_of = steps_of.filter(pl.col(TRACE_ID) == trace_id)
-                found = (hit.row(0, named=True), steps_of)
+                    steps_of = steps_of.head(trace.get(STEPS) or 0)
+                if hit.height > 1:
+                    echo_err(
+                        f"{hit.height:,} traces have the id '{one_line(trace_id)}':"
+                        f" showing the first ({one_line(str(trace[SOURCE]))}:{trace[LINE]})"
+                    )
+                found = (trace, steps_of)
                 break  # the first trace of that id; the rest need not be read
     if found is None:
         finish(read)
