@@ -101,3 +101,29 @@ def test_show_a_repeated_id_shows_one_trace_and_says_so(tmp_path: Path) -> None:
     assert "2 + 2 = 4." in result.stdout
     assert "Another way" not in result.stdout
     assert "2 traces have the id 'r-1': showing the first (" in result.stderr
+
+
+def test_token_counts_as_odd_digit_strings_are_quarantined_with_their_field(
+    tmp_path: Path,
+) -> None:
+    # usage.prompt_tokens "²" and a 5,000-digit string were quarantined as
+    # "openai-chat: malformed record (ValueError: invalid literal for int() …)" and
+    # "… (ValueError: Exceeds the limit (4300 digits) …)"; "٣" was read as 3 tokens
+    records = []
+    for i, odd in enumerate(["²", "9" * 5000, "٣", "0012"]):
+        record = _chat(i, "a", 30)["response"]
+        record["usage"]["prompt_tokens"] = odd
+        records.append(record)
+    log = _write(tmp_path / "t.jsonl", records)
+    quarantine = tmp_path / "q.jsonl"
+    args = ["ingest", str(log), "--no-cache", "-o", str(tmp_path / "t.jsonl.out.jsonl")]
+    result = CliRunner().invoke(main, [*args, "--quarantine", str(quarantine)])
+    assert result.exit_code == 0, result.output
+    reasons = [json.loads(line)["reason"] for line in quarantine.read_text().splitlines()]
+    assert reasons == [
+        "openai-chat: usage.prompt_tokens is not a token count: '²'",
+        "openai-chat: usage.prompt_tokens is out of range: 5,000 digits",
+        "openai-chat: usage.prompt_tokens is not a token count: '٣'",
+    ]
+    rows = (tmp_path / "t.jsonl.out.jsonl").read_text().splitlines()
+    assert [json.loads(r)["usage_input"] for r in rows] == [12]
