@@ -127,3 +127,15 @@ def test_token_counts_as_odd_digit_strings_are_quarantined_with_their_field(
     ]
     rows = (tmp_path / "t.jsonl.out.jsonl").read_text().splitlines()
     assert [json.loads(r)["usage_input"] for r in rows] == [12]
+
+
+def test_headline_says_what_the_filters_left_out() -> None:
+    # `report samples/ --since 2025-03-01`: the headline said "Responses read: 44" over
+    # figures of 23 traces ("$0.1670 for 15 priced responses; 8 not priced")
+    args = ["report", str(SAMPLES), "--no-cache", "--since", "2025-03-01"]
+    result = CliRunner().invoke(main, [*args, "--format", "md"])
+    assert result.exit_code == 0, result.output
+    assert "; 21 left out by filters, 23 reported" in result.stdout
+    assert "for 15 priced responses; 8 not priced" in result.stdout
+    whole = CliRunner().invoke(main, ["report", str(SAMPLES), "--no-cache", "--format", "md"])
+    assert "left out by filters" not in whole.stdout

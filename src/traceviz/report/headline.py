@@ -77,7 +77,8 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             "Responses read",
             f"{stats.traces:,}",
             f"from {stats.read:,} records in {stats.files:,} files"
-            f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)",
+            f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)"
+            + _left_out(stats.traces, sum(stats.filtered.values())),
         )
     ]
     if COST_TOTAL in row:
@@ -133,6 +134,13 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             )
         )
     return found
+
+
+def _left_out(traces: int, left_out: int) -> str:
+    """What the filters kept, so the headline's count and its figures agree."""
+    if not left_out:
+        return ""
+    return f"; {left_out:,} left out by filters, {traces - left_out:,} reported"
 
 
 def _bill(report: Report, row: dict[str, Any]) -> Item:
