@@ -139,3 +139,22 @@ def test_headline_says_what_the_filters_left_out() -> None:
     assert "for 15 priced responses; 8 not priced" in result.stdout
     whole = CliRunner().invoke(main, ["report", str(SAMPLES), "--no-cache", "--format", "md"])
     assert "left out by filters" not in whole.stdout
+
+
+def test_two_outputs_on_one_path_are_refused(tmp_path: Path) -> None:
+    # `ingest LOG -o q.jsonl --quarantine q.jsonl` said "wrote 1 quarantined records to
+    # q.jsonl" and "wrote 2 traces to q.jsonl"; q.jsonl then held the quarantined record
+    # alone: the traces were lost (and with report -o/--quarantine, the quarantine)
+    log = _write(tmp_path / "t.jsonl", [_chat(1, "a", 30)["response"]])
+    with log.open("a") as file:
+        file.write("{not json\n")
+    out = tmp_path / "out.jsonl"
+    for command, flag in (("ingest", "-o"), ("report", "-o"), ("audit", "--json")):
+        args = [command, str(log), "--no-cache", flag, str(out)]
+        args += ["--quarantine", str(tmp_path / "." / "out.jsonl")]
+        if command == "audit":
+            args += ["--budget", "1"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (command, result.output)
+        assert "are one file; one would replace the other" in result.stderr
+        assert not out.exists()

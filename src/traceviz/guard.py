@@ -2,7 +2,8 @@
 
 `refuse_overwrite` is called before anything is read: an output (`-o`, `--quarantine`,
 `--json`, `--html`) that is one of the input files, or lies inside an input folder where
-the folder's walk reads it, is refused with a clear error.
+the folder's walk reads it, or that is another output of the same run, is refused with a
+clear error.
 `atomic_file` writes beside the target and renames into place on success, so a failed
 run never leaves half a file over an old one. Devices and pipes (`/dev/stdout`, a FIFO)
 are written directly: they cannot be renamed onto.
@@ -21,8 +22,10 @@ from traceviz.ingest import STDIN, walk_reads
 
 
 def refuse_overwrite(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[str]) -> None:
-    """Raise `ConfigError` when an output `(flag, path)` would overwrite an input."""
+    """Raise `ConfigError` when an output `(flag, path)` would overwrite an input or
+    another output."""
     sources = [Path(p) for p in inputs if p != STDIN]
+    written: list[tuple[str, str, Path]] = []
     for flag, output in outputs:
         if not output or output == "-":
             continue
@@ -30,6 +33,12 @@ def refuse_overwrite(outputs: Iterable[tuple[str, str | None]], inputs: Iterable
         if _is_device(target):
             continue
         resolved = target.resolve()
+        for other_flag, other, other_path in written:
+            if _same(resolved, other_path):
+                msg = f"{other_flag} {other} and {flag} {output} are one file"
+                msg += "; one would replace the other"
+                raise ConfigError(msg, hint=f"Give {flag} another path.")
+        written.append((flag, output, target))
         for source in sources:
             if _same(resolved, source):
                 msg = f"{flag} {output} is one of the inputs; writing it would destroy that log"
