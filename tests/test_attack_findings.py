@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from traceviz.cli import main
@@ -158,3 +159,30 @@ def test_two_outputs_on_one_path_are_refused(tmp_path: Path) -> None:
         assert result.exit_code == 1, (command, result.output)
         assert "are one file; one would replace the other" in result.stderr
         assert not out.exists()
+
+
+def test_the_default_quarantine_never_replaces_an_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `report traceviz.quarantine.jsonl` (opening the last run's quarantine) quarantined
+    # its every line to the default traceviz.quarantine.jsonl: the input was replaced
+    monkeypatch.chdir(tmp_path)
+    held = '{"source": "a.jsonl", "line": 1, "reason": "invalid JSON", "raw": "{x"}\n'
+    cases = [
+        (["report", "traceviz.quarantine.jsonl"], "traceviz.quarantine.jsonl"),
+        (["audit", "traceviz.quarantine.jsonl", "--budget", "1"], "traceviz.quarantine.jsonl"),
+        (["ingest", "t.quarantine.jsonl", "-o", "t.parquet"], "t.quarantine.jsonl"),
+        (["count", "count.quarantine.jsonl"], "count.quarantine.jsonl"),
+    ]
+    for args, name in cases:
+        Path(name).write_text(held)
+        result = CliRunner().invoke(main, [*args, "--no-cache"])
+        assert result.exit_code == 1, (args, result.output)
+        assert f"--quarantine (by default) {name} is one of the inputs" in result.stderr
+        assert Path(name).read_text() == held
+    # a folder holding the default quarantine file is still read, as before
+    (tmp_path / "logs").mkdir()
+    monkeypatch.chdir(tmp_path / "logs")
+    _write(tmp_path / "logs" / "t.jsonl", [_chat(1, "a", 30)["response"]])
+    result = CliRunner().invoke(main, ["report", ".", "--no-cache"])
+    assert result.exit_code == 0, result.output

@@ -23,6 +23,8 @@ from traceviz.report.aggregate import group_columns
 from traceviz.report.groups import metadata_keys
 from traceviz.schema import PROMPT
 
+COMPARE_QUARANTINE = "compare.quarantine.jsonl"
+
 MERGE_EVERY = 16  # results reduced before their sums are merged
 
 
@@ -55,12 +57,12 @@ def compare(
       traceviz compare r1-logs/ o1-logs/ --on custom_id
       traceviz compare r1.jsonl o1.jsonl --on prompt --by task
     """
-    refuse_overwrite([("--quarantine", inputs.quarantine)], (a, b))
+    refuse_overwrite([("--quarantine", inputs.quarantine)], (a, b), COMPARE_QUARANTINE)
     settings = dataclasses.replace(
         analysis, read=inputs.read, keep_text=fit.KEYS[on] == PROMPT, steps=False
     )
     sides = []
-    with reading(inputs, "compare.quarantine.jsonl") as read:
+    with reading(inputs, COMPARE_QUARANTINE) as read:
         for path in (a, b):
             sums, missing = _side(path, settings, read.ingest, on, list(by))
             for key in missing:

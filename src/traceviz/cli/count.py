@@ -17,6 +17,8 @@ from traceviz.pipeline import AnalysisOptions, analyze
 from traceviz.report import token_tables
 from traceviz.schema import FORMAT, MODEL, PROVIDER, SOURCE, TOKENIZER
 
+COUNT_QUARANTINE = "count.quarantine.jsonl"
+
 GROUP_KEYS = (MODEL, PROVIDER, FORMAT, SOURCE, TOKENIZER)
 
 
@@ -64,11 +66,11 @@ def count(
     if not paths:
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
-    refuse_overwrite([("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite([("--quarantine", inputs.quarantine)], paths, COUNT_QUARANTINE)
     # token counts only: no steps, and no price stage (count shows no money)
     options = AnalysisOptions(read=inputs.read, tokenizer=tokenizer, steps=False, prices=False)
     with (
-        reading(inputs, "count.quarantine.jsonl") as read,
+        reading(inputs, COUNT_QUARANTINE) as read,
         run.open() as how,
         progress_bar(quiet) as bar,
     ):

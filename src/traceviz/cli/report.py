@@ -107,7 +107,7 @@ def report(
       traceviz report --llm --by model --full
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths, QUARANTINE)
     cap = overthinking.parse_cap(cap_text) if cap_text else None
     output.check()
     partial, stats = collect_run(
@@ -206,7 +206,9 @@ def audit(
       traceviz audit logs/ --rules spend.toml --json violations.json
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("--json", json_path), ("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite(
+        [("--json", json_path), ("--quarantine", inputs.quarantine)], paths, QUARANTINE
+    )
     flags = {
         "max_reasoning_tokens": max_reasoning_tokens,
         "max_cost_per_response": max_cost_per_response,

@@ -28,6 +28,8 @@ from traceviz.schema import KIND, LINE, MODEL, SOURCE, STEPS, STEPS_SCHEMA, TRAC
 from traceviz.segment import kinds as kinds_module
 from traceviz.write import TableWriter
 
+SHOW_QUARANTINE = "show.quarantine.jsonl"
+
 STEPS_OUTPUT = table_output(
     "steps.parquet", "Where to write the steps table: .parquet, .jsonl or .csv."
 )
@@ -65,12 +67,13 @@ def steps(
       traceviz steps r1.jsonl --kinds
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
+    quarantine = output.beside("quarantine.jsonl")
+    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths, quarantine)
     options = _options(inputs, kinds_model, keep_text=False)
     output.check()
     mix: list[kind_shares.KindCounts] = []
     with (
-        reading(inputs, output.beside("quarantine.jsonl")) as read,
+        reading(inputs, quarantine) as read,
         run.open() as how,
         progress_bar(quiet) as bar,
         TableWriter(output.file, dict(STEPS_SCHEMA)) as writer,
@@ -147,12 +150,14 @@ def show(
       traceviz show 930c60df-bf64-41c9-a88e-3ec75f81e00e samples/ --html trace.html
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("--html", html_path), ("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite(
+        [("--html", html_path), ("--quarantine", inputs.quarantine)], paths, SHOW_QUARANTINE
+    )
     if html_path:
         check_output(html_path)
     options = _options(inputs, kinds_model, keep_text=True)
     found: tuple[dict[str, object], pl.DataFrame] | None = None
-    with reading(inputs, "show.quarantine.jsonl") as read, run.open() as how:
+    with reading(inputs, SHOW_QUARANTINE) as read, run.open() as how:
         for part in analyze_results(paths, options, read.ingest, how):
             hit = part.traces.filter(pl.col(TRACE_ID) == trace_id)
             if hit.height:
