@@ -186,3 +186,15 @@ def test_the_default_quarantine_never_replaces_an_input(
     _write(tmp_path / "logs" / "t.jsonl", [_chat(1, "a", 30)["response"]])
     result = CliRunner().invoke(main, ["report", ".", "--no-cache"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_group_with_an_empty_key_is_not_named_all(tmp_path: Path) -> None:
+    # `report LOG --by team` where one record's team is "": its row was named "all",
+    # so the Money table had two "all" rows, one of them a single trace
+    log = _write(tmp_path / "t.jsonl", [_chat(1, "", 30), _chat(2, "search", 40)])
+    result = CliRunner().invoke(main, ["report", str(log), "--no-cache", "--by", "team"])
+    assert result.exit_code == 0, result.output
+    money = result.stdout.split("\nMoney\n")[1].split("\n\n")[0].splitlines()
+    names = [line.split()[0] for line in money[2:]]
+    assert names.count("all") == 1
+    assert '""' in names

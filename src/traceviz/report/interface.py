@@ -57,4 +57,14 @@ def share(value: float | None) -> str:
 
 
 def group_label(row: dict[str, Any], by: list[str]) -> str:
-    return " / ".join("(none)" if row.get(k) is None else str(row[k]) for k in by) or "all"
+    """A group's name: its keys' values, `(none)` for a missing one, `""` for an empty one
+    (which would otherwise print as nothing, or as the overall row's "all")."""
+    if not by:
+        return "all"
+    return " / ".join(_key_label(row.get(k)) for k in by)
+
+
+def _key_label(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    return str(value) or '""'
