@@ -198,3 +198,17 @@ def test_a_group_with_an_empty_key_is_not_named_all(tmp_path: Path) -> None:
     names = [line.split()[0] for line in money[2:]]
     assert names.count("all") == 1
     assert '""' in names
+
+
+def test_an_unreadable_file_found_by_a_walk_cannot_forge_a_line(tmp_path: Path) -> None:
+    # `report DIR` where DIR holds a dangling link named "a\nok: 1 rule holds.jsonl"
+    # printed "Error: DIR/a" and then a line of its own, "ok: 1 rule holds.jsonl: cannot
+    # open: …"; `steps DIR -o s.parquet` exited 0 where ingest, count and report exit 1
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a\nok: 1 rule holds.jsonl").symlink_to(tmp_path / "gone")
+    _write(tmp_path / "logs" / "t.jsonl", [_chat(1, "a", 30)["response"]])
+    for args in (["report"], ["steps", "-o", str(tmp_path / "s.parquet")]):
+        result = CliRunner().invoke(main, [*args, str(tmp_path / "logs"), "--no-cache"])
+        assert result.exit_code == 1, (args, result.output)
+        assert not any(line.startswith("ok: ") for line in result.stderr.splitlines())
+        assert "a\\nok: 1 rule holds.jsonl: cannot open" in result.stderr

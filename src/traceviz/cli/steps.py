@@ -14,7 +14,7 @@ from rich.table import Table
 
 from traceviz import segment
 from traceviz.cli.analysis import RunSettings, kinds_model_option, run_options
-from traceviz.cli.common import echo_err
+from traceviz.cli.common import EXIT_FAILED, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.outputs import OutputSettings, output_options, table_output
 from traceviz.cli.progress import progress_bar
@@ -51,7 +51,9 @@ def _options(inputs: InputSettings, kinds_model: str | None, keep_text: bool) ->
 @kinds_model_option
 @run_options
 @input_options
+@click.pass_context
 def steps(
+    ctx: click.Context,
     paths: tuple[str, ...],
     output: OutputSettings,
     show_kinds: bool,
@@ -92,6 +94,8 @@ def steps(
     if show_kinds and counts is not None:
         note = (options.kinds_model or segment.default_model()).note
         Console().print(_kind_table(kind_shares.shares(counts, [MODEL]), note, counts.summed))
+    if read.ingest.stats.file_errors:
+        ctx.exit(EXIT_FAILED)  # as ingest, count and report do: an input was not read
 
 
 def _kind_table(shares: pl.DataFrame, note: str, summed: bool) -> Table:
