@@ -212,3 +212,27 @@ def test_an_unreadable_file_found_by_a_walk_cannot_forge_a_line(tmp_path: Path) 
         assert result.exit_code == 1, (args, result.output)
         assert not any(line.startswith("ok: ") for line in result.stderr.splitlines())
         assert "a\\nok: 1 rule holds.jsonl: cannot open" in result.stderr
+
+
+def test_limits_and_ratios_must_be_finite_numbers(tmp_path: Path) -> None:
+    # `audit samples/ --budget nan` and `report samples/ --vs o1 --ratio nan` ended in
+    # "Error: internal error: …"; `--ratio inf` priced a what-if; `--budget inf` (flag
+    # or rules file) held, written as "budget": null in the --json outcome
+    cases = [
+        ["audit", "--budget", "nan"],
+        ["audit", "--max-looping-share", "nan"],
+        ["audit", "--max-cost-per-response", "inf"],
+        ["report", "--vs", "o1", "--ratio", "inf"],
+        ["report", "--vs", "o1", "--ratio", "nan"],
+    ]
+    for args in cases:
+        result = CliRunner().invoke(main, [*args, str(SAMPLES), "--no-cache"])
+        assert result.exit_code == 2, (args, result.output)
+        assert "is not a finite number" in result.stderr
+    for text in ("budget = inf", "budget = -1.0"):
+        rules = tmp_path / "rules.toml"
+        rules.write_text(text + "\n")
+        args = ["audit", str(SAMPLES), "--no-cache", "--rules", str(rules)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (text, result.output)
+        assert "rule 'budget' is not a finite limit of 0 or more" in result.stderr

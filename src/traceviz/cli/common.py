@@ -30,6 +30,17 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class FiniteRange(click.FloatRange):
+    """A `click.FloatRange` that also refuses `nan` and `inf`, which pass its bounds (every
+    comparison with nan is false) and then give no figure or a wrong one."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 class UserError(click.ClickException):
     """A library error as click prints it: the message, then the hint after a blank line.
 

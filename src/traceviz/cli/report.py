@@ -17,7 +17,7 @@ from rich.console import Console
 
 from traceviz import report as reports
 from traceviz.cli.analysis import RunSettings, analysis_options, run_options
-from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err
+from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, FiniteRange, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.outputs import OutputSettings, OutputSpec, output_options
 from traceviz.cli.progress import progress_bar
@@ -142,27 +142,27 @@ def report(
 )
 @click.option(
     "--max-cost-per-response",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(min=0),
     help="Fail if a response costs more (USD).",
 )
 @click.option(
     "--budget",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(min=0),
     help="Fail if a group's total spend exceeds this (USD).",
 )
 @click.option(
     "--max-looping-share",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     help="Fail if more of a group's traces loop.",
 )
 @click.option(
     "--max-overthinking-share",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     help="Fail if more of a group's reasoning spend comes after the first answer (a proxy).",
 )
 @click.option(
     "--max-quarantined-share",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     help="Fail if more records are quarantined.",
 )
 @click.option(

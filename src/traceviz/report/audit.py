@@ -168,8 +168,12 @@ def load_rules(path: str | Path) -> dict[str, float]:
         msg = f"{path}: unknown rules {sorted(unknown)}"
         raise ConfigError(msg, hint=f"Known rules: {', '.join(RULES)}.")
     for key, value in rules.items():
+        # NOTE: nan and inf are TOML floats; inf would hold every limit (and is `null` in JSON)
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
             msg = f"{path}: rule {key!r} is not a number: {value!r}"
+            raise ConfigError(msg, hint=f"Write it as a number, e.g. `{key} = 25.0`.")
+        if value in (float("inf"), float("-inf")) or value < 0:
+            msg = f"{path}: rule {key!r} is not a finite limit of 0 or more: {value!r}"
             raise ConfigError(msg, hint=f"Write it as a number, e.g. `{key} = 25.0`.")
     return {k: float(v) for k, v in rules.items()}
 
