@@ -236,3 +236,17 @@ def test_limits_and_ratios_must_be_finite_numbers(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1, (text, result.output)
         assert "rule 'budget' is not a finite limit of 0 or more" in result.stderr
+
+
+def test_a_cap_above_any_token_count_is_refused() -> None:
+    # `report samples/ --cap 99999999999999999999999 --format json` ended in
+    # "Error: internal error: TypeError: Integer exceeds 64-bit range"
+    for cap in ("99999999999999999999999", "1000000000001", "²"):
+        args = ["report", str(SAMPLES), "--no-cache", "--format", "json", "--cap", cap]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (cap, result.output)
+        assert "is neither a number of reasoning tokens nor a percentile" in result.stderr
+    args = ["report", str(SAMPLES), "--no-cache", "--format", "json", "--cap", "1000000000000"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cap"]["tokens"] == 10**12
