@@ -250,3 +250,51 @@ def test_a_cap_above_any_token_count_is_refused() -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["cap"]["tokens"] == 10**12
+
+
+def _tagged(i: int, metadata: dict[str, Any], completion: int) -> dict[str, Any]:
+    record = _chat(i, "", completion)
+    record["metadata"] = metadata
+    return record
+
+
+def test_by_a_metadata_key_reads_that_key_literally(tmp_path: Path) -> None:
+    # `--by 'team)'` grouped by "team", `--by a.b` read {"a": {"b": …}} and not the key
+    # "a.b", `--by 'sp ace'` found nothing; `--by '$'`, `--by ''` and `--by '*'` ended in
+    # an internal error (now: "" and column patterns are refused as usage errors)
+    log = _write(
+        tmp_path / "t.jsonl",
+        [
+            _tagged(1, {"team": "t1", "a.b": "dotted", "sp ace": "s1", "$": "d1"}, 30),
+            _tagged(2, {"team": "t2", "a": {"b": "nested"}, "": "e2"}, 40),
+        ],
+    )
+
+    def groups(key: str) -> dict[str | None, int]:
+        args = ["report", str(log), "--no-cache", "--format", "json", "--by", key]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, (key, result.output)
+        return {g[key]: g["traces"] for g in json.loads(result.stdout)["groups"]}
+
+    assert groups("a.b") == {"dotted": 1, None: 1}
+    assert groups("sp ace") == {"s1": 1, None: 1}
+    assert groups("$") == {"d1": 1, None: 1}
+    for pattern in ("", "*", "^te.*$"):
+        refused = CliRunner().invoke(main, ["report", str(log), "--no-cache", "--by", pattern])
+        assert refused.exit_code == 2, (pattern, refused.output)
+    assert groups("team)") == {None: 2}
+    assert groups("team") == {"t1": 1, "t2": 1}
+
+
+def test_a_by_key_given_twice_groups_as_given_once(tmp_path: Path) -> None:
+    # `report LOG --by day --by day` (and count, compare) ended in an internal error:
+    # "the name 'day' passed to `LazyFrame.with_columns` is duplicate"
+    log = _write(tmp_path / "t.jsonl", [_chat(1, "a", 30), _chat(2, "b", 40)])
+    once = CliRunner().invoke(main, ["report", str(log), "--no-cache", "--by", "day"])
+    twice = CliRunner().invoke(
+        main, ["report", str(log), "--no-cache", "--by", "day", "--by", "day"]
+    )
+    assert twice.exit_code == 0, twice.output
+    assert twice.stdout == once.stdout
+    result = CliRunner().invoke(main, ["count", str(log), "--by", "model", "--by", "model"])
+    assert result.exit_code == 0, result.output

@@ -41,6 +41,19 @@ class FiniteRange(click.FloatRange):
         return number
 
 
+def by_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """`--by` keys once each, in their order: a key given twice groups as given once."""
+    for key in value:
+        if not key:
+            msg = "an empty key names no group."
+            raise click.BadParameter(msg, ctx, param)
+        # NOTE: a group is a column named by its key, and polars reads these as patterns
+        if key == "*" or (key.startswith("^") and key.endswith("$")):
+            msg = f"{key!r} cannot name a group (it reads as a pattern of columns)."
+            raise click.BadParameter(msg, ctx, param)
+    return tuple(dict.fromkeys(value))
+
+
 class UserError(click.ClickException):
     """A library error as click prints it: the message, then the hint after a blank line.
 

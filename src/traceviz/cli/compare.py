@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz.cli.analysis import analysis_options
-from traceviz.cli.common import echo_err
+from traceviz.cli.common import by_keys, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, reading
 from traceviz.errors import InputError
 from traceviz.escape import rich_name
@@ -39,7 +39,10 @@ MERGE_EVERY = 16  # results reduced before their sums are merged
     help="How responses pair up.",
 )
 @click.option(
-    "--by", multiple=True, help="Fit one ratio per group (model, format, a metadata key…)."
+    "--by",
+    multiple=True,
+    callback=by_keys,
+    help="Fit one ratio per group (model, format, a metadata key…).",
 )
 @analysis_options
 @input_options

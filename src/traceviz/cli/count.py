@@ -9,7 +9,7 @@ from rich.console import Console
 
 from traceviz import tokens
 from traceviz.cli.analysis import RunSettings, run_options
-from traceviz.cli.common import EXIT_FAILED
+from traceviz.cli.common import EXIT_FAILED, by_keys
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.progress import progress_bar
 from traceviz.guard import refuse_overwrite
@@ -30,7 +30,13 @@ GROUP_KEYS = (MODEL, PROVIDER, FORMAT, SOURCE, TOKENIZER)
     default=None,
     help="Count every trace with this tokenizer (default: each model's own).",
 )
-@click.option("--by", type=click.Choice(GROUP_KEYS), multiple=True, help="Group by this column.")
+@click.option(
+    "--by",
+    type=click.Choice(GROUP_KEYS),
+    multiple=True,
+    callback=by_keys,
+    help="Group by this column.",
+)
 @click.option(
     "--text", "plain_text", is_flag=True, help="Count the text on stdin and print the number."
 )

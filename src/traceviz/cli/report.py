@@ -17,7 +17,7 @@ from rich.console import Console
 
 from traceviz import report as reports
 from traceviz.cli.analysis import RunSettings, analysis_options, run_options
-from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, FiniteRange, echo_err
+from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, FiniteRange, by_keys, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.outputs import OutputSettings, OutputSpec, output_options
 from traceviz.cli.progress import progress_bar
@@ -73,7 +73,7 @@ def _check_read(stats: IngestStats) -> None:
 @click.command()
 @click.argument("paths", nargs=-1)
 @output_options(REPORT)
-@click.option("--by", multiple=True, help=BY_HELP)
+@click.option("--by", multiple=True, callback=by_keys, help=BY_HELP)
 @click.option(
     "--cap",
     "cap_text",
@@ -171,7 +171,7 @@ def report(
     type=click.Path(exists=True, dir_okay=False),
     help="Rules from a TOML file (flags given override it).",
 )
-@click.option("--by", multiple=True, help=BY_HELP)
+@click.option("--by", multiple=True, callback=by_keys, help=BY_HELP)
 @click.option(
     "--json",
     "json_path",
