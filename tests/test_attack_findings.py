@@ -298,3 +298,13 @@ def test_a_by_key_given_twice_groups_as_given_once(tmp_path: Path) -> None:
     assert twice.stdout == once.stdout
     result = CliRunner().invoke(main, ["count", str(log), "--by", "model", "--by", "model"])
     assert result.exit_code == 0, result.output
+
+
+def test_audit_names_an_empty_group_as_the_report_does(tmp_path: Path) -> None:
+    # `audit LOG --by team --budget X` printed "FAIL budget []: …" for team ""
+    log = _write(tmp_path / "t.jsonl", [_chat(1, "", 30), _chat(2, "search", 40)])
+    args = ["audit", str(log), "--no-cache", "--by", "team", "--budget", "0.0000001"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3, result.output
+    assert 'FAIL budget [""]: ' in result.stdout
+    assert "FAIL budget [search]: " in result.stdout

@@ -30,6 +30,7 @@ from traceviz.errors import ConfigError
 from traceviz.escape import json_bytes, one_line
 from traceviz.report.aggregate import Result, group_columns
 from traceviz.report.groups import metadata_keys
+from traceviz.report.interface import group_label
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
     COST_REASONING,
@@ -294,7 +295,7 @@ class AuditPartial:
         if self.groups is not None:
             for row in self.groups.iter_rows(named=True):
                 key = tuple(row[k] for k in keys) if keys else ("all",)
-                name = " / ".join("(none)" if k is None else str(k) for k in key)
+                name = group_label(row, keys)  # the report's names: "(none)", '""', "all"
                 found += self._check_group(row, key if keys else (), usable, name)
         limit = usable.get("max_quarantined_share")
         if limit is not None and quarantined / read > limit:
