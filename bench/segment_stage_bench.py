@@ -18,6 +18,10 @@ inflate as it does wall time) and in wall seconds:
 - metrics text (polars): `text_metrics`; metrics per trace (Python): `trace_metrics`
   and `answer_metrics` of hidden traces; metrics frame work: the rest of `metrics`.
 
+The shipped code reads the steps' words once, in `classify` (`word_runs`, timed with
+the kinds features), for the features and `text_metrics` both, as `segment.measure`
+does.
+
 Also checks that both give the same steps and traces tables (kinds exactly,
 probabilities to 1e-12).
 """
@@ -89,6 +93,9 @@ def _instrument(stage: ModuleType, clock: Clock) -> Callable[[], None]:
         (stage, "answer_metrics", stage.answer_metrics),
     ]
     kinds.KindModel.design = clock.timed("kinds features", kinds.KindModel.design)
+    if hasattr(stage, "word_runs"):  # the steps' words, read for the features and metrics
+        saved.append((stage, "word_runs", stage.word_runs))
+        stage.word_runs = clock.timed("kinds features", stage.word_runs)
     stage.text_metrics = clock.timed("metrics text (polars)", stage.text_metrics)
     stage.trace_metrics = clock.timed("metrics per trace (Python)", stage.trace_metrics)
     stage.answer_metrics = clock.timed("metrics per trace (Python)", stage.answer_metrics)
@@ -116,11 +123,19 @@ def measure(stage: ModuleType, frames: list[pl.DataFrame]) -> tuple[dict[str, np
             spent["tokenizer"] += clock.now() - started
             before = spent["kinds features"].copy()
             started = clock.now()
-            steps, probabilities = stage.classify(counted, None, cuts)
+            if hasattr(stage, "_classify"):  # the shipped code, as `segment.measure` runs it
+                steps, probabilities, words = stage._classify(counted, None, cuts)
+            else:
+                (steps, probabilities), words = stage.classify(counted, None, cuts), None
             spent["kinds prediction"] += clock.now() - started - (spent["kinds features"] - before)
             inner = spent["metrics text (polars)"] + spent["metrics per trace (Python)"]
             started = clock.now()
-            traces = stage.metrics(counted.drop(tokens.REASONING_PART_TOKENS), steps, probabilities)
+            traces = stage.metrics(
+                counted.drop(tokens.REASONING_PART_TOKENS),
+                steps,
+                probabilities,
+                *([] if words is None else [words]),
+            )
             after = spent["metrics text (polars)"] + spent["metrics per trace (Python)"]
             spent["metrics frame work"] += clock.now() - started - (after - inner)
             out.append((steps, traces, probabilities))

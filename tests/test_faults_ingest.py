@@ -228,8 +228,9 @@ def test_reports_in_a_log_folder_do_not_read_their_own_quarantine(
         counts.append(orjson.loads(result.stdout)["ingest"]["records_quarantined"])
     assert counts == [2, 2, 2, 2]
     assert "1 file passed over (traceviz quarantine file 1)" in result.stderr
-    # named explicitly, it is read
-    result = runner.invoke(main, ["report", "traceviz.quarantine.jsonl", "--format", "json"])
+    # named explicitly, it is read (its own quarantine elsewhere: the default one is it)
+    args = ["report", "traceviz.quarantine.jsonl", "--format", "json", "--quarantine", "q.jsonl"]
+    result = runner.invoke(main, args)
     assert orjson.loads(result.stdout)["ingest"]["records_read"] == 2
 
 

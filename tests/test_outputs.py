@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from process_tree import workers_of
 
 from traceviz.cli import main
 from traceviz.engines import LocalProcesses
@@ -178,27 +179,6 @@ def test_a_killed_worker_is_named_with_its_signal() -> None:
     assert "run out of memory" in (caught.value.hint or "")
 
 
-def _workers(pid: int) -> list[int]:
-    """The worker processes under `pid`: spawned ones, or those its fork server forked
-    (not the resource tracker, not the fork server itself)."""
-    children: dict[int, list[tuple[int, bytes]]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append((int(entry.name), command))
-    found = [child for child, command in children.get(pid, []) if b"spawn_main" in command]
-    for server, command in children.get(pid, []):
-        if b"forkserver" in command:
-            found += [child for child, _ in children.get(server, [])]
-    return found
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_report_with_a_worker_killed_mid_run_says_so(tmp_path: Path) -> None:
@@ -212,7 +192,7 @@ def test_report_with_a_worker_killed_mid_run_says_so(tmp_path: Path) -> None:
     run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         deadline = time.monotonic() + 60
-        while not (workers := _workers(run.pid)) and time.monotonic() < deadline:
+        while not (workers := workers_of(run.pid)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert workers, "no worker started"
         os.kill(workers[0], signal.SIGKILL)

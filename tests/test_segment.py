@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from traceviz import segment, tokens
 from traceviz.schema import TRACE_SCHEMA
 from traceviz.segment import answers
-from traceviz.segment.metrics import is_refusal, longest_repeat_run, paragraphs, text_metrics
+from traceviz.segment.features import word_runs
+from traceviz.segment.metrics import (
+    _words,
+    is_refusal,
+    longest_repeat_run,
+    paragraphs,
+    text_metrics,
+    words_of_steps,
+)
 from traceviz.segment.split import cut_many, spans, steps
 
 
@@ -62,6 +72,28 @@ def test_spans_cover_text_in_order(text: str) -> None:
         assert not text[end - 1].isspace()
         position = end
     assert text[position:].strip() == ""
+
+
+# letters whose lower case depends on their neighbours or is longer (final sigma, dotted
+# I), white space `str.split` and `\s` know (NBSP, ideographic space, separators,
+# U+001C), a combining mark (a word character), punctuation that ends steps
+WORDY = list("aΣσςİK\u212aſ_1. ?!\n\t\u00a0\u3000\u2028\x1c\u0301'-") + ["ΟΔΟΣ", "Wait", "e.g."]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(WORDY), max_size=80).map("".join), max_size=6))
+@example(["ΟΔΟΣ.\n\nΣ. ΑΣ ΣΑ. İİ x\u00a0y\x1cz."])
+def test_the_steps_words_are_the_texts_words(reasonings: list[str]) -> None:
+    """The metrics read a trace's words off its steps' (`segment.measure`): the same
+    words, in the same order and the same lower case, as read off the whole text."""
+    cuts = cut_many(reasonings)
+    pieces = [
+        text[s.start : s.end] for text, cut in zip(reasonings, cuts, strict=True) for s in cut
+    ]
+    runs = word_runs(pl.Series(pieces, dtype=pl.String))
+    owner = np.repeat(np.arange(len(reasonings)), [len(c) for c in cuts])
+    expected = _words(pl.Series(reasonings, dtype=pl.String))
+    assert_frame_equal(words_of_steps(runs, owner), expected)
 
 
 def test_cut_many_cuts_each_text() -> None:

@@ -60,6 +60,12 @@ def assert_same(traces: pl.DataFrame) -> None:
     alone, again = segment.classify(traces, None, segment.cut(traces))
     assert_frame_equal(alone, steps, check_exact=True)
     assert np.array_equal(again, probabilities)  # the same bits every run
+    # as the pipeline runs it: the steps' words, read once, make the metrics too
+    cuts = segment.cut(traces)
+    counted = tokens.count(traces, None, segment.part_starts(cuts))
+    shared_steps, shared = segment.measure(counted, None, cuts)
+    assert_frame_equal(shared_steps, steps, check_exact=True)
+    assert_frame_equal(shared, measured, check_exact=True)
 
 
 def _traces(rows: list[dict[str, object]]) -> pl.DataFrame:
@@ -140,6 +146,7 @@ HOSTILE = [
     "Okay, so the problem asks for 2+3. Since 2 + 3 = 5, the answer is 5.\n\nWait, check: 5.",
     "日本語のテキスト。Wait, 所以 answer是 \\boxed{5}. Alternatively, 再考虑 approach.",
     "Σίγμα ΣΟΦΟΣ. Ο λόγος είναι σωστός? Perhaps. Да, проверим: 2*3 = 6.",
+    "ΟΔΟΣ.\n\nΣ. ΑΣ ΣΑ. İstanbul İİ. x\u00a0y\u3000z\x1cw\u2028v. ΣΟΦΟΣ\u0301 again here.",
     "x_1 = 3. __init__ calls recall_all. 3.5 × 2 = 7. $\\frac{a}{b}$ is it.",
 ]
 
@@ -161,6 +168,7 @@ WORDS = st.sampled_from(
         "wait", "Wait", "approach", "recall", "maybe", "compute", "check", "so", "answer",
         "é", "É", "日本", "Σ", "ς", "\u212a", "ſ", "x_1", "2", "3.5", "=", "+", "$", "\\boxed",
         "?", ".", ",", ":", "\n", "\n\n", " ", "-", "Let me", "first,", "Hmm", "the problem",
+        "ΟΔΟΣ", "İ", "\u00a0", "\u0301", "\x1c",
     ]
 )  # fmt: skip
 

@@ -15,11 +15,13 @@ import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
 import os
+import select
 import signal
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
 from typing import Any, Protocol, TypeVar
@@ -57,8 +59,45 @@ class InProcess:
         return None
 
 
-def _single_threaded() -> None:
-    tokens.use_threads(1)  # the processes already use every core
+def _worker_start(command: int) -> None:
+    """How each worker process starts: one tokenizer thread (the processes already use
+    every core), deaf to Ctrl-C, and bound to the life of the command that started it.
+
+    Ctrl-C reaches the terminal's whole process group: the command stops its workers
+    itself (`LocalProcesses`), so a worker does not die mid-result with a traceback of
+    its own. A command that dies without stopping them (SIGKILL, a crash) must not leave
+    them behind: the pool's pipes have no reader that closes (every worker holds both
+    ends), so a worker would block forever writing its result, holding its memory, and
+    the fork server with it. A thread of each worker waits for the command to end and
+    then ends the worker.
+    """
+    tokens.use_threads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(command,), daemon=True).start()
+
+
+def _exit_with(command: int) -> None:
+    """Return never; end this process once process `command` has ended."""
+    try:
+        handle = os.pidfd_open(command)  # Linux: readable once the process has ended
+    except (AttributeError, OSError):  # elsewhere, or it has already ended
+        handle = None
+    if handle is not None:
+        select.select([handle], [], [])
+    else:
+        while _alive(command):
+            time.sleep(1)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, but another user's (the command's pid reused)
+        return False
+    return True
 
 
 PRELOAD = "traceviz._preload_tokenizers"  # what the fork server holds for its workers
@@ -91,7 +130,10 @@ class LocalProcesses:
     def _pooled(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         context = _worker_context()
         pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=context, initializer=_single_threaded
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
         )
         seen: dict[int, Any] = {}  # the workers started: the pool forgets them once broken
         servers: set[int] = set()  # the fork server those workers came from
@@ -115,9 +157,13 @@ class LocalProcesses:
             )
             return WorkerError(msg, hint=hint)
 
+        finished = False
         try:
             yield from _ordered(submit, items, 2 * self.workers, lost)
+            finished = True
         finally:
+            if not finished:  # interrupted, failed or closed early: their work is not wanted
+                _stop_workers(seen)
             pool.shutdown(cancel_futures=True)
             _MAPS_ON_SERVER.subtract(servers)
             if context.get_start_method() == "forkserver":
@@ -125,6 +171,14 @@ class LocalProcesses:
 
     def close(self) -> None:
         return None
+
+
+def _stop_workers(processes: dict[int, Any]) -> None:
+    """Stop the workers at once rather than wait for the shards they are measuring
+    (`pool.shutdown` would wait for each to finish its shard: seconds to minutes)."""
+    for process in processes.values():
+        with contextlib.suppress(OSError, ValueError):  # already gone
+            process.terminate()
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -224,6 +278,8 @@ def _ordered(
     def take() -> Any:
         item, future = pending.popleft()
         try:
+            if isinstance(future, Future):
+                _wait_awake(future)
             return future.result()
         except Exception as error:
             explained = lost(item, error) if lost is not None else None
@@ -237,6 +293,17 @@ def _ordered(
             yield take()
     while pending:
         yield take()
+
+
+def _wait_awake(future: Future[Any]) -> None:
+    """Wait for `future`, waking every 0.2 s so that Ctrl-C and SIGTERM act at once.
+
+    The kernel hands a signal to any thread of the process, often one of polars' or
+    tiktoken's; Python then runs its handler only when the main thread next runs, and a
+    main thread blocked on the future would sleep on until the shard is done (seconds).
+    """
+    while not wait([future], timeout=0.2).done:
+        pass
 
 
 def _describe(item: Any) -> str:

@@ -128,8 +128,7 @@ def measure(traces: pl.DataFrame, options: AnalysisOptions) -> Batch:
     if options.steps:
         cuts = segment.cut(traces)
         traces = tokens.count(traces, options.tokenizer, segment.part_starts(cuts))
-        steps, probabilities = segment.classify(traces, options.kinds_model, cuts)
-        traces = segment.metrics(traces.drop(tokens.REASONING_PART_TOKENS), steps, probabilities)
+        steps, traces = segment.measure(traces, options.kinds_model, cuts)
         batch = Batch(traces, steps)
     else:
         batch = Batch(tokens.count(traces, options.tokenizer))

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import overload
+from typing import Literal, overload
 
 import numpy as np
 import polars as pl
@@ -101,7 +102,7 @@ class Counter:
         found: list[int] = []
         for start in range(0, len(present), COUNT_CHUNK):
             chunk = present[start : start + COUNT_CHUNK]
-            found.extend(len(ids) for ids in self._encode_batch(enc, chunk))
+            found.extend(len(ids) for ids in self._encode_arrays(enc, chunk))
         lengths = iter(found)
         return [None if t is None else next(lengths) for t in texts]
 
@@ -118,21 +119,34 @@ class Counter:
         for first in range(0, len(texts), COUNT_CHUNK):
             chunk = texts[first : first + COUNT_CHUNK]
             for text, ids, cuts in zip(
-                chunk, self._encode_batch(enc, chunk), starts[first:], strict=False
+                chunk, self._encode_arrays(enc, chunk), starts[first:], strict=False
             ):
-                ends = np.cumsum(widths[np.asarray(ids, dtype=np.int64)])
+                ends = np.cumsum(widths[ids])
                 inside = np.searchsorted(ends, _byte_offsets(text, cuts[1:]), side="right")
                 found.append(np.diff(inside, prepend=0, append=len(ids)).tolist())
         return found
 
-    def _encode_batch(self, enc: tiktoken.Encoding, texts: Sequence[str]) -> list[list[int]]:
-        # a worker process (no thread pool to hand texts to), or a text or none: tiktoken
-        # would start a pool of threads for it
+    def _encode_arrays(self, enc: tiktoken.Encoding, texts: Sequence[str]) -> list[np.ndarray]:
+        """The token ids of each text (as `encode` gives them), as arrays, on both cores.
+
+        NOTE: tiktoken's `encode_to_numpy` hands over its own buffer: no Python int per
+        token (with the lists `encode_batch` builds, `count` took 1.22 s CPU on r1small
+        against 0.99, and they hold 36 bytes a token against 4). With no special token
+        allowed and none disallowed it encodes as `encode_ordinary` does.
+        """
+        allowed: Literal["all"] | frozenset[str] = "all" if self.name == DEEPSEEK else frozenset()
+
+        def one(text: str) -> np.ndarray:
+            try:
+                return enc.encode_to_numpy(text, allowed_special=allowed, disallowed_special=())
+            except UnicodeEncodeError:  # a lone surrogate: `encode` replaces it, as ever
+                return np.asarray(self.encode(text), dtype=np.uint32)
+
+        # a worker process (no thread pool to hand texts to), or a text or none
         if threads() == 1 or len(texts) < 2:
-            return [self.encode(text) for text in texts]
-        if self.name == DEEPSEEK:
-            return enc.encode_batch(list(texts), num_threads=threads(), allowed_special="all")
-        return enc.encode_ordinary_batch(list(texts), num_threads=threads())
+            return [one(text) for text in texts]
+        with ThreadPoolExecutor(threads()) as pool:
+            return list(pool.map(one, texts))
 
 
 def _byte_offsets(text: str, offsets: Sequence[int]) -> list[int]:

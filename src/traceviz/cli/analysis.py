@@ -18,6 +18,7 @@ import click
 
 from traceviz import price, tokens
 from traceviz.cache import ResultCache
+from traceviz.cli.common import FiniteRange
 from traceviz.engines import ENGINES, engine_for
 from traceviz.errors import ConfigError
 from traceviz.pipeline import AnalysisOptions, RunOptions
@@ -103,7 +104,7 @@ def analysis_options(func: F) -> F:
             ),
             click.option(
                 "--ratio",
-                type=click.FloatRange(min=0, min_open=True),
+                type=FiniteRange(min=0, min_open=True),
                 help="R1 reasoning tokens per o1 reasoning token, for --vs.",
             ),
             click.option(

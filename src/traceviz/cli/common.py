@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,8 +24,34 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_AUDIT = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class FiniteRange(click.FloatRange):
+    """A `click.FloatRange` that also refuses `nan` and `inf`, which pass its bounds (every
+    comparison with nan is false) and then give no figure or a wrong one."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def by_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """`--by` keys once each, in their order: a key given twice groups as given once."""
+    for key in value:
+        if not key:
+            msg = "an empty key names no group."
+            raise click.BadParameter(msg, ctx, param)
+        # NOTE: a group is a column named by its key, and polars reads these as patterns
+        if key == "*" or (key.startswith("^") and key.endswith("$")):
+            msg = f"{key!r} cannot name a group (it reads as a pattern of columns)."
+            raise click.BadParameter(msg, ctx, param)
+    return tuple(dict.fromkeys(value))
 
 
 class UserError(click.ClickException):
@@ -45,7 +75,8 @@ class TracevizGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         allocator.tune()  # before a command's module imports polars
         try:
-            return super().invoke(ctx)
+            with _terminate_unwinds():
+                return super().invoke(ctx)
         except TracevizError as error:
             raise UserError(error) from error
         except click.ClickException as error:
@@ -56,7 +87,10 @@ class TracevizGroup(LazyGroup):
             raise
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("Terminated.", err=True)
+            ctx.exit(EXIT_TERMINATED)
         except BrokenPipeError:
             # the reader went away (`| head`): stop quietly, as Unix tools do
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -66,6 +100,29 @@ class TracevizGroup(LazyGroup):
             if os.environ.get("TRACEVIZ_DEBUG"):
                 raise
             raise _unexpected(error) from error
+
+
+class Terminated(BaseException):  # noqa: N818 - a signal, not an error
+    """SIGTERM, raised where the command is, so that the run unwinds as on Ctrl-C: its
+    workers stopped, its half-written outputs and cache entries removed. A BaseException,
+    as KeyboardInterrupt is, so that no `except Exception` on the way swallows it."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def _terminate_unwinds() -> Iterator[None]:
+    """SIGTERM raises `Terminated` while a command runs (the previous handler after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _unexpected(error: Exception) -> click.ClickException:

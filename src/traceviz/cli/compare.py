@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from traceviz.cli.analysis import analysis_options
-from traceviz.cli.common import echo_err
+from traceviz.cli.common import by_keys, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, reading
 from traceviz.errors import InputError
 from traceviz.escape import rich_name
@@ -22,6 +22,8 @@ from traceviz.price import fit
 from traceviz.report.aggregate import group_columns
 from traceviz.report.groups import metadata_keys
 from traceviz.schema import PROMPT
+
+COMPARE_QUARANTINE = "compare.quarantine.jsonl"
 
 MERGE_EVERY = 16  # results reduced before their sums are merged
 
@@ -37,7 +39,10 @@ MERGE_EVERY = 16  # results reduced before their sums are merged
     help="How responses pair up.",
 )
 @click.option(
-    "--by", multiple=True, help="Fit one ratio per group (model, format, a metadata key…)."
+    "--by",
+    multiple=True,
+    callback=by_keys,
+    help="Fit one ratio per group (model, format, a metadata key…).",
 )
 @analysis_options
 @input_options
@@ -55,12 +60,12 @@ def compare(
       traceviz compare r1-logs/ o1-logs/ --on custom_id
       traceviz compare r1.jsonl o1.jsonl --on prompt --by task
     """
-    refuse_overwrite([("--quarantine", inputs.quarantine)], (a, b))
+    refuse_overwrite([("--quarantine", inputs.quarantine)], (a, b), COMPARE_QUARANTINE)
     settings = dataclasses.replace(
         analysis, read=inputs.read, keep_text=fit.KEYS[on] == PROMPT, steps=False
     )
     sides = []
-    with reading(inputs, "compare.quarantine.jsonl") as read:
+    with reading(inputs, COMPARE_QUARANTINE) as read:
         for path in (a, b):
             sums, missing = _side(path, settings, read.ingest, on, list(by))
             for key in missing:

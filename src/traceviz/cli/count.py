@@ -9,13 +9,15 @@ from rich.console import Console
 
 from traceviz import tokens
 from traceviz.cli.analysis import RunSettings, run_options
-from traceviz.cli.common import EXIT_FAILED
+from traceviz.cli.common import EXIT_FAILED, by_keys
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.progress import progress_bar
 from traceviz.guard import refuse_overwrite
 from traceviz.pipeline import AnalysisOptions, analyze
 from traceviz.report import token_tables
 from traceviz.schema import FORMAT, MODEL, PROVIDER, SOURCE, TOKENIZER
+
+COUNT_QUARANTINE = "count.quarantine.jsonl"
 
 GROUP_KEYS = (MODEL, PROVIDER, FORMAT, SOURCE, TOKENIZER)
 
@@ -28,7 +30,13 @@ GROUP_KEYS = (MODEL, PROVIDER, FORMAT, SOURCE, TOKENIZER)
     default=None,
     help="Count every trace with this tokenizer (default: each model's own).",
 )
-@click.option("--by", type=click.Choice(GROUP_KEYS), multiple=True, help="Group by this column.")
+@click.option(
+    "--by",
+    type=click.Choice(GROUP_KEYS),
+    multiple=True,
+    callback=by_keys,
+    help="Group by this column.",
+)
 @click.option(
     "--text", "plain_text", is_flag=True, help="Count the text on stdin and print the number."
 )
@@ -64,11 +72,11 @@ def count(
     if not paths:
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
-    refuse_overwrite([("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite([("--quarantine", inputs.quarantine)], paths, COUNT_QUARANTINE)
     # token counts only: no steps, and no price stage (count shows no money)
     options = AnalysisOptions(read=inputs.read, tokenizer=tokenizer, steps=False, prices=False)
     with (
-        reading(inputs, "count.quarantine.jsonl") as read,
+        reading(inputs, COUNT_QUARANTINE) as read,
         run.open() as how,
         progress_bar(quiet) as bar,
     ):

@@ -53,10 +53,11 @@ def ingest(
       cat stream.sse | traceviz ingest - --shape openai-chat-stream -o t.parquet
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
+    quarantine = output.beside("quarantine.jsonl")
+    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths, quarantine)
     output.check()
     options = dataclasses.replace(analysis, read=inputs.read, keep_text=True)
-    with reading(inputs, output.beside("quarantine.jsonl")) as read, progress_bar(quiet) as bar:
+    with reading(inputs, quarantine) as read, progress_bar(quiet) as bar:
         read.ingest.on_progress = bar
         with TableWriter(output.file, traces_schema(options, raw)) as writer:
             if raw:

@@ -22,7 +22,7 @@ import orjson
 
 from traceviz.cli.common import echo_err, summary_line
 from traceviz.errors import InputError, StrictModeError
-from traceviz.escape import json_bytes
+from traceviz.escape import json_bytes, one_line
 from traceviz.guard import atomic_file
 from traceviz.ingest import DEFAULT_MAX_RECORD_BYTES
 from traceviz.load import Ingest, ReadOptions
@@ -227,7 +227,7 @@ def reading(inputs: InputSettings, default_quarantine: str) -> Iterator[Reading]
             quarantine.write(item)
 
         ingest = Ingest(
-            on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(f"Error: {e}")
+            on_quarantine=on_quarantine, on_file_error=lambda e: echo_err(one_line(f"Error: {e}"))
         )
         yield Reading(ingest, quarantine)
 

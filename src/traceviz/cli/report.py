@@ -17,7 +17,7 @@ from rich.console import Console
 
 from traceviz import report as reports
 from traceviz.cli.analysis import RunSettings, analysis_options, run_options
-from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, echo_err
+from traceviz.cli.common import EXIT_AUDIT, EXIT_FAILED, FiniteRange, by_keys, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.outputs import OutputSettings, OutputSpec, output_options
 from traceviz.cli.progress import progress_bar
@@ -73,7 +73,7 @@ def _check_read(stats: IngestStats) -> None:
 @click.command()
 @click.argument("paths", nargs=-1)
 @output_options(REPORT)
-@click.option("--by", multiple=True, help=BY_HELP)
+@click.option("--by", multiple=True, callback=by_keys, help=BY_HELP)
 @click.option(
     "--cap",
     "cap_text",
@@ -107,7 +107,7 @@ def report(
       traceviz report --llm --by model --full
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths, QUARANTINE)
     cap = overthinking.parse_cap(cap_text) if cap_text else None
     output.check()
     partial, stats = collect_run(
@@ -142,27 +142,27 @@ def report(
 )
 @click.option(
     "--max-cost-per-response",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(min=0),
     help="Fail if a response costs more (USD).",
 )
 @click.option(
     "--budget",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(min=0),
     help="Fail if a group's total spend exceeds this (USD).",
 )
 @click.option(
     "--max-looping-share",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     help="Fail if more of a group's traces loop.",
 )
 @click.option(
     "--max-overthinking-share",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     help="Fail if more of a group's reasoning spend comes after the first answer (a proxy).",
 )
 @click.option(
     "--max-quarantined-share",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     help="Fail if more records are quarantined.",
 )
 @click.option(
@@ -171,7 +171,7 @@ def report(
     type=click.Path(exists=True, dir_okay=False),
     help="Rules from a TOML file (flags given override it).",
 )
-@click.option("--by", multiple=True, help=BY_HELP)
+@click.option("--by", multiple=True, callback=by_keys, help=BY_HELP)
 @click.option(
     "--json",
     "json_path",
@@ -206,7 +206,9 @@ def audit(
       traceviz audit logs/ --rules spend.toml --json violations.json
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("--json", json_path), ("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite(
+        [("--json", json_path), ("--quarantine", inputs.quarantine)], paths, QUARANTINE
+    )
     flags = {
         "max_reasoning_tokens": max_reasoning_tokens,
         "max_cost_per_response": max_cost_per_response,

@@ -14,19 +14,21 @@ from rich.table import Table
 
 from traceviz import segment
 from traceviz.cli.analysis import RunSettings, kinds_model_option, run_options
-from traceviz.cli.common import echo_err
+from traceviz.cli.common import EXIT_FAILED, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, input_paths, reading
 from traceviz.cli.outputs import OutputSettings, output_options, table_output
 from traceviz.cli.progress import progress_bar
 from traceviz.errors import InputError
-from traceviz.escape import rich_name
+from traceviz.escape import one_line, rich_name
 from traceviz.guard import refuse_overwrite
 from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.report import kind_shares, trace_view
-from traceviz.schema import KIND, MODEL, STEPS, STEPS_SCHEMA, TRACE_ID
+from traceviz.schema import KIND, LINE, MODEL, SOURCE, STEPS, STEPS_SCHEMA, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.write import TableWriter
+
+SHOW_QUARANTINE = "show.quarantine.jsonl"
 
 STEPS_OUTPUT = table_output(
     "steps.parquet", "Where to write the steps table: .parquet, .jsonl or .csv."
@@ -49,7 +51,9 @@ def _options(inputs: InputSettings, kinds_model: str | None, keep_text: bool) ->
 @kinds_model_option
 @run_options
 @input_options
+@click.pass_context
 def steps(
+    ctx: click.Context,
     paths: tuple[str, ...],
     output: OutputSettings,
     show_kinds: bool,
@@ -65,12 +69,13 @@ def steps(
       traceviz steps r1.jsonl --kinds
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths)
+    quarantine = output.beside("quarantine.jsonl")
+    refuse_overwrite([("-o", output.path), ("--quarantine", inputs.quarantine)], paths, quarantine)
     options = _options(inputs, kinds_model, keep_text=False)
     output.check()
     mix: list[kind_shares.KindCounts] = []
     with (
-        reading(inputs, output.beside("quarantine.jsonl")) as read,
+        reading(inputs, quarantine) as read,
         run.open() as how,
         progress_bar(quiet) as bar,
         TableWriter(output.file, dict(STEPS_SCHEMA)) as writer,
@@ -89,6 +94,8 @@ def steps(
     if show_kinds and counts is not None:
         note = (options.kinds_model or segment.default_model()).note
         Console().print(_kind_table(kind_shares.shares(counts, [MODEL]), note, counts.summed))
+    if read.ingest.stats.file_errors:
+        ctx.exit(EXIT_FAILED)  # as ingest, count and report do: an input was not read
 
 
 def _kind_table(shares: pl.DataFrame, note: str, summed: bool) -> Table:
@@ -147,19 +154,30 @@ def show(
       traceviz show 930c60df-bf64-41c9-a88e-3ec75f81e00e samples/ --html trace.html
     """
     paths = input_paths(paths, inputs)
-    refuse_overwrite([("--html", html_path), ("--quarantine", inputs.quarantine)], paths)
+    refuse_overwrite(
+        [("--html", html_path), ("--quarantine", inputs.quarantine)], paths, SHOW_QUARANTINE
+    )
     if html_path:
         check_output(html_path)
     options = _options(inputs, kinds_model, keep_text=True)
     found: tuple[dict[str, object], pl.DataFrame] | None = None
-    with reading(inputs, "show.quarantine.jsonl") as read, run.open() as how:
+    with reading(inputs, SHOW_QUARANTINE) as read, run.open() as how:
         for part in analyze_results(paths, options, read.ingest, how):
             hit = part.traces.filter(pl.col(TRACE_ID) == trace_id)
             if hit.height:
+                trace = hit.row(0, named=True)
                 steps_of = part.steps if part.steps is not None else pl.DataFrame()
                 if steps_of.height:
+                    # steps come in trace order: the first trace of a repeated id owns
+                    # the first of its steps, not the steps of every trace of that id
                     steps_of = steps_of.filter(pl.col(TRACE_ID) == trace_id)
-                found = (hit.row(0, named=True), steps_of)
+                    steps_of = steps_of.head(trace.get(STEPS) or 0)
+                if hit.height > 1:
+                    echo_err(
+                        f"{hit.height:,} traces have the id '{one_line(trace_id)}':"
+                        f" showing the first ({one_line(str(trace[SOURCE]))}:{trace[LINE]})"
+                    )
+                found = (trace, steps_of)
                 break  # the first trace of that id; the rest need not be read
     if found is None:
         finish(read)

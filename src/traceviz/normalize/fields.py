@@ -51,8 +51,12 @@ def tokens(value: Any, name: str) -> int | None:
         raise ShapeError(msg)
     if isinstance(value, str):
         text = value.strip()
-        if not text.isdigit():
+        # NOTE: str.isdigit() also holds for "²" and "٣", which int() refuses or reads
+        if not (text.isascii() and text.isdigit()):
             msg = f"{name} is not a token count: {value[:40]!r}"
+            raise ShapeError(msg)
+        if len(text) > len(str(MAX_TOKENS)):  # int() of 4,301 digits raises
+            msg = f"{name} is out of range: {len(text):,} digits"
             raise ShapeError(msg)
         value = int(text)
     if isinstance(value, float):

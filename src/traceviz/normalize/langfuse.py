@@ -105,6 +105,7 @@ def normalize(record: RawRecord) -> list[Trace]:
             cost_logged=_cost(value),
             metadata=_metadata(value),
             trace_id=text(value.get("id"), "id"),
+            batch=record.batch,
             reasoning_missing_reason=missing_reason(
                 model, reasoning, usage["usage_reasoning"], answer is not None
             ),

@@ -93,5 +93,6 @@ def normalize(record: RawRecord) -> list[Trace]:
             answer=parts.answer,
             truncated=parts.truncated,
             finish_reason="length" if parts.truncated else None,
+            batch=record.batch,
         )
     ]

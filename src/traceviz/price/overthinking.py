@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 
 from traceviz.errors import ConfigError
+from traceviz.normalize.fields import MAX_TOKENS
 from traceviz.price.cost import MONEY
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
@@ -177,8 +178,10 @@ def parse_cap(text: str) -> CapSpec:
     (CapSpec(tokens=None, percentile=90.0), CapSpec(tokens=2000, percentile=None))
     """
     value = text.strip().replace(",", "").replace("_", "")
-    if value.isdigit():
-        return CapSpec(tokens=int(value))
+    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_TOKENS)):
+        tokens = int(value)
+        if tokens <= MAX_TOKENS:  # above any count read (and past what JSON holds exactly)
+            return CapSpec(tokens=tokens)
     match = _PERCENTILE.fullmatch(value)
     if match and 0 < float(match.group(1)) <= 100:
         return CapSpec(percentile=float(match.group(1)))

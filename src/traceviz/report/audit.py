@@ -30,6 +30,7 @@ from traceviz.errors import ConfigError
 from traceviz.escape import json_bytes, one_line
 from traceviz.report.aggregate import Result, group_columns
 from traceviz.report.groups import metadata_keys
+from traceviz.report.interface import group_label
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
     COST_REASONING,
@@ -168,8 +169,12 @@ def load_rules(path: str | Path) -> dict[str, float]:
         msg = f"{path}: unknown rules {sorted(unknown)}"
         raise ConfigError(msg, hint=f"Known rules: {', '.join(RULES)}.")
     for key, value in rules.items():
+        # NOTE: nan and inf are TOML floats; inf would hold every limit (and is `null` in JSON)
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
             msg = f"{path}: rule {key!r} is not a number: {value!r}"
+            raise ConfigError(msg, hint=f"Write it as a number, e.g. `{key} = 25.0`.")
+        if value in (float("inf"), float("-inf")) or value < 0:
+            msg = f"{path}: rule {key!r} is not a finite limit of 0 or more: {value!r}"
             raise ConfigError(msg, hint=f"Write it as a number, e.g. `{key} = 25.0`.")
     return {k: float(v) for k, v in rules.items()}
 
@@ -290,7 +295,7 @@ class AuditPartial:
         if self.groups is not None:
             for row in self.groups.iter_rows(named=True):
                 key = tuple(row[k] for k in keys) if keys else ("all",)
-                name = " / ".join("(none)" if k is None else str(k) for k in key)
+                name = group_label(row, keys)  # the report's names: "(none)", '""', "all"
                 found += self._check_group(row, key if keys else (), usable, name)
         limit = usable.get("max_quarantined_share")
         if limit is not None and quarantined / read > limit:

@@ -6,6 +6,8 @@ keys are text (`String`), so groups from different results of one run compare eq
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 from traceviz.schema import (
@@ -37,8 +39,15 @@ def group_columns(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
         elif key in traces.columns:
             exprs.append(pl.col(key).cast(pl.String).alias(key))
         else:
-            exprs.append(pl.col(METADATA).str.json_path_match(f"$.{key}").alias(key))
+            exprs.append(pl.col(METADATA).str.json_path_match(metadata_path(key)).alias(key))
     return traces.with_columns(exprs) if exprs else traces
+
+
+def metadata_path(key: str) -> str:
+    """The JSON path of a metadata key, quoted: `$.{key}` read `a.b` as a nested path,
+    `*` as any key and `x)` as `x`, and failed to compile on `$` or `..`. A key holding
+    a backslash matches nothing (the path reader does not unescape it)."""
+    return f"$[{json.dumps(key)}]"
 
 
 def metadata_keys(columns: list[str], by: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from traceviz.escape import shorten
+from traceviz.escape import one_line, shorten
 from traceviz.price import overthinking
 from traceviz.report.aggregate import Report
 from traceviz.report.interface import group_label, money, plain, share
@@ -77,7 +77,8 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             "Responses read",
             f"{stats.traces:,}",
             f"from {stats.read:,} records in {stats.files:,} files"
-            f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)",
+            f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)"
+            + _left_out(stats.traces, sum(stats.filtered.values())),
         )
     ]
     if COST_TOTAL in row:
@@ -123,15 +124,23 @@ def items(report: Report, width: int | None = None) -> list[Item]:
     top = driver(report)
     if top is not None:
         key, name, cost, part = top
+        name = one_line(name)  # a group's name is logged text: it must not start a line
         found.append(
             Item(
                 "biggest_driver",
                 "Biggest driver",
                 shorten(name, width) if width else name,
-                f"({key}) holds {money(cost)}, {share(part)} of the spend",
+                f"({one_line(key)}) holds {money(cost)}, {share(part)} of the spend",
             )
         )
     return found
+
+
+def _left_out(traces: int, left_out: int) -> str:
+    """What the filters kept, so the headline's count and its figures agree."""
+    if not left_out:
+        return ""
+    return f"; {left_out:,} left out by filters, {traces - left_out:,} reported"
 
 
 def _bill(report: Report, row: dict[str, Any]) -> Item:

@@ -17,7 +17,8 @@ Renderer = Callable[[Report], str | bytes]
 def plain(value: Any) -> Any:
     """A value for JSON: Decimals as strings (exact), dates as ISO text."""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        # NOTE: "f", never str(): str(Decimal("2.0000E-8")) is exponent notation
+        return format(value.normalize() if value == value.to_integral() else value, "f")
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, float):
@@ -56,4 +57,14 @@ def share(value: float | None) -> str:
 
 
 def group_label(row: dict[str, Any], by: list[str]) -> str:
-    return " / ".join("(none)" if row.get(k) is None else str(row[k]) for k in by) or "all"
+    """A group's name: its keys' values, `(none)` for a missing one, `""` for an empty one
+    (which would otherwise print as nothing, or as the overall row's "all")."""
+    if not by:
+        return "all"
+    return " / ".join(_key_label(row.get(k)) for k in by)
+
+
+def _key_label(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    return str(value) or '""'

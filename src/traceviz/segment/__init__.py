@@ -2,10 +2,11 @@
 behaviour metrics.
 
 `steps(traces)` returns the steps table; `metrics(traces, steps)` adds the metric
-columns to the traces. Step tokens are counted with each trace's tokenizer (the
-tokens stage's `tokenizer` column, else the model's). `classify` returns the steps
-table with each step's kind probabilities, which `metrics` sums per trace into the
-kind composition (`expected_steps_<kind>`).
+columns to the traces; `measure` does both (as the pipeline runs them), reading each
+step's words once for the kinds' features and the metrics. Step tokens are counted
+with each trace's tokenizer (the tokens stage's `tokenizer` column, else the model's).
+`classify` returns the steps table with each step's kind probabilities, which
+`metrics` sums per trace into the kind composition (`expected_steps_<kind>`).
 
 What a step needs is computed over the whole batch with polars and numpy (features,
 kinds, per-trace counts of steps); only what reads a trace's text as a whole (its
@@ -46,6 +47,7 @@ from traceviz.schema import (
     TRUNCATED,
 )
 from traceviz.segment import kinds as kinds_module
+from traceviz.segment.features import word_runs
 from traceviz.segment.kinds import KindModel
 from traceviz.segment.metrics import (
     NO_STEPS,
@@ -55,6 +57,7 @@ from traceviz.segment.metrics import (
     step_counts,
     text_metrics,
     trace_metrics,
+    words_of_steps,
 )
 from traceviz.segment.split import Step, cut_many
 
@@ -64,6 +67,7 @@ __all__ = [
     "KindModel",
     "classify",
     "cut",
+    "measure",
     "metrics",
     "part_starts",
     "steps",
@@ -92,6 +96,22 @@ def steps(
     return classify(traces, model, cuts)[0]
 
 
+def measure(
+    traces: pl.DataFrame, model: KindModel | None = None, cuts: list[list[Step]] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The steps table and the traces with their metrics: `classify` then `metrics`
+    (without the tokens stage's `reasoning_part_tokens`), the words of each step read
+    once for both (0.09 s CPU less on r1small than reading each trace's again).
+
+    `cuts`, if given, must be the splitter's (`cut`): the metrics take a trace's words
+    to be those of its steps, which holds because only white space lies between them.
+    """
+    steps, probabilities, words = _classify(traces, model, cuts)
+    if tokens.REASONING_PART_TOKENS in traces.columns:
+        traces = traces.drop(tokens.REASONING_PART_TOKENS)
+    return steps, metrics(traces, steps, probabilities, words)
+
+
 def classify(
     traces: pl.DataFrame, model: KindModel | None = None, cuts: list[list[Step]] | None = None
 ) -> tuple[pl.DataFrame, np.ndarray]:
@@ -104,6 +124,14 @@ def classify(
     They come from the tokens stage's `reasoning_part_tokens` column when `cuts` were
     counted there (the pipeline does), else the reasoning is counted here.
     """
+    steps, probabilities, _ = _classify(traces, model, cuts)
+    return steps, probabilities
+
+
+def _classify(
+    traces: pl.DataFrame, model: KindModel | None, cuts: list[list[Step]] | None
+) -> tuple[pl.DataFrame, np.ndarray, pl.DataFrame]:
+    """`classify`, and the reasoning's words (`metrics.words_of_steps`) read on the way."""
     model = model or default_model()
     cuts = cuts if cuts is not None else cut(traces)
     has_steps = pl.Series([bool(c) for c in cuts], dtype=pl.Boolean)
@@ -112,18 +140,25 @@ def classify(
     else:
         part_tokens = pl.Series([n for counts in _count_parts(traces, cuts) for n in counts])
     lengths = np.fromiter((len(c) for c in cuts), dtype=np.int64, count=len(cuts))
-    flat = [step for trace in cuts for step in trace]
     texts = [
-        [reasoning[s.start : s.end] for s in trace]
+        [reasoning[start:end] for start, end, _, _ in trace]
         for reasoning, trace in zip(traces[REASONING].to_list(), cuts, strict=True)
         if trace
     ]
-    parts = [model.probabilities(chunk) for chunk in _chunks(texts)]
+    flat = [step for trace in cuts for step in trace]
+    parts, runs = [], []
+    for chunk in _chunks(texts):
+        runs.append(word_runs(pl.Series([t for trace in chunk for t in trace], dtype=pl.String)))
+        parts.append(model.probabilities(chunk, runs[-1]))
     probabilities = np.concatenate(parts) if parts else np.zeros((0, len(kinds_module.KINDS)))
     chosen = model.choose(probabilities)
     first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    owner = np.repeat(np.arange(len(cuts)), lengths)
+    words = words_of_steps(
+        pl.concat(runs) if runs else pl.Series([], dtype=pl.List(pl.String)), owner
+    )
     columns = {
-        TRACE_ID: traces[TRACE_ID].gather(np.repeat(np.arange(len(cuts)), lengths)),
+        TRACE_ID: traces[TRACE_ID].gather(owner),
         STEP: np.arange(len(flat), dtype=np.int64) - first,
         START: [s.start for s in flat],
         END: [s.end for s in flat],
@@ -133,7 +168,7 @@ def classify(
         MARKER: [s.marker for s in flat],
         THOUGHT: [s.thought for s in flat],
     }
-    return pl.DataFrame(columns, schema=STEPS_SCHEMA), probabilities
+    return pl.DataFrame(columns, schema=STEPS_SCHEMA), probabilities, words
 
 
 def _chunks(texts: list[list[str]]) -> Iterator[list[list[str]]]:
@@ -179,12 +214,16 @@ KIND_EXPECTED = tuple(f"{EXPECTED_STEPS_PREFIX}{kind}" for kind in kinds_module.
 
 
 def metrics(
-    traces: pl.DataFrame, step_table: pl.DataFrame, probabilities: np.ndarray | None = None
+    traces: pl.DataFrame,
+    step_table: pl.DataFrame,
+    probabilities: np.ndarray | None = None,
+    words: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The traces with a column per behaviour metric (null where reasoning is hidden),
     each trace's steps of every kind (`steps_<kind>`, argmax counts) and, given the
     steps' kind `probabilities` (from `classify`), their sums (`expected_steps_<kind>`,
-    what reports compose kinds from; null without them).
+    what reports compose kinds from; null without them). `words`: the reasoning's
+    words, when already read (see `measure`).
 
     Steps are matched to traces by position (each trace's steps are consecutive, in
     trace order), so traces that share an id keep their own steps.
@@ -194,7 +233,7 @@ def metrics(
     start, end = step_table[START].to_numpy(), step_table[END].to_numpy()
     step_tokens = step_table[TOKENS].to_numpy()
     counts = step_counts(step_table, owner, traces.height).iter_rows(named=True)
-    text = text_metrics(traces[REASONING], traces[PROMPT]).iter_rows(named=True)
+    text = text_metrics(traces[REASONING], traces[PROMPT], words).iter_rows(named=True)
     rows = []
     for row, (reasoning, answer, reference, prompt, measured, counted) in enumerate(
         zip(

@@ -98,9 +98,19 @@ def _step_frame(traces: Sequence[Sequence[str]]) -> pl.DataFrame:
     )
 
 
-def _word_lists(texts: pl.Series) -> pl.Series:
-    """The words of each text, lower case, in order (a list per text)."""
-    return texts.str.to_lowercase().str.extract_all(_WORD_RUNS)
+def word_runs(texts: pl.Series) -> pl.Series:
+    """Every run of word characters (`\\w+`) of each text, lower case, in order (a list
+    per text): what `design` reads its words from, and the behaviour metrics theirs."""
+    return texts.str.to_lowercase().str.extract_all(r"\w+")
+
+
+def _word_lists(texts: pl.Series, runs: pl.Series | None = None) -> pl.Series:
+    """The words of each text, lower case, in order (a list per text); from the texts'
+    `word_runs` when given (their runs of two characters or more: `_WORD_RUNS`'s
+    matches, as they are the whole runs that long)."""
+    if runs is None:
+        return texts.str.to_lowercase().str.extract_all(_WORD_RUNS)
+    return runs.list.eval(pl.element().filter(pl.element().str.len_chars() >= 2))
 
 
 def _words(steps: pl.DataFrame, lists: pl.Series | None = None) -> pl.DataFrame:
@@ -416,12 +426,14 @@ def design(
     terms: Vocabulary,
     cues: Sequence[tuple[str, str]],
     novelty: bool,
+    runs: pl.Series | None = None,
 ) -> Design:
-    """The features of every step of every trace, with the vocabulary `terms`."""
+    """The features of every step of every trace, with the vocabulary `terms` (`runs`:
+    the steps' `word_runs`, in order, when already at hand)."""
     steps = _step_frame(traces)  # once: every feature reads the step texts
     texts = steps["text"]
     plain = _ascii(texts)
-    lists = _word_lists(texts)  # once: log_words, the TF-IDF and novelty read them
+    lists = _word_lists(texts, runs)  # once: log_words, the TF-IDF and novelty read them
     numbers, digits = _numbers(texts)
     known = {r"\d": (digits > 0).cast(pl.Float64).to_numpy()}
     flags = cue_flags(texts, cues, plain, known)
@@ -547,27 +559,38 @@ def cue_flags(
         elif rows is None:
             column = _matches(texts, source, pattern, ascii_rows)
         else:
-            column[rows] = _matches(
-                texts.gather(rows), source.gather(rows), pattern, ascii_rows[rows]
-            )
+            column[rows] = _matches(texts, source, pattern, ascii_rows, rows)
         flags[name] = column
     return pl.DataFrame(flags, schema=dict.fromkeys(flags, pl.Float64))
 
 
-def _matches(texts: pl.Series, view: pl.Series, pattern: str, plain: np.ndarray) -> np.ndarray:
-    """1.0 where `pattern` matches a text, else 0.0 (null for a null text); where
-    `plain`, `view` holds the text or an ASCII stand-in that `pattern` matches alike."""
+def _matches(
+    texts: pl.Series,
+    view: pl.Series,
+    pattern: str,
+    plain: np.ndarray,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """1.0 where `pattern` matches a text (of those at `rows`, or all), else 0.0 (null
+    for a null text); where `plain`, `view` holds the text or an ASCII stand-in that
+    `pattern` matches alike, elsewhere the text itself.
+
+    NOTE: where `pattern` is run alike on every text (no text that is not `plain`, or
+    no word boundary to drop for those), it is run once over `view`, without copying
+    the texts apart first (40 ms CPU less on r1small's 67,764 steps)."""
+    if rows is not None:
+        view, plain = view.gather(rows), plain[rows]
+    wider = loose(pattern) if not plain.all() else None
+    if wider is None:
+        return view.str.contains(pattern).cast(pl.Float64).to_numpy()
+    texts = texts if rows is None else texts.gather(rows)
     column = np.zeros(len(texts))
     column[plain] = view.filter(plain).str.contains(pattern).cast(pl.Float64).to_numpy()
     wide = texts.filter(~plain)
-    wider = loose(pattern)
-    if wider is None:
-        column[~plain] = wide.str.contains(pattern).cast(pl.Float64).to_numpy()
-    else:
-        maybe = wide.str.contains(wider)
-        rest = np.zeros(len(wide))
-        rest[maybe.to_numpy()] = wide.filter(maybe).str.contains(pattern).cast(pl.Float64)
-        column[~plain] = rest
+    maybe = wide.str.contains(wider)
+    rest = np.zeros(len(wide))
+    rest[maybe.to_numpy()] = wide.filter(maybe).str.contains(pattern).cast(pl.Float64)
+    column[~plain] = rest
     return column
 
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import polars as pl
 
 from traceviz.errors import ConfigError
 from traceviz.segment.features import (
@@ -152,12 +153,13 @@ class KindModel:
             ),
         }
 
-    def design(self, traces: Sequence[Sequence[str]]) -> Design:
-        return design(traces, self.terms, self.cues, self.novelty)
+    def design(self, traces: Sequence[Sequence[str]], runs: pl.Series | None = None) -> Design:
+        return design(traces, self.terms, self.cues, self.novelty, runs)
 
-    def scores(self, traces: Sequence[Sequence[str]]) -> np.ndarray:
-        """One row per step of each trace, one column per kind: the linear scores."""
-        x = self.design(traces)
+    def scores(self, traces: Sequence[Sequence[str]], runs: pl.Series | None = None) -> np.ndarray:
+        """One row per step of each trace, one column per kind: the linear scores
+        (`runs`: the steps' `features.word_runs`, when at hand)."""
+        x = self.design(traces, runs)
         blocks = self._blocks
         # NOTE: einsum, not `@`, for the dense product: BLAS threads on a tall, thin
         # product cost 10-100x more than they save on a busy machine
@@ -168,11 +170,14 @@ class KindModel:
             scores += shift(parts[:, k : 2 * k], x, 1) + shift(parts[:, 2 * k :], x, -1)
         return np.asarray(scores)
 
-    def probabilities(self, traces: Sequence[Sequence[str]]) -> np.ndarray:
-        """One row per step of each trace: the probability of each kind (rows sum to 1)."""
+    def probabilities(
+        self, traces: Sequence[Sequence[str]], runs: pl.Series | None = None
+    ) -> np.ndarray:
+        """One row per step of each trace: the probability of each kind (rows sum to 1;
+        `runs`: the steps' `features.word_runs`, when at hand)."""
         if not any(traces):
             return np.zeros((0, len(self.kinds)))
-        scores = self.scores(traces)
+        scores = self.scores(traces, runs)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return np.asarray(exp / exp.sum(axis=1, keepdims=True))

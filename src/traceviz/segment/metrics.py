@@ -152,6 +152,24 @@ def _words(texts: pl.Series) -> pl.DataFrame:
     )
 
 
+def words_of_steps(runs: pl.Series, owner: np.ndarray) -> pl.DataFrame:
+    """The reasoning's words as `_words` gives them, from its steps' runs of `\\w`
+    (`features.word_runs`: a list per step, all the steps of the batch in order) and
+    the trace of every step (`owner`).
+
+    The same words: only white space lies between and around a trace's steps (the
+    splitter's invariant), and no run of `\\w` holds white space, so a trace's runs
+    are its steps' runs one after the other; a text's lower case is that of its pieces
+    cut at white space (even a final sigma's, which looks no further than it)."""
+    counts = runs.list.len().fill_null(0).to_numpy()
+    return pl.DataFrame(
+        {
+            "row": pl.Series(np.repeat(owner, counts), dtype=pl.UInt32),
+            "w": runs.explode(empty_as_null=False, keep_nulls=False),
+        }
+    )
+
+
 def _scripts(words: pl.DataFrame) -> pl.DataFrame:
     """(row, script, n): how many words of each text are written in each script (that of
     a word's first letter; words without letters are left out)."""
@@ -195,13 +213,16 @@ def _dominant(scripts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def text_metrics(reasoning: pl.Series, prompt: pl.Series) -> pl.DataFrame:
+def text_metrics(
+    reasoning: pl.Series, prompt: pl.Series, words: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Metrics of whole reasoning texts, computed by polars over a batch at once:
     `reflection_words`, `rep2`/`rep3`/`rep4` (share of word n-grams that repeat an
     earlier one), `words`, and `language_mixing` (share of the reasoning's words written
     in another script than the prompt's dominant script, or the reasoning's own when the
-    prompt has none; a word's script is that of its first letter)."""
-    words = _words(reasoning)
+    prompt has none; a word's script is that of its first letter). `words`: the
+    reasoning's words as `_words` gives them, when already at hand."""
+    words = _words(reasoning) if words is None else words
     out = pl.DataFrame({"row": pl.int_range(len(reasoning), eager=True, dtype=pl.UInt32)})
     counts = words.group_by("row").agg(
         pl.len().alias("words"),
