@@ -21,6 +21,7 @@ from traceviz import segment
 from traceviz.price import overthinking
 from traceviz.report import partial_figures, partials
 from traceviz.report.groups import TIME_KEYS, TOKEN_PARTS, group_columns
+from traceviz.report.groups import columns as groups_columns
 from traceviz.report.partials import OUTLIER_COUNT, POINTS, SPEND_PARTS, Partial
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
@@ -64,7 +65,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Report:
-    """A whole report: one row per group (and one overall), kinds, outliers, notes."""
+    """A whole report: one row per group (and one overall), kinds, outliers, notes.
+
+    `by` holds the keys as given; in `groups`, `kinds` and `points` a key's column is
+    named `groups.column(key)` (`groups.shown` names them by their keys for an output)."""
 
     by: list[str]
     overall: pl.DataFrame
@@ -145,16 +149,17 @@ def finish(
 ) -> Report:
     """The report from the merged partial of a run (see `build` for the options)."""
     by = list(partial.by)
+    keys = groups_columns(by)
     resolved = partial_figures.resolve_cap(partial, cap) if cap else None
     if partial.columns:
         overall = partial_figures.figures(partial, [], resolved)
-        groups = partial_figures.figures(partial, by, resolved) if by else overall
+        groups = partial_figures.figures(partial, keys, resolved) if by else overall
     else:
         overall = groups = pl.DataFrame({"traces": [0]})
     missing = [name for name, column in SECTIONS if column not in partial.columns]
     if cap is not None and resolved is None:
         missing.append(f"reasoning cap {cap.text} (no trace has reasoning tokens)")
-    kinds, summed = partial_figures.kinds(partial, by)
+    kinds, summed = partial_figures.kinds(partial, keys)
     if kinds.height:
         kinds_note = (kinds_note or segment.default_model().note) + (
             "; shares are summed step probabilities" if summed else "; shares are argmax counts"

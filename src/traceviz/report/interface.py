@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from traceviz.report.aggregate import Report
+from traceviz.report.groups import column
 
 Renderer = Callable[[Report], str | bytes]
 
@@ -57,11 +58,12 @@ def share(value: float | None) -> str:
 
 
 def group_label(row: dict[str, Any], by: list[str]) -> str:
-    """A group's name: its keys' values, `(none)` for a missing one, `""` for an empty one
-    (which would otherwise print as nothing, or as the overall row's "all")."""
+    """A group's name: its keys' values (the row's `groups.column(key)`), `(none)` for a
+    missing one, `""` for an empty one (which would otherwise print as nothing, or as the
+    overall row's "all")."""
     if not by:
         return "all"
-    return " / ".join(_key_label(row.get(k)) for k in by)
+    return " / ".join(_key_label(row.get(column(k))) for k in by)
 
 
 def _key_label(value: Any) -> str:

@@ -11,14 +11,17 @@ import polars as pl
 
 from traceviz.escape import csv_frame
 from traceviz.report.aggregate import ALL, Report
+from traceviz.report.groups import columns, shown
 
 
 def frame(report: Report) -> pl.DataFrame:
-    overall = report.overall.with_columns(pl.lit(ALL).alias(k) for k in report.by)
+    """The groups' rows then the overall row, the keys' columns named by the keys."""
+    overall = report.overall.with_columns(pl.lit(ALL).alias(k) for k in columns(report.by))
     if not report.by:
         return overall
     groups = report.groups.select(overall.columns)
-    return pl.concat([groups, overall.select(groups.columns)], how="vertical_relaxed")
+    both = pl.concat([groups, overall.select(groups.columns)], how="vertical_relaxed")
+    return shown(both, report.by)
 
 
 def render_csv(report: Report) -> bytes:
