@@ -29,8 +29,9 @@ import polars as pl
 from traceviz.errors import ConfigError
 from traceviz.escape import json_bytes, one_line
 from traceviz.report.aggregate import Result, group_columns
-from traceviz.report.groups import column, metadata_keys
+from traceviz.report.groups import column as group_column
 from traceviz.report.groups import columns as group_keys
+from traceviz.report.groups import metadata_keys
 from traceviz.report.interface import group_label
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
@@ -241,7 +242,7 @@ class AuditPartial:
             },
             looping=_first_looping(keyed, keys) if LOOPING in columns else None,
             keyed={
-                k: bool(keyed[column(k)].null_count() < keyed.height)
+                k: bool(keyed[group_column(k)].null_count() < keyed.height)
                 for k in metadata_keys(columns, list(by))
             },
         )

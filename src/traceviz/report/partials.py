@@ -44,7 +44,8 @@ import polars as pl
 
 from traceviz.price.notes import Figures as NoteFigures
 from traceviz.price.notes import figures as note_figures
-from traceviz.report.groups import TOKEN_PARTS, column, columns, group_columns, metadata_keys
+from traceviz.report.groups import TOKEN_PARTS, columns, group_columns, metadata_keys
+from traceviz.report.groups import column as group_column
 from traceviz.report.histograms import COUNT, has, hists, merge_hist
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
@@ -312,7 +313,7 @@ class Partial:
             models=_models(traces),
             logged=_logged(traces),
             notes=note_figures(traces),
-            keyed={k: bool(keyed[column(k)].null_count() < keyed.height) for k in metadata},
+            keyed={k: bool(keyed[group_column(k)].null_count() < keyed.height) for k in metadata},
         )
 
     def merge(self, *later: Partial) -> Partial:

@@ -62,7 +62,9 @@ def ordered(report: Report) -> pl.DataFrame:
     """The groups, most spent first (then by key), or by key when nothing is priced."""
     groups = report.groups
     if COST_TOTAL in groups.columns:
-        label = pl.concat_str([pl.col(k).cast(pl.String) for k in columns(report.by)], separator="/")
+        label = pl.concat_str(
+            [pl.col(k).cast(pl.String) for k in columns(report.by)], separator="/"
+        )
         return (
             groups.with_columns(label.alias("_key"))
             .sort([COST_TOTAL, "_key"], descending=[True, False], nulls_last=True)
