@@ -575,3 +575,39 @@ def test_the_bill_after_the_first_answer_never_exceeds_the_reasoning(
     notes = " ".join(document["estimates"])
     assert "counts more tokens than the whole billed output on 1 trace" in notes
     assert "more tokens after the first answer than billed reasoning on 1 trace" in notes
+
+
+# --- a log that says more of the prompt was cached than the prompt holds -------------------
+
+
+def test_cache_reads_and_writes_are_never_billed_above_the_prompt(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """o1 logged 50 cached tokens of a 10-token prompt: the prompt is billed once at most,
+    and the report says on how many traces the logged split could not be true."""
+    record = {
+        "id": "o1-cached",
+        "model": "o1-2024-12-17",
+        "created": 1736000000,
+        "choices": [{"message": {"content": "4"}}],
+        "usage": {
+            "prompt_tokens": 10,
+            "completion_tokens": 20,
+            "prompt_tokens_details": {"cached_tokens": 50},
+            "completion_tokens_details": {"reasoning_tokens": 12},
+        },
+    }
+    log = tmp_path / "cached.jsonl"
+    log.write_bytes(orjson.dumps(record) + b"\n")
+    table = tmp_path / "traces.parquet"
+    _ok(runner.invoke(main, ["ingest", str(log), "-o", str(table), "-q", "--no-cache"]))
+    row = pl.read_parquet(table).row(0, named=True)
+    assert (row["usage_input"], row["usage_cached_input"]) == (10, 50)
+    assert row["cached_input_tokens"] == 10  # as the prompt holds at most
+    assert row["cost_input"] == 0
+    # the ten prompt tokens at o1's cached rate ($7.50 a million), not fifty
+    assert row["cost_cached_input"] == Decimal("0.000075")
+    assert row["cost_cache_saved"] == Decimal("0.000075")  # 10 at $15, less what they cost
+    notes = " ".join(_report_json(runner, str(log), "--no-cache")["estimates"])
+    assert "more cached and cache-write tokens than prompt tokens logged (impossible)" in notes
+    assert "on 1 trace: the logged prompt billed once" in notes

@@ -62,7 +62,7 @@ def reconcile() -> list[pl.Expr]:
         (reasoning - pl.col(USAGE_REASONING)).alias(USAGE_REASONING_DRIFT),
         pl.coalesce(USAGE_INPUT, TOKENS_PROMPT).alias(INPUT_TOKENS),
         pl.when(pl.col(USAGE_INPUT).is_not_null())
-        .then(pl.col(USAGE_CACHED_INPUT).fill_null(0))
+        .then(pl.min_horizontal(pl.col(USAGE_CACHED_INPUT).fill_null(0), pl.col(USAGE_INPUT)))
         .otherwise(0)
         .cast(pl.Int64)
         .alias(CACHED_INPUT_TOKENS),

@@ -224,12 +224,19 @@ def apply(
         orient="row",
     )
     priced = pl.concat([traces, rates], how="horizontal")
-    inp, cached, out, reasoning = _token_columns(traces)
-    write = pl.col(USAGE_CACHE_WRITE).fill_null(0)
+    inp, logged_cached, out, reasoning = _token_columns(traces)
+    # a split that cannot be true (more cache reads and writes than the whole prompt):
+    # the prompt is billed once at most, reads first, and the notes count the traces
+    cached = pl.min_horizontal(logged_cached.fill_null(0), inp.fill_null(0))
+    logged_write = pl.col(USAGE_CACHE_WRITE).fill_null(0)
+    write = (
+        pl.when(inp.is_not_null())
+        .then(pl.min_horizontal(logged_write, inp - cached))
+        .otherwise(logged_write)
+    )
     # a prompt neither logged nor known (a stream cut before its usage) costs nothing here,
     # and the basis says so
-    uncached = (inp - cached.fill_null(0) - write).clip(lower_bound=0).fill_null(0)
-    cached = cached.fill_null(0)
+    uncached = (inp - cached - write).clip(lower_bound=0).fill_null(0)
 
     def money(tokens: pl.Expr, rate: str) -> pl.Expr:
         return tokens.cast(pl.Decimal(38, 0)) * pl.col(rate)

@@ -2,9 +2,10 @@
 
 Each note counts the traces it is about and says what was done with them: traces without
 a timestamp (and the price they got), prices whose time of day was unknown (with the
-band), tiers asked for but not offered, and billed reasoning whose logged split could not
-be true. A note appears only when it has traces to count; columns a run lacks are skipped.
-The notes are written from `Figures` (counts and exact sums), which merge across results.
+band), tiers asked for but not offered, billed reasoning whose logged split could not be
+true, and cache reads and writes logged above the whole prompt. A note appears only when
+it has traces to count; columns a run lacks are skipped. The notes are written from
+`Figures` (counts and exact sums), which merge across results.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from traceviz.schema import (
     REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED,
     REASONING_TOKENS_SOURCE,
     TOKENS_REASONING,
+    USAGE_CACHE_WRITE,
+    USAGE_CACHED_INPUT,
+    USAGE_INPUT,
     USAGE_OUTPUT,
     USAGE_REASONING,
 )
@@ -53,6 +57,7 @@ class Figures:
     # counted, clipped (no text), longer (visible reasoning over the billed output),
     # disagreed, capped (after-first-answer tokens over the billed reasoning)
     split: tuple[int, int, int, int, int] | None = None
+    cache_over: int | None = None  # cache reads + writes logged above the whole prompt
 
     def merge(self, other: Figures) -> Figures:
         def both(a: Any, b: Any, add: Callable[[Any, Any], Any]) -> Any:
@@ -67,6 +72,7 @@ class Figures:
                 lambda a, b: {t: (a[t][0] + b[t][0], a[t][1] | b[t][1]) for t in TIERS},
             ),
             split=both(self.split, other.split, _add_tuple),
+            cache_over=both(self.cache_over, other.cache_over, lambda a, b: a + b),
         )
 
 
@@ -85,7 +91,7 @@ def _add_undated(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
 def figures(traces: pl.DataFrame) -> Figures:
     """The figures of the notes over these traces."""
     columns = set(traces.columns)
-    undated = band = tiers = split = None
+    undated = band = tiers = split = cache_over = None
     if {CREATED, PRICE_ID, PRICE_BASIS} <= columns:
         undated = (
             traces.filter(pl.col(CREATED).is_null() & pl.col(PRICE_ID).is_not_null())
@@ -130,7 +136,12 @@ def figures(traces: pl.DataFrame) -> Figures:
             capped.fill_null(False).sum().alias("capped"),
         ).row(0)
         split = (int(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
-    return Figures(undated, band, tiers, split)
+    if {USAGE_INPUT, USAGE_CACHED_INPUT, USAGE_CACHE_WRITE} <= columns:
+        cached = pl.col(USAGE_CACHED_INPUT).fill_null(0) + pl.col(USAGE_CACHE_WRITE).fill_null(0)
+        cache_over = int(
+            traces.select((cached > pl.col(USAGE_INPUT)).fill_null(False).sum()).item()
+        )
+    return Figures(undated, band, tiers, split, cache_over)
 
 
 def render(found: Figures) -> list[str]:
@@ -144,6 +155,12 @@ def render(found: Figures) -> list[str]:
         lines += _tiers(found.tiers)
     if found.split is not None:
         lines += _reasoning_split(*found.split)
+    if found.cache_over:
+        lines.append(
+            f"more cached and cache-write tokens than prompt tokens logged (impossible) on"
+            f" {_traces(found.cache_over)}: the logged prompt billed once, cache reads"
+            " first (usage_input, usage_cached_input, usage_cache_write)"
+        )
     return lines
 
 
