@@ -83,12 +83,12 @@ def test_report_json_groups_by_a_key_named_like_a_figure(tmp_path: Path, key: st
     plain = json.loads(_run("report", str(_log(tmp_path / "b", harmless)), "--by",
                             harmless, "--format", "json").stdout)  # fmt: skip
     assert clash["by"] == [key]
-    # a group object holds the key's value under the key, or under "by:<key>" where the
-    # object has a figure of that name (`traces`: its trace count)
-    name = f"by:{key}" if key in plain["groups"][0] else key
+    # groups and step kinds hold the key's value under the key, or under "by:<key>" where
+    # either has a figure of that name (`traces`: a trace count; `kind`: a step kind)
+    taken = {*plain["groups"][0], *plain["step_kinds"][0]}
+    name = f"by:{key}" if key in taken else key
     assert _renamed(clash["groups"], name, harmless) == plain["groups"]
-    kinds_name = f"by:{key}" if key in plain["step_kinds"][0] else key
-    assert _renamed(clash["step_kinds"], kinds_name, harmless) == plain["step_kinds"]
+    assert _renamed(clash["step_kinds"], name, harmless) == plain["step_kinds"]
     assert plain["step_kinds"], "the log's traces have steps of some kind"
     assert clash["overall"] == plain["overall"]
     groups = {g[name]: g["traces"] for g in clash["groups"]}
@@ -117,7 +117,10 @@ def test_report_terminal_and_table_group_by_a_key_named_like_a_figure(
     csv = _run("report", str(a), "--by", key, "--format", "csv").stdout.splitlines()
     plain_csv = _run("report", str(b), "--by", harmless, "--format", "csv").stdout.splitlines()
     header, figures = csv[0].split(","), plain_csv[0].split(",")[:-1]
-    assert header == [*figures, f"by:{key}" if key in figures else key]
+    # the key is named as in the whole report: by:<key> where the groups or the step kinds
+    # (their kind, steps and share) have a column of that name
+    taken = {*figures, "kind", "steps", "share"}
+    assert header == [*figures, f"by:{key}" if key in taken else key]
     assert csv[1:] == plain_csv[1:]
     assert sorted(line.split(",")[-1] for line in csv[1:]) == ["", '""', "(all)", "ads", "search"]
 

@@ -298,7 +298,7 @@ class AuditPartial:
         if self.groups is not None:
             for row in self.groups.iter_rows(named=True):
                 key = tuple(row[k] for k in keys) if keys else ("all",)
-                name = group_label(row, list(self.by))  # the report's names: "(none)", '""', "all"
+                name = group_label(row, keys)  # the report's names: "(none)", '""', "all"
                 found += self._check_group(row, key if keys else (), usable, name)
         limit = usable.get("max_quarantined_share")
         if limit is not None and quarantined / read > limit:

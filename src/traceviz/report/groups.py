@@ -5,8 +5,9 @@ keys are text (`String`), so groups from different results of one run compare eq
 
 A key's column is named `column(key)` (a prefix no schema column or figure starts with),
 never the key itself: a metadata key may be named like a column the report makes of its
-own (`kind`, `traces`, `cost_total`), and the two must not clash. Outputs name a key as
-the user gave it (`shown`); a key that names a real column (`model`) groups by a copy of it.
+own (`kind`, `traces`, `cost_total`), and the two must not clash. A finished report names
+the columns as the user gave the keys (`shown`); a key that names a real column (`model`)
+groups by a copy of it.
 """
 
 from __future__ import annotations
@@ -62,21 +63,19 @@ def group_columns(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     return traces.with_columns(exprs) if exprs else traces
 
 
-def shown(frame: pl.DataFrame, by: list[str] | tuple[str, ...]) -> pl.DataFrame:
-    """`frame` with its group columns named by their keys, as the user gave them; a key
-    named like another column of `frame` (`--by traces`: the groups' trace counts) is
-    named `by:<key>` there (prefixed again until no column has the name)."""
-    taken = {c for c in frame.columns if not c.startswith(PREFIX)}
+def shown(by: list[str] | tuple[str, ...], frames: list[pl.DataFrame]) -> dict[str, str]:
+    """The names the report's outputs give the group columns of `by` in `frames`: each
+    key as the user gave it, or `by:<key>` where a frame has a column of its own named
+    like the key (`--by traces`: a group's trace count), prefixed again until free."""
+    taken = {c for frame in frames for c in frame.columns if not c.startswith(PREFIX)}
     names = {}
     for key in by:
-        if column(key) not in frame.columns:
-            continue
         name = key
         while name in taken:
             name = SHOWN_PREFIX + name
         taken.add(name)
         names[column(key)] = name
-    return frame.rename(names) if names else frame
+    return names
 
 
 def metadata_path(key: str) -> str:

@@ -13,7 +13,6 @@ from traceviz._version import __version__
 from traceviz.escape import json_bytes
 from traceviz.report import headline
 from traceviz.report.aggregate import Report
-from traceviz.report.groups import shown
 from traceviz.report.interface import records
 
 SCHEMA_VERSION = 1
@@ -40,8 +39,8 @@ def render(report: Report) -> bytes:
         },
         "by": report.by,
         "overall": records(report.overall)[0],
-        "groups": records(shown(report.groups, report.by)) if report.by else [],
-        "step_kinds": records(shown(report.kinds, report.by)),
+        "groups": records(report.groups) if report.by else [],
+        "step_kinds": records(report.kinds),
         "outliers": {name: records(frame) for name, frame in report.outliers.items()},
         "logged_cost": records(report.logged),
         "spend_by_model": records(report.models),

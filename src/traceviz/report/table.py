@@ -11,17 +11,15 @@ import polars as pl
 
 from traceviz.escape import csv_frame
 from traceviz.report.aggregate import ALL, Report
-from traceviz.report.groups import columns, shown
 
 
 def frame(report: Report) -> pl.DataFrame:
-    """The groups' rows then the overall row, the keys' columns named by the keys."""
-    overall = report.overall.with_columns(pl.lit(ALL).alias(k) for k in columns(report.by))
+    """The groups' rows then the overall row (`all` in its key columns)."""
+    overall = report.overall.with_columns(pl.lit(ALL).alias(k) for k in report.keys)
     if not report.by:
         return overall
     groups = report.groups.select(overall.columns)
-    both = pl.concat([groups, overall.select(groups.columns)], how="vertical_relaxed")
-    return shown(both, report.by)
+    return pl.concat([groups, overall.select(groups.columns)], how="vertical_relaxed")
 
 
 def render_csv(report: Report) -> bytes:
