@@ -12,6 +12,7 @@ import polars as pl
 
 from traceviz.report.aggregate import group_columns
 from traceviz.report.audit import RULE_COLUMNS, WHY_MISSING, WORST, Audit, Violation
+from traceviz.report.groups import column as group_column
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
     COST_REASONING,
@@ -37,7 +38,7 @@ def evaluate(
     if "max_quarantined_share" in rules and not read:
         not_evaluated["max_quarantined_share"] = "no record was read"
     usable = {r: v for r, v in rules.items() if r not in not_evaluated}
-    keyed = group_columns(traces, by)
+    keyed = _keyed(traces, by)
     groups = keyed.partition_by(by, as_dict=True) if by and keyed.height else {("all",): keyed}
     found = []
     for key, frame in groups.items():
@@ -114,3 +115,10 @@ def overthinking_share(frame: pl.DataFrame) -> float | None:
     if not measured.height or not reasoning:
         return None
     return float(Decimal(after) / Decimal(reasoning))
+
+
+def _keyed(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The traces with one column per key, named by the key (as this reference always
+    named them; traceviz itself names them `groups.column(key)`)."""
+    keyed = group_columns(traces, by).drop([k for k in by if k in traces.columns])
+    return keyed.rename({group_column(k): k for k in by})

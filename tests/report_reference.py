@@ -14,6 +14,7 @@ from traceviz import segment
 from traceviz.price import overthinking
 from traceviz.price.notes import notes as price_notes
 from traceviz.report.aggregate import TOKEN_PARTS, Report, group_columns
+from traceviz.report.groups import column as group_column
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     COST_AFTER_FIRST_ANSWER,
@@ -176,7 +177,7 @@ def build(
     resolved = overthinking.resolve_cap(traces, cap) if cap else None
     if resolved is not None:
         traces = traces.with_columns(overthinking.cap_columns(traces, resolved.tokens))
-    keyed = group_columns(traces, by)
+    keyed = _keyed(traces, by)
     exprs = figures(keyed)
     overall = keyed.select(exprs) if keyed.height else pl.DataFrame({"traces": [0]})
     groups = (
@@ -203,6 +204,7 @@ def build(
         )
     return Report(
         by=by,
+        keys=by,
         overall=overall,
         groups=groups,
         kinds=kinds,
@@ -383,3 +385,10 @@ def _estimates(overall: pl.DataFrame, cap: overthinking.Cap | None) -> list[str]
             f" {row.get('whatif_ratio')} (low-high from its range)"
         )
     return notes
+
+
+def _keyed(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The traces with one column per key, named by the key (as this reference always
+    named them; traceviz itself names them `groups.column(key)`)."""
+    keyed = group_columns(traces, by).drop([k for k in by if k in traces.columns])
+    return keyed.rename({group_column(k): k for k in by})

@@ -47,7 +47,8 @@ def by_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
         if not key:
             msg = "an empty key names no group."
             raise click.BadParameter(msg, ctx, param)
-        # NOTE: a group is a column named by its key, and polars reads these as patterns
+        # NOTE: refused while a group column was named by its key (polars read these as
+        # patterns); groups.column now prefixes it, but the refusal is kept as documented
         if key == "*" or (key.startswith("^") and key.endswith("$")):
             msg = f"{key!r} cannot name a group (it reads as a pattern of columns)."
             raise click.BadParameter(msg, ctx, param)

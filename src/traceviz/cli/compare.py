@@ -20,7 +20,7 @@ from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.price import fit
 from traceviz.report.aggregate import group_columns
-from traceviz.report.groups import metadata_keys
+from traceviz.report.groups import column, columns, metadata_keys
 from traceviz.schema import PROMPT
 
 COMPARE_QUARANTINE = "compare.quarantine.jsonl"
@@ -72,7 +72,7 @@ def compare(
                 echo_err(f"warning: no trace of {path} has {key!r}; all are (none)")
             sides.append(sums)
     finish(read)
-    pairs = fit.pair_sides(sides[0], sides[1], on, list(by))
+    pairs = fit.pair_sides(sides[0], sides[1], on, columns(by))
     if not pairs.height:
         msg = f"no response of {a} pairs with one of {b} on {on}"
         other = "prompt" if on == "custom_id" else "custom_id"
@@ -85,7 +85,7 @@ def compare(
     )
     for name in [*by, "pairs", "ratio A/B", "95% interval", "cost B/A"]:
         table.add_column(rich_name(name), justify="left" if name in by else "right")
-    fitted = fit.compare(pairs, list(by))
+    fitted = fit.compare(pairs, columns(by))
     for group in fitted.groups:
         found = group.fit
         cost = "–" if group.cost_ratio is None else f"{group.cost_ratio:,.2f}x"
@@ -112,9 +112,9 @@ def _side(
             continue
         keyed = group_columns(result.traces, by)
         for key in metadata_keys(result.traces.columns, by):
-            seen[key] = seen.get(key, False) or keyed[key].null_count() < keyed.height
-        held.append(fit.side_sums(keyed, on, by))
+            seen[key] = seen.get(key, False) or keyed[column(key)].null_count() < keyed.height
+        held.append(fit.side_sums(keyed, on, columns(by)))
         if len(held) > MERGE_EVERY:
-            merged = fit.merge_sides(held, on, by)
+            merged = fit.merge_sides(held, on, columns(by))
             held = [merged] if merged is not None else []
-    return fit.merge_sides(held, on, by), [key for key, found in seen.items() if not found]
+    return fit.merge_sides(held, on, columns(by)), [k for k, found in seen.items() if not found]

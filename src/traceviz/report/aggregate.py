@@ -20,7 +20,8 @@ import polars as pl
 from traceviz import segment
 from traceviz.price import overthinking
 from traceviz.report import partial_figures, partials
-from traceviz.report.groups import TIME_KEYS, TOKEN_PARTS, group_columns
+from traceviz.report.groups import TIME_KEYS, TOKEN_PARTS, group_columns, shown
+from traceviz.report.groups import columns as groups_columns
 from traceviz.report.partials import OUTLIER_COUNT, POINTS, SPEND_PARTS, Partial
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
@@ -64,9 +65,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Report:
-    """A whole report: one row per group (and one overall), kinds, outliers, notes."""
+    """A whole report: one row per group (and one overall), kinds, outliers, notes.
+
+    `by` holds the keys as given and `keys` their columns in `groups` and `kinds`, in the
+    same order: the key itself, or `by:<key>` where that frame has a figure of the name
+    (`--by traces`)."""
 
     by: list[str]
+    keys: list[str]
     overall: pl.DataFrame
     groups: pl.DataFrame
     kinds: pl.DataFrame
@@ -145,22 +151,27 @@ def finish(
 ) -> Report:
     """The report from the merged partial of a run (see `build` for the options)."""
     by = list(partial.by)
+    keys = groups_columns(by)
     resolved = partial_figures.resolve_cap(partial, cap) if cap else None
     if partial.columns:
         overall = partial_figures.figures(partial, [], resolved)
-        groups = partial_figures.figures(partial, by, resolved) if by else overall
+        groups = partial_figures.figures(partial, keys, resolved) if by else overall
     else:
         overall = groups = pl.DataFrame({"traces": [0]})
     missing = [name for name, column in SECTIONS if column not in partial.columns]
     if cap is not None and resolved is None:
         missing.append(f"reasoning cap {cap.text} (no trace has reasoning tokens)")
-    kinds, summed = partial_figures.kinds(partial, by)
+    kinds, summed = partial_figures.kinds(partial, keys)
+    names = shown(by, [groups, kinds])
+    groups = groups.rename(names, strict=False)
+    kinds = kinds.rename(names, strict=False)
     if kinds.height:
         kinds_note = (kinds_note or segment.default_model().note) + (
             "; shares are summed step probabilities" if summed else "; shares are argmax counts"
         )
     return Report(
         by=by,
+        keys=list(names.values()),
         overall=overall,
         groups=groups,
         kinds=kinds,
@@ -172,12 +183,21 @@ def finish(
         kinds_note=kinds_note or "",
         missing=missing,
         vs=overall[WHATIF_MODEL][0] if WHATIF_MODEL in overall.columns else None,
-        points=partial_figures.points(partial),
+        points=_named_points(partial_figures.points(partial), names),
         logged=partial_figures.logged(partial),
         models=partial_figures.models(partial),
         cap=resolved,
         full=full,
     )
+
+
+def _named_points(points: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
+    """The scatter sample with its key columns named as the report's; a key named like a
+    point column of its own (`--by model` beside `model`) is dropped there, as the same
+    values or a key the charts do not use."""
+    free = {c: name for c, name in names.items() if c in points.columns}
+    clash = [c for c, name in free.items() if name in points.columns]
+    return points.drop(clash).rename({c: n for c, n in free.items() if c not in clash})
 
 
 def _estimates(overall: pl.DataFrame, cap: overthinking.Cap | None) -> list[str]:

@@ -29,6 +29,8 @@ import polars as pl
 from traceviz.errors import ConfigError
 from traceviz.escape import json_bytes, one_line
 from traceviz.report.aggregate import Result, group_columns
+from traceviz.report.groups import column as group_column
+from traceviz.report.groups import columns as group_keys
 from traceviz.report.groups import metadata_keys
 from traceviz.report.interface import group_label
 from traceviz.schema import (
@@ -223,14 +225,14 @@ class AuditPartial:
     @classmethod
     def of(cls, traces: pl.DataFrame, by: list[str] | tuple[str, ...] = ()) -> AuditPartial:
         """The partial of one result (its priced traces)."""
-        keys = list(by)
         if not traces.height:
-            return cls(tuple(keys))
+            return cls(tuple(by))
         columns = traces.columns
-        keyed = group_columns(traces, keys)
+        keyed = group_columns(traces, list(by))
+        keys = group_keys(by)  # the group columns: never named like a column of `keyed`
         wanted = {c for c in RULE_COLUMNS.values() if c is not None and c in columns}
         return cls(
-            by=tuple(keys),
+            by=tuple(by),
             traces=traces.height,
             columns=frozenset(columns),
             values={c: traces.height - traces[c].null_count() for c in wanted},
@@ -240,7 +242,8 @@ class AuditPartial:
             },
             looping=_first_looping(keyed, keys) if LOOPING in columns else None,
             keyed={
-                k: bool(keyed[k].null_count() < keyed.height) for k in metadata_keys(columns, keys)
+                k: bool(keyed[group_column(k)].null_count() < keyed.height)
+                for k in metadata_keys(columns, list(by))
             },
         )
 
@@ -249,7 +252,7 @@ class AuditPartial:
         parts = [p for p in (self, *later) if p.traces]
         if len(parts) <= 1:
             return parts[0] if parts else self
-        keys = list(self.by)
+        keys = group_keys(self.by)
         keyed = dict(parts[0].keyed)
         for p in parts[1:]:
             for key, seen in p.keyed.items():
@@ -290,7 +293,7 @@ class AuditPartial:
         if "max_quarantined_share" in rules and not read:
             not_evaluated["max_quarantined_share"] = "no record was read"
         usable = {r: v for r, v in rules.items() if r not in not_evaluated}
-        keys = list(self.by)
+        keys = group_keys(self.by)
         found = []
         if self.groups is not None:
             for row in self.groups.iter_rows(named=True):
@@ -306,7 +309,7 @@ class AuditPartial:
     def _ids(self, frame: pl.DataFrame | None, key: tuple[Any, ...]) -> pl.DataFrame:
         if frame is None:
             return pl.DataFrame(schema={TRACE_ID: pl.String})
-        for k, value in zip(self.by, key, strict=True):
+        for k, value in zip(group_keys(self.by), key, strict=True):
             frame = frame.filter(pl.col(k).is_null() if value is None else pl.col(k) == value)
         return frame
 

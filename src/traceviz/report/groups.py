@@ -2,6 +2,12 @@
 
 Shared by the report, `audit` and `compare`, so a key means the same everywhere. Group
 keys are text (`String`), so groups from different results of one run compare equal.
+
+A key's column is named `column(key)` (a prefix no schema column or figure starts with),
+never the key itself: a metadata key may be named like a column the report makes of its
+own (`kind`, `traces`, `cost_total`), and the two must not clash. A finished report names
+the columns as the user gave the keys (`shown`); a key that names a real column (`model`)
+groups by a copy of it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from traceviz.schema import (
     TOKENS_ANSWER,
 )
 
+PREFIX = "\x1fby:"  # a control character: no column, figure or likely metadata key has it
+SHOWN_PREFIX = "by:"  # where an output already has a column named like the key
 TIME_KEYS = {"day": "1d", "week": "1w"}
 TOKEN_PARTS = {
     "reasoning": REASONING_TOKENS,
@@ -28,19 +36,46 @@ TOKEN_PARTS = {
 }
 
 
+def column(key: str) -> str:
+    """The name of a `--by` key's group column (never a column's or a figure's name)."""
+    return PREFIX + key
+
+
+def columns(by: list[str] | tuple[str, ...]) -> list[str]:
+    """The group columns of the `--by` keys, in their order."""
+    return [column(key) for key in by]
+
+
 def group_columns(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    """The traces with one column per `--by` key: a column, a time bucket, or metadata."""
+    """The traces with one column per `--by` key (named `column(key)`): a column's
+    values as text, a time bucket, or a metadata key's value."""
     exprs = []
     for key in by:
+        name = column(key)
         if key in TIME_KEYS:
             exprs.append(
-                pl.col(CREATED).dt.truncate(TIME_KEYS[key]).dt.date().cast(pl.String).alias(key)
+                pl.col(CREATED).dt.truncate(TIME_KEYS[key]).dt.date().cast(pl.String).alias(name)
             )
         elif key in traces.columns:
-            exprs.append(pl.col(key).cast(pl.String).alias(key))
+            exprs.append(pl.col(key).cast(pl.String).alias(name))
         else:
-            exprs.append(pl.col(METADATA).str.json_path_match(metadata_path(key)).alias(key))
+            exprs.append(pl.col(METADATA).str.json_path_match(metadata_path(key)).alias(name))
     return traces.with_columns(exprs) if exprs else traces
+
+
+def shown(by: list[str] | tuple[str, ...], frames: list[pl.DataFrame]) -> dict[str, str]:
+    """The names the report's outputs give the group columns of `by` in `frames`: each
+    key as the user gave it, or `by:<key>` where a frame has a column of its own named
+    like the key (`--by traces`: a group's trace count), prefixed again until free."""
+    taken = {c for frame in frames for c in frame.columns if not c.startswith(PREFIX)}
+    names = {}
+    for key in by:
+        name = key
+        while name in taken:
+            name = SHOWN_PREFIX + name
+        taken.add(name)
+        names[column(key)] = name
+    return names
 
 
 def metadata_path(key: str) -> str:

@@ -57,7 +57,7 @@ def driver(report: Report) -> tuple[str, str, Any, float | None] | None:
         row = top.row(0, named=True)
         return (
             " / ".join(report.by),
-            group_label(row, report.by),
+            group_label(row, report.keys),
             row[COST_TOTAL],
             _ratio(row[COST_TOTAL], total),
         )

@@ -62,7 +62,7 @@ PARTS = (
 
 def _rows(report: Report) -> list[tuple[str, dict[str, Any]]]:
     rows = (
-        [(group_label(r, report.by), r) for r in ordered(report).iter_rows(named=True)]
+        [(group_label(r, report.keys), r) for r in ordered(report).iter_rows(named=True)]
         if report.by
         else []
     )
@@ -200,7 +200,7 @@ def charts(report: Report) -> list[tuple[str, str, str]]:
     if report.kinds.height:
         shares: dict[str, dict[str, float]] = {}
         for row in report.kinds.iter_rows(named=True):
-            shares.setdefault(group_label(row, report.by), {})[row["kind"]] = row["share"]
+            shares.setdefault(group_label(row, report.keys), {})[row["kind"]] = row["share"]
         bars: list[tuple[str, list[float] | None]] = [
             (name, [v.get(k, 0.0) for k in KINDS]) for name, v in shares.items()
         ]

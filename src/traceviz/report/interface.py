@@ -56,12 +56,13 @@ def share(value: float | None) -> str:
     return "–" if value is None or value != value else f"{value:.1%}"  # NaN: nothing to divide
 
 
-def group_label(row: dict[str, Any], by: list[str]) -> str:
-    """A group's name: its keys' values, `(none)` for a missing one, `""` for an empty one
-    (which would otherwise print as nothing, or as the overall row's "all")."""
-    if not by:
+def group_label(row: dict[str, Any], keys: list[str]) -> str:
+    """A group's name: the values of its key columns `keys` (a report's `keys`), `(none)`
+    for a missing one, `""` for an empty one (which would otherwise print as nothing, or
+    as the overall row's "all")."""
+    if not keys:
         return "all"
-    return " / ".join(_key_label(row.get(k)) for k in by)
+    return " / ".join(_key_label(row.get(k)) for k in keys)
 
 
 def _key_label(value: Any) -> str:

@@ -13,7 +13,7 @@ import polars as pl
 
 from traceviz.price.notes import render as render_notes
 from traceviz.price.overthinking import Cap, CapSpec
-from traceviz.report.groups import TOKEN_PARTS
+from traceviz.report.groups import TOKEN_PARTS, columns
 from traceviz.report.histograms import COUNT, cap_figures, collapse, has, nearest, quantiles
 from traceviz.report.partials import HASH, SPEND_PARTS, Partial, float_figures, n, s
 from traceviz.schema import (
@@ -70,29 +70,30 @@ def _u32(name: str) -> pl.Expr:
 
 
 def figures(partial: Partial, keys: list[str], cap: Cap | None) -> pl.DataFrame:
-    """The report's figures per group of `keys` (one row overall when `keys` is empty)."""
-    columns = list(partial.columns)
+    """The report's figures per group of `keys` (group columns, `groups.columns`; one
+    row overall when `keys` is empty)."""
+    traced = list(partial.columns)
     merged = partial.groups if keys else partial.overall
     assert merged is not None
     hists = (
         partial.hists
         if keys or not partial.by
-        else {k: collapse(v, list(partial.by)) for k, v in partial.hists.items()}
+        else {k: collapse(v, columns(partial.by)) for k, v in partial.hists.items()}
     )
     extra = []
-    if has(columns, *TOKEN_PARTS.values()):
+    if has(traced, *TOKEN_PARTS.values()):
         extra += [quantiles(hists[c], keys, c, f"tokens_{p}") for p, c in TOKEN_PARTS.items()]
-    capped = cap is not None and REASONING_TOKENS in columns
+    capped = cap is not None and REASONING_TOKENS in traced
     floats = float_figures(partial.floats, keys)
     if floats.width:
         extra.append(floats)
     if cap is not None and capped:
         extra.append(cap_figures(hists, keys, cap.tokens))
     if not keys:
-        return pl.concat([merged, *extra], how="horizontal").select(_figure_exprs(columns, capped))
+        return pl.concat([merged, *extra], how="horizontal").select(_figure_exprs(traced, capped))
     for frame in extra:
         merged = merged.join(frame, on=keys, how="left", nulls_equal=True)
-    return merged.select(*keys, *_figure_exprs(columns, capped)).sort(keys, nulls_last=True)
+    return merged.select(*keys, *_figure_exprs(traced, capped)).sort(keys, nulls_last=True)
 
 
 def _figure_exprs(columns: list[str], capped: bool) -> list[pl.Expr]:

@@ -44,7 +44,8 @@ import polars as pl
 
 from traceviz.price.notes import Figures as NoteFigures
 from traceviz.price.notes import figures as note_figures
-from traceviz.report.groups import TOKEN_PARTS, group_columns, metadata_keys
+from traceviz.report.groups import TOKEN_PARTS, columns, group_columns, metadata_keys
+from traceviz.report.groups import column as group_column
 from traceviz.report.histograms import COUNT, has, hists, merge_hist
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
@@ -292,27 +293,27 @@ class Partial:
         cap: bool = False,
     ) -> Partial:
         """The partial of one result: its priced traces (and steps, if kept)."""
-        keys = list(by)
         if not traces.height:
-            return cls(by=tuple(keys), cap=cap)
-        columns = list(traces.columns)
-        keyed = group_columns(traces, keys)
-        metadata = metadata_keys(columns, keys)
+            return cls(by=tuple(by), cap=cap)
+        traced = list(traces.columns)
+        keyed = group_columns(traces, list(by))
+        keys = columns(by)  # the group columns: never named like a column of `keyed`
+        metadata = metadata_keys(traced, list(by))
         return cls(
-            by=tuple(keys),
+            by=tuple(by),
             cap=cap,
-            columns=tuple(columns),
-            overall=_level(keyed, [], columns),
-            groups=_level(keyed, keys, columns) if keys else None,
-            hists=hists(keyed, keys, columns, cap),
-            floats=(_floats(keyed, keys, columns),),
+            columns=tuple(traced),
+            overall=_level(keyed, [], traced),
+            groups=_level(keyed, keys, traced) if keys else None,
+            hists=hists(keyed, keys, traced, cap),
+            floats=(_floats(keyed, keys, traced),),
             **_kinds(keyed, steps, keys),
             outliers=_outliers(traces),
             points=_points(keyed, keys),
             models=_models(traces),
             logged=_logged(traces),
             notes=note_figures(traces),
-            keyed={k: bool(keyed[k].null_count() < keyed.height) for k in metadata},
+            keyed={k: bool(keyed[group_column(k)].null_count() < keyed.height) for k in metadata},
         )
 
     def merge(self, *later: Partial) -> Partial:
@@ -330,8 +331,8 @@ def combine(partials: list[Partial]) -> Partial:
     if len(parts) <= 1:
         return parts[0] if parts else partials[0]
     first = parts[0]
-    columns = list(first.columns)
-    keys = list(first.by)
+    traced = list(first.columns)
+    keys = columns(first.by)
     hists = {
         name: merge_hist([p.hists[name] for p in parts if name in p.hists])
         for name in dict.fromkeys(name for p in parts for name in p.hists)
@@ -347,8 +348,8 @@ def combine(partials: list[Partial]) -> Partial:
         by=first.by,
         cap=first.cap,
         columns=first.columns,
-        overall=_merge_level([p.overall for p in parts if p.overall is not None], [], columns),
-        groups=_merge_level([p.groups for p in parts if p.groups is not None], keys, columns)
+        overall=_merge_level([p.overall for p in parts if p.overall is not None], [], traced),
+        groups=_merge_level([p.groups for p in parts if p.groups is not None], keys, traced)
         if keys
         else None,
         hists=hists,

@@ -61,7 +61,7 @@ def ordered(report: Report) -> pl.DataFrame:
     """The groups, most spent first (then by key), or by key when nothing is priced."""
     groups = report.groups
     if COST_TOTAL in groups.columns:
-        label = pl.concat_str([pl.col(k).cast(pl.String) for k in report.by], separator="/")
+        label = pl.concat_str([pl.col(k).cast(pl.String) for k in report.keys], separator="/")
         return (
             groups.with_columns(label.alias("_key"))
             .sort([COST_TOTAL, "_key"], descending=[True, False], nulls_last=True)
@@ -75,7 +75,7 @@ def _rows(report: Report, top: int | None) -> tuple[list[dict[str, Any]], int]:
     groups = ordered(report) if report.by else pl.DataFrame()
     shown = groups if top is None or report.full else groups.head(top)
     rows = list(shown.iter_rows(named=True))
-    overall = report.overall.row(0, named=True) | dict.fromkeys(report.by)
+    overall = report.overall.row(0, named=True) | dict.fromkeys(report.keys)
     return [*rows, overall], groups.height - shown.height
 
 
@@ -92,7 +92,7 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
     """The report's tables after the headline; per-group tables cut to `top` groups."""
     rows, hidden = _rows(report, top)
     labels = [
-        "all" if i == len(rows) - 1 else group_label(r, report.by) for i, r in enumerate(rows)
+        "all" if i == len(rows) - 1 else group_label(r, report.keys) for i, r in enumerate(rows)
     ]
     more = more_line(hidden)
     group = " / ".join(report.by) or "group"
@@ -270,7 +270,7 @@ def _records(report: Report, top: int | None) -> Section:
 
 
 def _kinds(report: Report, group: str, shown: list[str] | None, more: str) -> Section:
-    keys = report.by
+    keys = report.keys
     shares: dict[tuple[Any, ...], dict[str, float]] = {}
     for row in report.kinds.iter_rows(named=True):
         shares.setdefault(tuple(row[k] for k in keys), {})[row["kind"]] = row["share"]

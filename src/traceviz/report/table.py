@@ -14,7 +14,8 @@ from traceviz.report.aggregate import ALL, Report
 
 
 def frame(report: Report) -> pl.DataFrame:
-    overall = report.overall.with_columns(pl.lit(ALL).alias(k) for k in report.by)
+    """The groups' rows then the overall row (`all` in its key columns)."""
+    overall = report.overall.with_columns(pl.lit(ALL).alias(k) for k in report.keys)
     if not report.by:
         return overall
     groups = report.groups.select(overall.columns)

@@ -1,0 +1,174 @@
+"""`--by` a metadata key named like one of the report's own columns (`kind`, `traces`,
+`cost_per_response`): report, audit and compare group by it as by any other key.
+
+`report LOG --by kind` ended in "internal error: DuplicateError: duplicate column name
+'kind'", `--by traces --format json` in "projections contained duplicate output name".
+Each key is checked against the same metadata under a harmless key of the same length,
+so the terminal's tables are laid out alike and differ only in the key's name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from traceviz.cli import main
+
+# metadata keys that name a column the report makes of its own (a figure, a kind table's)
+CLASHING = ("kind", "traces", "steps_mean", "cost_per_response", "share")
+# and the names audit's and compare's own sums go by (each ended in a DuplicateError)
+AUDIT_CLASHING = (*CLASHING, "_spent", "_rows", "_looping_n")
+COMPARE_CLASHING = (*CLASHING, "_reasoning_s", "_samples", "_cost_n")
+TEAMS = ("search", "search", "ads", "", "ads")
+
+
+def _harmless(key: str) -> str:
+    """A key no column has, as long as `key` and with its underscores (Markdown escapes)."""
+    return re.sub("[a-z]", "z", key)
+
+
+def _record(i: int, key: str, team: str, model: str) -> dict[str, Any]:
+    """A logger wrapper around a DeepSeek-R1-style response to prompt `q{i}`."""
+    reasoning = "First, 2 + 2 = 4. Wait, let me check: 2 + 2 is 4. So the answer is 4."
+    response = {
+        "id": f"{model}-{i}",
+        "object": "chat.completion",
+        "created": 1741100000 + 86400 * i,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"content": "4", "reasoning_content": reasoning},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 16, "completion_tokens": 100 * (i + 1)},
+    }
+    metadata = {key: team} if i != 4 else {}  # the last trace has no key: "(none)"
+    request = {"messages": [{"role": "user", "content": f"q{i}: what is 2 + 2?"}]}
+    return {"metadata": metadata, "request": request, "response": response}
+
+
+def _log(path: Path, key: str, model: str = "deepseek-reasoner") -> Path:
+    """The log under `path`'s name in a folder of its own, named `t.jsonl` (the report
+    shows a trace's file name: the same in every log)."""
+    path.mkdir()
+    path = path / "t.jsonl"
+    records = [_record(i, key, team, model) for i, team in enumerate(TEAMS)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def _run(*args: str) -> Any:
+    cache = [] if args[0] == "compare" else ["--no-cache"]  # compare keeps no cache
+    result = CliRunner().invoke(main, [*args, *cache])
+    assert result.exit_code in (0, 3), result.output
+    return result
+
+
+def _renamed(rows: list[dict[str, Any]], name: str, to: str) -> list[dict[str, Any]]:
+    return [{to if k == name else k: v for k, v in row.items()} for row in rows]
+
+
+@pytest.mark.parametrize("key", CLASHING)
+def test_report_json_groups_by_a_key_named_like_a_figure(tmp_path: Path, key: str) -> None:
+    harmless = _harmless(key)
+    clash = json.loads(_run("report", str(_log(tmp_path / "a", key)), "--by", key,
+                            "--format", "json").stdout)  # fmt: skip
+    plain = json.loads(_run("report", str(_log(tmp_path / "b", harmless)), "--by",
+                            harmless, "--format", "json").stdout)  # fmt: skip
+    assert clash["by"] == [key]
+    # groups and step kinds hold the key's value under the key, or under "by:<key>" where
+    # either has a figure of that name (`traces`: a trace count; `kind`: a step kind)
+    taken = {*plain["groups"][0], *plain["step_kinds"][0]}
+    name = f"by:{key}" if key in taken else key
+    assert _renamed(clash["groups"], name, harmless) == plain["groups"]
+    assert _renamed(clash["step_kinds"], name, harmless) == plain["step_kinds"]
+    assert plain["step_kinds"], "the log's traces have steps of some kind"
+    assert clash["overall"] == plain["overall"]
+    groups = {g[name]: g["traces"] for g in clash["groups"]}
+    assert groups == {"search": 2, "ads": 1, "": 1, None: 1}
+    if key == "traces":
+        assert name == "by:traces"
+    driver = clash["headline"]["biggest_driver"]
+    assert driver["by"] == key
+    assert driver == plain["headline"]["biggest_driver"] | {"by": key}
+
+
+@pytest.mark.parametrize("key", CLASHING)
+def test_report_terminal_and_table_group_by_a_key_named_like_a_figure(
+    tmp_path: Path, key: str
+) -> None:
+    harmless = _harmless(key)
+    a, b = _log(tmp_path / "a", key), _log(tmp_path / "b", harmless)
+    for fmt in ("terminal", "md"):
+        clash = _run("report", str(a), "--by", key, "--format", fmt, "--full").stdout
+        plain = _run("report", str(b), "--by", harmless, "--format", fmt, "--full").stdout
+        assert harmless not in clash
+        escaped = harmless.replace("_", "\\_"), key.replace("_", "\\_")  # Markdown's
+        assert clash == plain.replace(harmless, key).replace(*escaped)
+        assert "search" in clash
+        assert "(none)" in clash
+    csv = _run("report", str(a), "--by", key, "--format", "csv").stdout.splitlines()
+    plain_csv = _run("report", str(b), "--by", harmless, "--format", "csv").stdout.splitlines()
+    header, figures = csv[0].split(","), plain_csv[0].split(",")[:-1]
+    # the key is named as in the whole report: by:<key> where the groups or the step kinds
+    # (their kind, steps and share) have a column of that name
+    taken = {*figures, "kind", "steps", "share"}
+    assert header == [*figures, f"by:{key}" if key in taken else key]
+    assert csv[1:] == plain_csv[1:]
+    assert sorted(line.split(",")[-1] for line in csv[1:]) == ["", '""', "(all)", "ads", "search"]
+
+
+@pytest.mark.parametrize("key", AUDIT_CLASHING)
+def test_audit_groups_by_a_key_named_like_a_figure(tmp_path: Path, key: str) -> None:
+    harmless = _harmless(key)
+    a, b = _log(tmp_path / "a", key), _log(tmp_path / "b", harmless)
+    rules = ["--budget", "0.0000001", "--max-reasoning-tokens", "150"]
+    clash = _run("audit", str(a), "--by", key, *rules)
+    plain = _run("audit", str(b), "--by", harmless, *rules)
+    assert clash.exit_code == 3, clash.output
+    assert clash.stdout == plain.stdout
+    for group in ("search", "ads", '""', "(none)"):
+        assert f"FAIL budget [{group}]: " in clash.stdout
+
+
+@pytest.mark.parametrize("key", COMPARE_CLASHING)
+def test_compare_groups_by_a_key_named_like_a_figure(tmp_path: Path, key: str) -> None:
+    harmless = _harmless(key)
+    clash = _run("compare", str(_log(tmp_path / "a1", key)),
+                 str(_log(tmp_path / "a2", key, "o1")), "--on", "prompt", "--by", key)  # fmt: skip
+    plain = _run("compare", str(_log(tmp_path / "b1", harmless)),
+                 str(_log(tmp_path / "b2", harmless, "o1")), "--on", "prompt", "--by",
+                 harmless)  # fmt: skip
+    assert clash.exit_code == 0, clash.output
+    assert clash.stdout == plain.stdout.replace(harmless, key)
+    assert "search" in clash.stdout
+    assert clash.stdout.splitlines()[-1].startswith("--ratio ")
+
+
+def test_a_key_naming_a_column_still_groups_by_that_column(tmp_path: Path) -> None:
+    # `--by model` and `--by cost_total` are the traces' columns, not metadata keys
+    log = _log(tmp_path / "a", "model")
+    report = json.loads(_run("report", str(log), "--by", "model", "--format", "json").stdout)
+    assert [(g["model"], g["traces"]) for g in report["groups"]] == [("deepseek-reasoner", 5)]
+    report = json.loads(_run("report", str(log), "--by", "cost_total", "--format", "json").stdout)
+    costs = [g["by:cost_total"] for g in report["groups"]]
+    assert len(costs) == 5
+    assert costs == sorted(costs)
+    assert [g["cost_total"] for g in report["groups"]] == costs
+
+
+def test_audit_by_a_column_it_ranks_by(tmp_path: Path) -> None:
+    # `audit LOG --by trace_id` ended in "projections contained duplicate output name
+    # 'trace_id'": the worst traces were selected as (*keys, trace_id, ranked column)
+    log = _log(tmp_path / "a", "team")
+    result = _run("audit", str(log), "--by", "trace_id", "--max-reasoning-tokens", "1")
+    assert result.exit_code == 3, result.output
+    for i in range(5):
+        assert f"[deepseek-reasoner-{i}]: 33 > 1  worst: deepseek-reasoner-{i}" in result.stdout
