@@ -1,21 +1,29 @@
 """The result cache knows a file by its stamp (size, mtime, ctime, inode, device) and its
 bytes' hash: a warm run reads no input, and a file that changed is counted again however
-it changed, unless it kept size, inode, mtime and ctime (the documented limit)."""
+it changed, unless it kept size, inode, mtime and ctime (the documented limit). An entry
+is written and read part by part, one a shard, verified whole before any part is used."""
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import os
 import sqlite3
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any, cast
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from traceviz import cache as cache_module
+from traceviz import pipeline
 from traceviz.cache import ResultCache, file_stamp
+from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, RunOptions, analyze
+from traceviz.shards import Shard, file_shards
 
 OPTIONS = AnalysisOptions(keep_steps=False)
 HOUR_NS = 3600 * 10**9
@@ -170,7 +178,7 @@ def test_a_file_written_during_its_run_is_not_kept(tmp_path: Path) -> None:
     run = analyze([log], OPTIONS, run=RunOptions(cache=None))
     with log.open("ab") as out:  # appended while it was being measured
         out.write(_record(9, "more"))
-    cache.put(key, {"traces": run.traces}, run.stats, [])
+    cache.put(key, run.traces, run.stats, [])
     assert not list((tmp_path / "cache").glob("*/*/meta.json"))
     again = ResultCache(tmp_path / "cache")
     assert not again.has(again.key(str(log), "settings"))
@@ -204,7 +212,7 @@ def test_an_entry_from_before_stamps_is_not_read(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path / "cache")
     key = cache.key(str(log), "s")
     run = analyze([log], OPTIONS, run=RunOptions(cache=None))
-    cache.put(key, {"traces": run.traces}, run.stats, [])
+    cache.put(key, run.traces, run.stats, [])
     meta_path = next((tmp_path / "cache").glob("*/*/meta.json"))
     meta = json.loads(meta_path.read_bytes())
     assert meta["file"]["stamp"] == file_stamp(str(log))
@@ -212,3 +220,156 @@ def test_an_entry_from_before_stamps_is_not_read(tmp_path: Path) -> None:
     meta_path.write_text(json.dumps(meta))
     again = ResultCache(tmp_path / "cache")
     assert not again.has(again.key(str(log), "s"))
+
+
+# --- entries written and read in parts, one per shard result ----------------------------
+
+SHARD_BYTES = 700  # a few records a shard: the log below is cut into a dozen or more
+
+
+def _sharded_log(path: Path) -> Path:
+    """Records of varied reasoning, with a bad line every few (quarantined)."""
+    with path.open("wb") as out:
+        for i in range(30):
+            out.write(_record(i, " ".join(["first check the sum.", "then", "x " * i] * 2)))
+            if i % 7 == 3:
+                out.write(b'{"broken": \n')
+    _age(path)
+    return path
+
+
+def _sharded(path: Path, cache: ResultCache | None) -> tuple[pl.DataFrame, Any]:
+    ingest = Ingest()
+    run = RunOptions(cache=cache, shard_bytes=SHARD_BYTES)
+    return analyze([path], OPTIONS, ingest, run).traces, ingest
+
+
+def _entry(root: Path) -> tuple[Path, dict[str, Any]]:
+    (folder,) = [m.parent for m in root.glob("*/*/meta.json")]
+    return folder, json.loads((folder / "meta.json").read_bytes())
+
+
+def test_a_warm_run_of_a_sharded_file_equals_no_cache(tmp_path: Path, trusting: None) -> None:
+    log = _sharded_log(tmp_path / "a.jsonl")
+    truth, truth_ingest = _sharded(log, None)
+    assert len(file_shards(str(log), SHARD_BYTES)) > 10
+    cold_cache = ResultCache(tmp_path / "cache")
+    cold, _ = _sharded(log, cold_cache)
+    _, meta = _entry(tmp_path / "cache")
+    assert len(meta["parts"]) > 10  # one part a shard, not the file's table at once
+    warm_cache = ResultCache(tmp_path / "cache")
+    warm, warm_ingest = _sharded(log, warm_cache)
+    assert (warm_cache.hits, warm_cache.misses, warm_cache.hashed) == (1, 0, 0)
+    assert_frame_equal(cold, truth)
+    assert_frame_equal(warm, truth)
+    assert warm_ingest.stats == truth_ingest.stats
+    assert warm_ingest.quarantined == truth_ingest.quarantined
+    assert truth_ingest.stats.quarantined == 4
+
+
+def test_a_damaged_part_is_a_miss_and_the_file_is_counted_again(
+    tmp_path: Path, trusting: None
+) -> None:
+    log = _sharded_log(tmp_path / "a.jsonl")
+    truth, _ = _sharded(log, None)
+    _sharded(log, ResultCache(tmp_path / "cache"))
+    folder, meta = _entry(tmp_path / "cache")
+    last = meta["parts"][-1]  # every part but the last is sound: none may be used
+    data = bytearray((folder / "traces.parts").read_bytes())
+    data[last["offset"] + last["length"] // 2] ^= 0xFF
+    (folder / "traces.parts").write_bytes(bytes(data))
+    again = ResultCache(tmp_path / "cache")
+    seen = []
+    real_measure = pipeline.measure_shard
+
+    def spying(shard: Shard, options: AnalysisOptions) -> pipeline.ShardResult:
+        seen.append(shard)
+        return real_measure(shard, options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "measure_shard", spying)
+        recounted, _ = _sharded(log, again)
+    assert len(seen) == 1  # the whole file, measured again
+    assert (again.hits, again.misses) == (0, 1)
+    assert_frame_equal(recounted, truth)
+    third = ResultCache(tmp_path / "cache")  # and its entry written anew
+    assert_frame_equal(_sharded(log, third)[0], truth)
+    assert (third.hits, third.misses) == (1, 0)
+
+
+def test_a_run_stopped_mid_file_leaves_no_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusting: None
+) -> None:
+    log = _sharded_log(tmp_path / "a.jsonl")
+    calls = 0
+    real_measure = pipeline.measure_shards
+
+    def failing(shard: Shard, options: AnalysisOptions) -> list[tuple[str, Any]]:
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            msg = "the disk went away"
+            raise OSError(msg)
+        return real_measure(shard, options)
+
+    monkeypatch.setattr(pipeline, "measure_shards", failing)
+    with pytest.raises(OSError, match="the disk went away"):
+        _sharded(log, ResultCache(tmp_path / "cache"))
+    assert calls == 5
+    assert not list((tmp_path / "cache").rglob("meta.json"))
+    assert not list((tmp_path / "cache").rglob(".tmp-*")), "staging folders left behind"
+    # a reader that stops early (a generator closed after its first result) is the same
+    monkeypatch.setattr(pipeline, "PRICE_ROWS", 4)  # results handed on as they come
+    run = RunOptions(cache=ResultCache(tmp_path / "cache"), shard_bytes=SHARD_BYTES)
+    results = cast("Generator[Any]", pipeline.analyze_results([log], OPTIONS, run=run))
+    monkeypatch.setattr(pipeline, "measure_shards", real_measure)
+    next(results)
+    results.close()
+    assert not list((tmp_path / "cache").rglob("meta.json"))
+    assert not list((tmp_path / "cache").rglob(".tmp-*"))
+
+
+def test_an_entry_of_the_layout_before_parts_is_a_miss(tmp_path: Path, trusting: None) -> None:
+    """The layout before kept one `traces.parquet` and digests by table name: found under a
+    key of today, it is a miss (the file is counted again), never an error."""
+    log = _sharded_log(tmp_path / "a.jsonl")
+    truth, truth_ingest = _sharded(log, None)
+    _sharded(log, ResultCache(tmp_path / "cache"))
+    folder, meta = _entry(tmp_path / "cache")
+    (folder / "traces.parts").unlink()
+    truth.write_parquet(folder / "traces.parquet")
+    digest = hashlib.blake2b((folder / "traces.parquet").read_bytes(), digest_size=20)
+    old = {k: meta[k] for k in ("stats", "quarantined", "file")}
+    old["digests"] = {"traces": digest.hexdigest()}
+    (folder / "meta.json").write_text(json.dumps(old))
+    again = ResultCache(tmp_path / "cache")
+    recounted, ingest = _sharded(log, again)
+    assert (again.hits, again.misses) == (0, 1)
+    assert_frame_equal(recounted, truth)
+    assert ingest.stats == truth_ingest.stats
+    assert _entry(tmp_path / "cache")[1]["layout"] == cache_module.LAYOUT
+
+
+def test_the_driver_holds_a_few_shard_results_not_a_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusting: None
+) -> None:
+    """Shard results alive in the driver as the run hands each on: the cache (cold, then
+    warm) must not keep a big file's results all at once to write or read its entry."""
+    monkeypatch.setattr(pipeline, "PRICE_ROWS", 4)  # results handed on as they come
+    log = _sharded_log(tmp_path / "a.jsonl")
+    shards = len(file_shards(str(log), SHARD_BYTES))
+
+    def most_alive(cache: ResultCache) -> int:
+        run = RunOptions(cache=cache, shard_bytes=SHARD_BYTES)
+        alive = [
+            sum(isinstance(o, pipeline.ShardResult) for o in gc.get_objects())
+            for _ in pipeline.analyze_results([log], OPTIONS, run=run)
+        ]
+        assert len(alive) > 10
+        return max(alive)
+
+    cold = ResultCache(tmp_path / "cache")
+    assert most_alive(cold) <= 3 < shards
+    warm = ResultCache(tmp_path / "cache")
+    assert most_alive(warm) <= 3
+    assert warm.hits == 1

@@ -4,6 +4,7 @@ flags that do what they say."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from collections.abc import Iterator
@@ -201,9 +202,14 @@ def test_tampered_cache_is_measured_again(runner: CliRunner, tmp_path: Path) -> 
     truth = _report_json(runner, str(SAMPLES), "--no-cache")
     _report_json(runner, str(SAMPLES), "--cache-dir", str(cache))
     for entry in _entries(cache):  # every token count multiplied by 1,000
-        table = pl.read_parquet(entry / "traces.parquet")
-        counts = [c for c, t in table.schema.items() if c.endswith("_tokens") and t == pl.Int64]
-        table.with_columns(pl.col(counts) * 1000).write_parquet(entry / "traces.parquet")
+        meta = orjson.loads((entry / "meta.json").read_bytes())
+        data = (entry / "traces.parts").read_bytes()
+        out = io.BytesIO()
+        for part in meta["parts"]:
+            table = pl.read_parquet(data[part["offset"] : part["offset"] + part["length"]])
+            counts = [c for c, t in table.schema.items() if c.endswith("_tokens") and t == pl.Int64]
+            table.with_columns(pl.col(counts) * 1000).write_parquet(out)
+        (entry / "traces.parts").write_bytes(out.getvalue())
     assert _report_json(runner, str(SAMPLES), "--cache-dir", str(cache)) == truth
     for entry in _entries(cache):  # emptied totals
         meta = orjson.loads((entry / "meta.json").read_bytes())
@@ -215,14 +221,22 @@ def test_tampered_cache_is_measured_again(runner: CliRunner, tmp_path: Path) -> 
         meta["stats"]["read"] = "many"
         (entry / "meta.json").write_bytes(orjson.dumps(meta))
     assert _report_json(runner, str(SAMPLES), "--cache-dir", str(cache)) == truth
+    for entry in _entries(cache):  # parts whose rows are not a count
+        meta = orjson.loads((entry / "meta.json").read_bytes())
+        for part in meta["parts"]:
+            part["rows"] = "many"
+        (entry / "meta.json").write_bytes(orjson.dumps(meta))
+    assert _report_json(runner, str(SAMPLES), "--cache-dir", str(cache)) == truth
 
 
 def test_cache_entry_of_other_columns_is_a_miss(tmp_path: Path) -> None:
     cache = traceviz.pipeline.ResultCache(tmp_path)
     run = traceviz.analyze(SAMPLES / "groq.jsonl")
     traces = run.traces.select(measured_schema(traceviz.AnalysisOptions()).names())
-    cache.put("k" * 40, {"traces": traces}, run.stats, [])
-    assert cache.get("k" * 40, measured_schema(traceviz.AnalysisOptions())) is not None
+    cache.put("k" * 40, traces, run.stats, [])
+    entry = cache.get("k" * 40, measured_schema(traceviz.AnalysisOptions()))
+    assert entry is not None
+    entry.close()
     assert cache.get("k" * 40, measured_schema(traceviz.AnalysisOptions(vs="o1"))) is None
 
 

@@ -38,24 +38,35 @@ Invariants:
   at its start and its hash was taken of those bytes (a file written to during the run
   is not cached);
 - an entry is written whole or not at all (a temporary folder renamed into place), and a
-  failing or full disk costs speed, never the run;
-- an entry is verified before it is used: the traces file's digest must be the one
-  recorded when it was written, and its totals must add up (`read = parsed +
-  quarantined + skipped`, as many traces as rows). Anything else is a miss.
+  failing or full disk costs speed, never the run; a run stopped mid-file leaves none;
+- an entry is verified before it is used: every part's digest must be the one recorded
+  when it was written, checked for all parts before any is read, and its totals must
+  add up (`read = parsed + quarantined + skipped`, as many traces as rows). Anything
+  else is a miss.
 
-NOTE: past 400 lines, of which this docstring is 50: it states every rule of the stamp,
+An entry holds a file's traces in *parts*, one per shard result, in the order measured:
+`EntryWriter.add` appends each part's Parquet bytes to the staging folder's one parts
+file as the result arrives, and `Entry.parts` hands them back one at a time, so neither
+a cold nor a warm run of a big file holds its whole table in the driver. Entries of the
+layout before (one `traces.parquet`) have another key, and their meta lacks the layout:
+a miss either way.
+
+NOTE: past 400 lines, of which this docstring is 60: it states every rule of the stamp,
 the hash and their one limit in full. The rest is one job (keys, stamps, entries
 written whole and verified), split no further so that its invariants read in one place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import io
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -63,19 +74,21 @@ from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
 import polars as pl
 
 from traceviz._version import __version__
+from traceviz.errors import TracevizError
 from traceviz.ingest import companion_files
 from traceviz.schema import IngestStats, Quarantined
 
 _HASH_CHUNK = 8 * 1024 * 1024
-_TABLES = ("traces",)
+_PARTS = "traces.parts"  # an entry's traces: Parquet parts one after another
 FORMAT = 2  # entries keyed by path and stamp (1: keyed by the content hash)
+LAYOUT = 3  # traces in parts, one a result (2: one traces.parquet); in the key and meta
 RACY_NS = 2_000_000_000  # a stamp this close to the file's last change is not trusted
 BACKGROUND_BYTES = 1024 * 1024  # smaller files are hashed when their result is stored
 
@@ -210,7 +223,7 @@ class ResultCache:
         taken = time.time_ns()
         stamp = file_stamp(source)
         digest = hashlib.blake2b(digest_size=20)
-        for part in (str(FORMAT), __version__, _shipped_data_hash(), settings, source):
+        for part in (f"{FORMAT}.{LAYOUT}", __version__, _shipped_data_hash(), settings, source):
             digest.update(part.encode())
             digest.update(b"\0")
         key = digest.hexdigest()
@@ -279,37 +292,47 @@ class ResultCache:
             "content": content,
         }
 
-    def get(
-        self, key: str, schema: pl.Schema | None = None
-    ) -> tuple[dict[str, pl.DataFrame], IngestStats, list[Quarantined]] | None:
-        """The result kept under `key`, verified; None (a miss) when it does not check out.
+    def get(self, key: str, schema: pl.Schema | None = None) -> Entry | None:
+        """The result kept under `key`, verified whole; None (a miss) when it does not
+        check out. Its traces are read part by part after (`Entry.parts`).
 
         `schema`, when given, is the schema the traces must have (what measuring gives
-        for these settings); a table of other columns or types is a miss.
+        for these settings); a part of other columns or types is a miss.
         """
         folder = self._folder(key)
+        handle: BinaryIO | None = None
         try:
             meta = orjson.loads((folder / "meta.json").read_bytes())
-            tables = {}
-            for name in _TABLES:
-                data = (folder / f"{name}.parquet").read_bytes()
-                if meta["digests"][name] != _digest(data):
-                    self.misses += 1
-                    return None
-                tables[name] = pl.read_parquet(data)
+            if meta["layout"] != LAYOUT:
+                raise ValueError(meta["layout"])
             stats = _stats(meta["stats"])
             quarantined = [Quarantined(**q) for q in meta["quarantined"]]
+            parts = [_Part(**p) for p in meta["parts"]]
+            handle = (folder / _PARTS).open("rb")
+            # NOTE: every part is verified before any is used; the parts are read again
+            # from this same open file (an entry is never written in place: a new one
+            # is a new file), so what is read after is what was verified here
+            for part in parts:
+                handle.seek(part.offset)
+                data = handle.read(part.length)
+                if _digest(data) != part.digest:
+                    raise ValueError(part.digest)
+                if schema is not None and part.rows and pl.read_parquet_schema(data) != schema:
+                    raise ValueError(schema)
         except (OSError, ValueError, TypeError, KeyError, pl.exceptions.PolarsError):
+            if handle is not None:
+                handle.close()
             self.misses += 1
             return None
-        traces = tables["traces"]
         adds_up = (
-            stats.read == stats.parsed + stats.quarantined + stats.skipped
+            all(type(p.rows) is int and p.rows > 0 for p in parts)
+            and stats.read == stats.parsed + stats.quarantined + stats.skipped
             and stats.quarantined == len(quarantined)
-            and stats.traces == traces.height + sum(stats.filtered.values())
+            and stats.traces == sum(p.rows for p in parts) + sum(stats.filtered.values())
             and all(isinstance(q.line, int) and isinstance(q.reason, str) for q in quarantined)
         )
-        if not adds_up or (schema is not None and traces.height and traces.schema != schema):
+        if not adds_up:
+            handle.close()
             self.misses += 1
             return None
         self.hits += 1
@@ -318,50 +341,156 @@ class ResultCache:
             seen.refresh = False  # the same bytes under a new stamp: trust it next time
             meta["file"] = self._file_record(seen, seen.content)
             _replace_file(folder / "meta.json", orjson.dumps(meta))
-        return tables, stats, quarantined
+        return Entry(stats, quarantined, handle, parts)
+
+    def writer(self, key: str) -> EntryWriter:
+        """An entry for `key` written as its results arrive, kept by `commit`."""
+        return EntryWriter(self, key)
 
     def put(
+        self, key: str, traces: pl.DataFrame, stats: IngestStats, quarantined: list[Quarantined]
+    ) -> None:
+        """Keep a whole result under `key` at once (`writer` for one that arrives in parts)."""
+        with self.writer(key) as entry:
+            entry.add(traces, stats, quarantined)
+            entry.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """Where one part's Parquet bytes are in an entry's parts file, and what they hold."""
+
+    offset: int
+    length: int
+    digest: str
+    rows: int
+
+
+class Entry:
+    """A verified entry: the file's totals, and its traces to read part by part."""
+
+    def __init__(
         self,
-        key: str,
-        tables: dict[str, pl.DataFrame],
         stats: IngestStats,
         quarantined: list[Quarantined],
+        handle: BinaryIO,
+        parts: list[_Part],
     ) -> None:
-        """Keep a result under `key`, whole or not at all; any failure only costs speed.
+        self.stats = stats
+        self.quarantined = quarantined
+        self._handle = handle
+        self._parts = parts
 
-        A file keyed by `key` that changed while it was measured is not kept.
-        """
-        seen = self._seen.get(key)
+    def parts(self) -> Iterator[pl.DataFrame]:
+        """The traces, one part (a shard's, as measured) at a time; the file is closed
+        once they are all read, or when the iteration is left."""
+        try:
+            for part in self._parts:
+                self._handle.seek(part.offset)
+                data = self._handle.read(part.length)
+                table = pl.read_parquet(data) if _digest(data) == part.digest else None
+                if table is None or table.height != part.rows:
+                    msg = f"the cache entry in {self._handle.name} changed while it was read"
+                    raise CacheChanged(msg, hint="Run again, or with --no-cache.")
+                yield table
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the entry's file (reading its parts does so at the end)."""
+        self._handle.close()
+
+
+class CacheChanged(TracevizError):
+    """An entry's bytes were not those verified a moment before (only if written in place)."""
+
+
+class EntryWriter:
+    """One entry written as a file's results arrive, whole or not at all.
+
+    Each `add` appends a result's traces as a Parquet part of its own to the staging
+    folder's parts file (so nothing of the file is held here); `commit` records the
+    parts, their digests and the totals, and swaps the folder in if the file is still
+    the one stamped at the start. A failing disk turns the writer off, never the run;
+    leaving it unfinished (`abandon`, or a `with` block left) removes the staging.
+    """
+
+    def __init__(self, cache: ResultCache, key: str) -> None:
+        self._cache = cache
+        self._key = key
+        self._folder = cache._folder(key)
+        self._stats = IngestStats()
+        self._quarantined: list[Quarantined] = []
+        self._parts: list[_Part] = []
+        self._out: BinaryIO | None = None
+        self._staging: Path | None = None
+        try:
+            self._folder.parent.mkdir(parents=True, exist_ok=True)
+            self._staging = Path(tempfile.mkdtemp(dir=self._folder.parent, prefix=".tmp-"))
+            self._out = (self._staging / _PARTS).open("wb")
+        except OSError:
+            self.abandon()
+
+    def __enter__(self) -> EntryWriter:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        self.abandon()
+
+    def add(self, traces: pl.DataFrame, stats: IngestStats, quarantined: list[Quarantined]) -> None:
+        """Append one result (a shard's traces, totals and quarantined records)."""
+        if self._out is None:
+            return
+        self._stats.merge(stats)
+        self._quarantined.extend(quarantined)
+        if not traces.height:
+            return
+        try:
+            buffer = io.BytesIO()
+            traces.write_parquet(buffer)
+            data = buffer.getvalue()
+            self._parts.append(_Part(self._out.tell(), len(data), _digest(data), traces.height))
+            self._out.write(data)
+        except Exception:  # noqa: BLE001 - a full or failing disk costs speed, never the result
+            self.abandon()
+
+    def commit(self) -> None:
+        """Keep the entry, unless the file changed while it was measured."""
+        if self._out is None or self._staging is None:
+            return
+        seen = self._cache._seen.get(self._key)
         record = None
         if seen is not None:
-            content = self._content(seen)
+            content = self._cache._content(seen)
             if content is None:
+                self.abandon()
                 return
-            record = self._file_record(seen, content)
-        folder = self._folder(key)
-        staging: Path | None = None
+            record = self._cache._file_record(seen, content)
         try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-            digests = {}
-            for name in _TABLES:
-                path = staging / f"{name}.parquet"
-                tables[name].write_parquet(path)
-                digests[name] = _digest(path.read_bytes())
+            self._out.close()
             meta = {
-                "stats": asdict(stats),
-                "quarantined": [asdict(q) for q in quarantined],
-                "digests": digests,
+                "layout": LAYOUT,
+                "stats": asdict(self._stats),
+                "quarantined": [asdict(q) for q in self._quarantined],
+                "parts": [asdict(p) for p in self._parts],
                 "file": record,
             }
-            (staging / "meta.json").write_bytes(orjson.dumps(meta))
-            _swap(staging, folder)
-            staging = None
+            (self._staging / "meta.json").write_bytes(orjson.dumps(meta))
+            _swap(self._staging, self._folder)
+            self._staging = None
         except Exception:  # noqa: BLE001 - a full or failing disk costs speed, never the result
-            return
-        finally:
-            if staging is not None:  # another run stored it first, or the write failed
-                shutil.rmtree(staging, ignore_errors=True)
+            pass
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Drop the entry being written (nothing, once committed)."""
+        if self._out is not None:
+            with contextlib.suppress(OSError):
+                self._out.close()
+            self._out = None
+        if self._staging is not None:  # another run stored it first, or the write failed
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
 
 
 def _swap(staging: Path, folder: Path) -> None:

@@ -36,7 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from traceviz import price, segment, tokens
-from traceviz.cache import ResultCache, settings_key
+from traceviz.cache import Entry, ResultCache, settings_key
 from traceviz.engines import Engine, InProcess
 from traceviz.errors import InputError
 from traceviz.ingest import is_stream
@@ -324,35 +324,40 @@ def analyze_results(
         ready.pop(source, None)
 
     for source in files:
-        hit = cache.get(keys[source], schema) if cache and source in cached else None
+        entry = cache.get(keys[source], schema) if cache and source in cached else None
         found: Iterable[ShardResult]
-        if hit is not None:  # read one file's result at a time
-            tables, stats, quarantined = hit
-            found = [ShardResult(tables["traces"], None, stats, quarantined)]
+        if entry is not None:  # read one part of one file at a time
+            found = _entry_results(entry)
         elif source in cached or source in streams:  # a stream, or an entry gone bad
             found = [measure_shard(Shard(source), options)]
-            if cache and source in keys:
-                _keep(cache, keys[source], found)
         else:
             found = arrivals(source)
-            if cache and source in keys:  # the cache keeps a file whole
-                found = list(found)
-                _keep(cache, keys[source], found)
-        for part in found:
-            ingest.stats.merge(part.stats)
-            for item in part.quarantined:
-                ingest.quarantine(item)
-            for message in part.stats.file_errors:
-                if ingest.on_file_error is not None:
-                    ingest.on_file_error(InputError(message))
-            held.append(part)
-            held_rows += part.traces.height
-            # NOTE: priced a few thousand traces at once, not file by file: pricing costs
-            # a fixed ~2 ms a call, which 100,000 one-record files would pay 100,000
-            # times; and shard by shard, not a big file at once, so memory stays flat
-            if held_rows >= PRICE_ROWS // 4:
-                yield from _priced(held, options)
-                held, held_rows = [], 0
+        # NOTE: the cache entry is written as the results pass, never held for a whole file
+        writer = cache.writer(keys[source]) if cache and entry is None and source in keys else None
+        try:
+            for part in found:
+                if writer is not None:
+                    writer.add(part.traces, part.stats, part.quarantined)
+                ingest.stats.merge(part.stats)
+                for item in part.quarantined:
+                    ingest.quarantine(item)
+                for message in part.stats.file_errors:
+                    if ingest.on_file_error is not None:
+                        ingest.on_file_error(InputError(message))
+                held.append(part)
+                held_rows += part.traces.height
+                del part  # held (or priced below) only: a big file's results are not kept
+                # NOTE: priced a few thousand traces at once, not file by file: pricing costs
+                # a fixed ~2 ms a call, which 100,000 one-record files would pay 100,000
+                # times; and shard by shard, not a big file at once, so memory stays flat
+                if held_rows >= PRICE_ROWS // 4:
+                    yield from _priced(held, options)
+                    held, held_rows = [], 0
+            if writer is not None:
+                writer.commit()
+        finally:
+            if writer is not None:  # left unfinished: no entry (nothing once committed)
+                writer.abandon()
         done += sizes.get(source, 0)
         if ingest.on_progress is not None:
             ingest.on_progress(done, total, ingest.stats.traces)
@@ -375,9 +380,17 @@ def _priced(parts: list[ShardResult], options: AnalysisOptions) -> Iterator[Shar
         yield ShardResult(priced, one.steps, IngestStats(), [])
 
 
-def _keep(cache: ResultCache, key: str, found: list[ShardResult]) -> None:
-    one = _merge(found)
-    cache.put(key, {"traces": one.traces}, one.stats, one.quarantined)
+def _entry_results(entry: Entry) -> Iterator[ShardResult]:
+    """A cached file's result part by part; the first carries the file's totals."""
+    stats, quarantined = entry.stats, entry.quarantined
+    try:
+        for traces in entry.parts():
+            yield ShardResult(traces, None, stats, quarantined)
+            stats, quarantined = IngestStats(), []
+    finally:
+        entry.close()
+    if stats is entry.stats:  # no trace at all: the totals alone
+        yield ShardResult(pl.DataFrame(), None, stats, quarantined)
 
 
 def measure_key(options: AnalysisOptions) -> str:
