@@ -84,3 +84,11 @@ def test_a_bad_date_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", str(_log(tmp_path)), "--since", "last week"])
     assert result.exit_code == 2
     assert "is not a date or time" in result.output
+
+
+def test_since_at_or_after_until_is_a_usage_error(tmp_path: Path) -> None:
+    for since, until in (("2025-03-08", "2025-03-01"), ("2025-03-01", "2025-03-01")):
+        args = ["report", str(_log(tmp_path)), "--since", since, "--until", until]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert f"--since {since} 00:00 is not before --until {until} 00:00" in result.output

@@ -62,6 +62,12 @@ def input_options(func: F) -> F:
         llm_logs: bool,
         **kwargs: Any,
     ) -> Any:
+        if since is not None and until is not None and since >= until:
+            msg = (
+                f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}:"
+                " no response could be selected."
+            )
+            raise click.UsageError(msg)
         read = ReadOptions(
             shape=shape,
             max_record_bytes=max_record_bytes,
