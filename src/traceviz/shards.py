@@ -1,7 +1,8 @@
 """Cutting logs into shards: the unit of work the engines hand to their workers.
 
 A shard is a whole file, or a byte range of a large plain JSON Lines file. Ranges are
-cut at line starts, never between two chunks of one streamed response, and each
+cut at line starts, never between two chunks of one streamed response (interleaved
+with others' chunks or not), and each
 knows how many lines come before it, so records keep the line numbers (and trace ids)
 they have when the file is read whole: the shards of a log, read in order, give
 exactly what one reader gives.
@@ -17,7 +18,7 @@ from typing import IO
 import orjson
 
 from traceviz import ingest
-from traceviz.normalize import STREAMS
+from traceviz.normalize import STREAM_IDLE, STREAMS
 
 DEFAULT_SHARD_BYTES = 64 * 1024 * 1024
 MIN_SHARD_BYTES = 4 * 1024 * 1024
@@ -105,24 +106,19 @@ def file_shards(source: str, shard_bytes: int = DEFAULT_SHARD_BYTES) -> list[Sha
 
 def _cut_after(file: IO[bytes], target: int, size: int) -> int:
     """The first line start at or after `target` that does not split a streamed response
-    (SSE blank lines and `event:` lines between two of its chunks included)."""
+    (SSE blank lines and `event:` lines between two of its chunks included): no stream
+    with a chunk among the `STREAM_IDLE` record lines before the cut has one among the
+    `STREAM_IDLE` after it, as `Normalizer.run` reads interleaved streams."""
     if target >= size:
         return size
     file.seek(target - 1)
     _skip_line(file)  # to the end of the line `target - 1` is in
     cut = file.tell()
-    key = _last_key_before(file, cut)
-    while key is not None and cut < size:
-        line = file.readline(_PROBE_BYTES)
-        if not line:
+    while cut < size:
+        found = _continued_to(file, cut, _open_keys_before(file, cut))
+        if found is None:
             break
-        if not line.endswith(b"\n"):
-            _skip_line(file)
-        if _is_filler(line):
-            continue
-        if _stream_key(line) != key:
-            break
-        cut = file.tell()
+        cut = found
     return min(cut, size)
 
 
@@ -140,16 +136,54 @@ def _is_filler(line: bytes) -> bool:
     return not data or data.startswith((b":", b"event:", b"id:", b"retry:"))
 
 
-def _last_key_before(file: IO[bytes], cut: int) -> str | None:
-    """The stream key of the last record line before `cut` (None if it is no chunk)."""
-    begin = max(0, cut - _PROBE_BYTES)
-    file.seek(begin)
-    lines = file.read(cut - begin).split(b"\n")
+def _open_keys_before(file: IO[bytes], cut: int) -> set[str]:
+    """The streams still open at `cut`: the keys of the chunks among the last
+    `STREAM_IDLE` record lines before it, back to the last record that is no chunk."""
+    span = 64 * 1024  # enough for STREAM_IDLE chunks of ~1 KB; widened up to a probe's
+    while True:
+        begin = max(0, cut - span)
+        file.seek(begin)
+        lines = file.read(cut - begin).split(b"\n")
+        if not begin or span >= _PROBE_BYTES or len(lines) > 2 * STREAM_IDLE:
+            break
+        span *= 4
     file.seek(cut)
+    keys: set[str] = set()
+    records = 0
     for line in reversed(lines[1:] if begin else lines):
-        if not _is_filler(line):
-            return _stream_key(line)
-    return None
+        if _is_filler(line):
+            continue
+        key = _stream_key(line)
+        if key is None or records == STREAM_IDLE:
+            break
+        keys.add(key)
+        records += 1
+    return keys
+
+
+def _continued_to(file: IO[bytes], cut: int, keys: set[str]) -> int | None:
+    """The end of the last of the `STREAM_IDLE` record lines after `cut` (up to a record
+    that is no chunk) that continues a stream of `keys`; None if none does."""
+    if not keys:
+        return None
+    file.seek(cut)
+    end = None
+    records = 0
+    while records < STREAM_IDLE:
+        line = file.readline(_PROBE_BYTES)
+        if not line:
+            break
+        if not line.endswith(b"\n"):
+            _skip_line(file)
+        if _is_filler(line):
+            continue
+        key = _stream_key(line)
+        if key is None:
+            break
+        records += 1
+        if key in keys:
+            end = file.tell()
+    return end
 
 
 def _stream_key(line: bytes) -> str | None:

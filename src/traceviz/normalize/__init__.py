@@ -2,8 +2,9 @@
 
 Each shape module offers `detect(value) -> bool` and `normalize(record) -> list[Trace]`.
 `SHAPES` lists them in the order detection tries them (specific before general).
-Streamed shapes also say which stream a chunk belongs to, so consecutive chunks of
-one response are merged into one record before they are normalized.
+Streamed shapes also say which stream a chunk belongs to, so the chunks of one
+response, consecutive or interleaved with other streams' chunks, are merged into one
+record before they are normalized.
 
 Invariant kept by `Normalizer.run`: every record read is counted once, as parsed
 (it gave one or more traces), skipped (it holds no response: a failed batch request,
@@ -13,6 +14,7 @@ a span of another kind) or quarantined (with source, line and reason).
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -115,6 +117,61 @@ def fallback_trace_id(source: str, line: int, index: int) -> str:
     return digest.hexdigest()
 
 
+STREAM_IDLE = 64  # records without a chunk after which a stream is over (`shards` too)
+
+
+@dataclass(slots=True)
+class _Stream:
+    shape: StreamShape
+    first: RawRecord
+    chunks: list[Any]
+    open: bool = True
+
+
+class _Streams:
+    """The streams being reassembled, open or finished, in the order of their first
+    chunks; a finished stream waits for the open ones before it, so traces keep that
+    order. At most `STREAM_IDLE` streams are open: each had a chunk in that many records.
+    """
+
+    def __init__(self) -> None:
+        self.queue: deque[_Stream] = deque()
+        self.live: OrderedDict[tuple[str, str], tuple[_Stream, int]] = OrderedDict()
+
+    def add(self, shape: StreamShape, key: str, item: RawRecord, index: int) -> None:
+        """One chunk, at the `index`-th record: to its open stream, or a new one."""
+        name = (shape.name, key)
+        found = self.live.pop(name, None)
+        stream = found[0] if found else _Stream(shape, item, [])
+        if found is None:
+            self.queue.append(stream)
+        stream.chunks.append(item.value)
+        if shape.is_last(item.value):
+            stream.open = False
+        else:
+            self.live[name] = (stream, index)  # last: the most recently seen
+
+    def finished(self, index: int) -> list[_Stream]:
+        """The streams that can come out now, the idle ones closed first."""
+        while self.live:
+            name, (stream, seen) = next(iter(self.live.items()))
+            if index - seen < STREAM_IDLE:
+                break
+            stream.open = False
+            del self.live[name]
+        done = []
+        while self.queue and not self.queue[0].open:
+            done.append(self.queue.popleft())
+        return done
+
+    def close_all(self) -> list[_Stream]:
+        """Every stream, closed, in order."""
+        done = list(self.queue)
+        self.queue.clear()
+        self.live.clear()
+        return done
+
+
 class Normalizer:
     """Turns a stream of ingest items into traces and quarantined records, counting both."""
 
@@ -128,16 +185,22 @@ class Normalizer:
     def run(
         self, items: Iterable[RawRecord | Quarantined | StreamEnd]
     ) -> Iterator[Trace | Quarantined]:
-        """Traces and quarantined records, in input order, streams reassembled."""
-        pending: list[Any] = []
-        pending_key: str | None = None
-        pending_shape: StreamShape | None = None
-        pending_record: RawRecord | None = None
-        for item in items:
-            if isinstance(item, StreamEnd | Quarantined) or not self._chunk_of(item):
-                if pending_record is not None and pending_shape is not None:
-                    yield from self._flush(pending_shape, pending_record, pending)
-                    pending, pending_key, pending_shape, pending_record = [], None, None, None
+        """Traces and quarantined records, in input order, streams reassembled.
+
+        Chunks of several streams may interleave (concurrent requests logged line by
+        line): each chunk joins its own stream. A stream ends at its last chunk, when
+        none of its chunks came in the last `STREAM_IDLE` records, or at any record
+        that is no chunk, a quarantined line, the end of an SSE stream or of a file.
+        Streams come out in the order of their first chunks (a trace keeps its line).
+        """
+        streams = _Streams()
+        source: str | None = None
+        for index, item in enumerate(items):
+            chunk = None if isinstance(item, StreamEnd | Quarantined) else self._chunk_of(item)
+            if chunk is None or item.source != source:
+                yield from self._flush(streams.close_all())
+                source = item.source
+            if chunk is None:
                 if isinstance(item, StreamEnd):
                     continue
                 if isinstance(item, Quarantined):
@@ -146,18 +209,10 @@ class Normalizer:
                     continue
                 yield from self._one(item)
                 continue
-            shape, key = self._chunk_of(item)  # type: ignore[misc]
-            if pending_record is not None and (key != pending_key or shape is not pending_shape):
-                yield from self._flush(pending_shape, pending_record, pending)  # type: ignore[arg-type]
-                pending = []
-            if not pending:
-                pending_key, pending_shape, pending_record = key, shape, item
-            pending.append(item.value)
-            if shape.is_last(item.value):
-                yield from self._flush(shape, pending_record, pending)  # type: ignore[arg-type]
-                pending, pending_key, pending_shape, pending_record = [], None, None, None
-        if pending_record is not None and pending_shape is not None:
-            yield from self._flush(pending_shape, pending_record, pending)
+            shape, key = chunk
+            streams.add(shape, key, item, index)  # type: ignore[arg-type]
+            yield from self._flush(streams.finished(index))
+        yield from self._flush(streams.close_all())
 
     def _chunk_of(self, item: RawRecord) -> tuple[StreamShape, str] | None:
         if not isinstance(item.value, dict):
@@ -168,12 +223,12 @@ class Normalizer:
                 return shape, key
         return None
 
-    def _flush(
-        self, shape: StreamShape, first: RawRecord, chunks: list[Any]
-    ) -> Iterator[Trace | Quarantined]:
-        self.stats.chunks_merged += len(chunks)
-        record = RawRecord(first.source, first.line, chunks, first.batch)
-        yield from self._apply(shape.name, shape.normalize, record)
+    def _flush(self, done: list[_Stream]) -> Iterator[Trace | Quarantined]:
+        for stream in done:
+            self.stats.chunks_merged += len(stream.chunks)
+            first = stream.first
+            record = RawRecord(first.source, first.line, stream.chunks, first.batch)
+            yield from self._apply(stream.shape.name, stream.shape.normalize, record)
 
     def _one(self, record: RawRecord) -> Iterator[Trace | Quarantined]:
         if isinstance(self.forced, StreamShape):
