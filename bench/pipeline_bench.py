@@ -2,6 +2,7 @@
 
     python bench/pipeline_bench.py --size 1GB                 # figures for the README
     python bench/pipeline_bench.py --memory 0.5GB,1GB,2GB     # the peak-memory curve
+    python bench/pipeline_bench.py --memory 1GB --cached      # its peak with the cache on
     python bench/pipeline_bench.py --size 1GB --memory 0.5GB,1GB,2GB  # both, the curve's
                                                   # logs cut from or repeating the 1 GB one
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -178,20 +180,25 @@ def sized_copy(base: Path, size: int, path: Path) -> None:
                         break
 
 
-def memory(sizes: list[int], work: Path, base: Path | None) -> None:
+def memory(sizes: list[int], work: Path, base: Path | None, cached: bool) -> None:
+    """The peak at each size: `--no-cache`, or with `cached` the default run, which
+    writes each file's cache entry as it goes (into an empty cache)."""
     for size in sizes:
         log = work / f"log-{size}.jsonl"
         if base is None:
             mixed_log(log, size)
         else:
             sized_copy(base, size, log)
-        seconds, peak, _ = run_report(log, ["--no-cache"], work / "cache")
+        cache = work / f"cache-{size}"
+        seconds, peak, _ = run_report(log, [] if cached else ["--no-cache"], cache)
         at = ", ".join(f"{b / 2**20:,.0f}" for b in PEAK_AT)
         print(
-            f"{size / 1e9:5.2f} GB input: {_peaks(peak)} (command and workers), {seconds:7.1f} s;"
+            f"{size / 1e9:5.2f} GB input{' (cache on)' if cached else ''}: {_peaks(peak)}"
+            f" (command and workers), {seconds:7.1f} s;"
             f" PSS at the peak, command first, MiB: {at}"
         )
         log.unlink()
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def main() -> None:
@@ -201,6 +208,9 @@ def main() -> None:
     parser.add_argument("--memory", help="comma-separated sizes for the peak-memory curve")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     parser.add_argument("--no-speed", action="store_true", help="only the memory curve")
+    parser.add_argument(
+        "--cached", action="store_true", help="the memory curve with the cache on (default run)"
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="traceviz-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -211,7 +221,7 @@ def main() -> None:
     if log is not None and not args.no_speed:
         speed(log, work)
     if args.memory:
-        memory([parse_size(s) for s in args.memory.split(",")], work, log)
+        memory([parse_size(s) for s in args.memory.split(",")], work, log, args.cached)
 
 
 if __name__ == "__main__":
