@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import chain
 from typing import NamedTuple
 
 MIN_STEP_CHARS = 10
@@ -135,9 +136,12 @@ def spans(text: str) -> list[tuple[int, int]]:
     keep = merged.append
     start = len(text) - len(text.lstrip())
     first = last = -1  # the step being built (fragments joined), none yet
-    for match in _SCAN.finditer(text):
-        group = match.lastindex
-        if group == _SENTENCE:  # the most common: the white space after a sentence end
+    # NOTE: the text's end comes as a last piece (None), so fragments are joined in one
+    # place, inline (the loop runs once per piece of every reasoning text)
+    for match in chain(_SCAN.finditer(text), (None,)):
+        if match is None:  # the rest of the text, white space at its end left out
+            stop = after = len(text.rstrip())
+        elif (group := match.lastindex) == _SENTENCE:  # the most common: a sentence end
             stop, after = match.span(group)
         elif group is None:
             continue
@@ -159,15 +163,6 @@ def spans(text: str) -> list[tuple[int, int]]:
                 keep((first, last))
                 first, last = start, stop
         start = after
-    stop = len(text.rstrip())
-    if stop > start:
-        if first < 0:
-            first, last = start, stop
-        elif stop - start < MIN_STEP_CHARS or last - first < MIN_STEP_CHARS:
-            last = stop
-        else:
-            keep((first, last))
-            first, last = start, stop
     if first >= 0:
         keep((first, last))
     return merged
