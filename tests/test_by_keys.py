@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tagged_logs
 from click.testing import CliRunner
 
 from traceviz.cli import main
@@ -172,3 +173,73 @@ def test_audit_by_a_column_it_ranks_by(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     for i in range(5):
         assert f"[deepseek-reasoner-{i}]: 33 > 1  worst: deepseek-reasoner-{i}" in result.stdout
+
+
+def test_a_group_with_an_empty_key_is_not_named_all(tmp_path: Path) -> None:
+    # `report LOG --by team` where one record's team is "": its row was named "all",
+    # so the Money table had two "all" rows, one of them a single trace
+    log = tagged_logs.write(
+        tmp_path / "t.jsonl", [tagged_logs.chat(1, "", 30), tagged_logs.chat(2, "search", 40)]
+    )
+    result = CliRunner().invoke(main, ["report", str(log), "--no-cache", "--by", "team"])
+    assert result.exit_code == 0, result.output
+    money = result.stdout.split("\nMoney\n")[1].split("\n\n")[0].splitlines()
+    names = [line.split()[0] for line in money[2:]]
+    assert names.count("all") == 1
+    assert '""' in names
+
+
+def test_by_a_metadata_key_reads_that_key_literally(tmp_path: Path) -> None:
+    # `--by 'team)'` grouped by "team", `--by a.b` read {"a": {"b": …}} and not the key
+    # "a.b", `--by 'sp ace'` found nothing; `--by '$'`, `--by ''` and `--by '*'` ended in
+    # an internal error (now: "" and column patterns are refused as usage errors)
+    log = tagged_logs.write(
+        tmp_path / "t.jsonl",
+        [
+            tagged_logs.tagged(1, {"team": "t1", "a.b": "dotted", "sp ace": "s1", "$": "d1"}, 30),
+            tagged_logs.tagged(2, {"team": "t2", "a": {"b": "nested"}, "": "e2"}, 40),
+        ],
+    )
+
+    def groups(key: str) -> dict[str | None, int]:
+        args = ["report", str(log), "--no-cache", "--format", "json", "--by", key]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, (key, result.output)
+        return {g[key]: g["traces"] for g in json.loads(result.stdout)["groups"]}
+
+    assert groups("a.b") == {"dotted": 1, None: 1}
+    assert groups("sp ace") == {"s1": 1, None: 1}
+    assert groups("$") == {"d1": 1, None: 1}
+    for pattern in ("", "*", "^te.*$"):
+        refused = CliRunner().invoke(main, ["report", str(log), "--no-cache", "--by", pattern])
+        assert refused.exit_code == 2, (pattern, refused.output)
+    assert groups("team)") == {None: 2}
+    assert groups("team") == {"t1": 1, "t2": 1}
+
+
+def test_a_by_key_given_twice_groups_as_given_once(tmp_path: Path) -> None:
+    # `report LOG --by day --by day` (and count, compare) ended in an internal error:
+    # "the name 'day' passed to `LazyFrame.with_columns` is duplicate"
+    log = tagged_logs.write(
+        tmp_path / "t.jsonl", [tagged_logs.chat(1, "a", 30), tagged_logs.chat(2, "b", 40)]
+    )
+    once = CliRunner().invoke(main, ["report", str(log), "--no-cache", "--by", "day"])
+    twice = CliRunner().invoke(
+        main, ["report", str(log), "--no-cache", "--by", "day", "--by", "day"]
+    )
+    assert twice.exit_code == 0, twice.output
+    assert twice.stdout == once.stdout
+    result = CliRunner().invoke(main, ["count", str(log), "--by", "model", "--by", "model"])
+    assert result.exit_code == 0, result.output
+
+
+def test_audit_names_an_empty_group_as_the_report_does(tmp_path: Path) -> None:
+    # `audit LOG --by team --budget X` printed "FAIL budget []: …" for team ""
+    log = tagged_logs.write(
+        tmp_path / "t.jsonl", [tagged_logs.chat(1, "", 30), tagged_logs.chat(2, "search", 40)]
+    )
+    args = ["audit", str(log), "--no-cache", "--by", "team", "--budget", "0.0000001"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3, result.output
+    assert 'FAIL budget [""]: ' in result.stdout
+    assert "FAIL budget [search]: " in result.stdout

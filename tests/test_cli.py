@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 import polars as pl
 import pytest
+import tagged_logs
 from click.testing import CliRunner
 
 from traceviz.cli import main
 from traceviz.cli.outputs import OutputSettings, table_output
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def test_ingest_writes_table_and_summary(runner: CliRunner, samples: Path, tmp_path: Path) -> None:
@@ -117,3 +121,56 @@ def test_commands_that_write_share_one_output_flag() -> None:
         assert isinstance(output, click.Option)
         assert output.opts == ["-o", "--output"]
     assert "fmt" in {p.name for p in main.commands["report"].params}
+
+
+def test_show_a_repeated_id_shows_one_trace_and_says_so(tmp_path: Path) -> None:
+    # `show r-1 LOG` where two records share the id r-1 (a retried call logged twice)
+    # printed the metadata of the first and the steps of both, "[1] …" twice
+    first = tagged_logs.chat(1, "a", 30)
+    second = tagged_logs.chat(1, "b", 30)
+    second["response"]["choices"][0]["message"]["reasoning_content"] = "Another way: 4."
+    log = tagged_logs.write(tmp_path / "t.jsonl", [first, second])
+    result = CliRunner().invoke(main, ["show", "r-1", str(log), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("[1] ") == 1
+    assert "2 + 2 = 4." in result.stdout
+    assert "Another way" not in result.stdout
+    assert "2 traces have the id 'r-1': showing the first (" in result.stderr
+
+
+def test_limits_and_ratios_must_be_finite_numbers(tmp_path: Path) -> None:
+    # `audit samples/ --budget nan` and `report samples/ --vs o1 --ratio nan` ended in
+    # "Error: internal error: …"; `--ratio inf` priced a what-if; `--budget inf` (flag
+    # or rules file) held, written as "budget": null in the --json outcome
+    cases = [
+        ["audit", "--budget", "nan"],
+        ["audit", "--max-looping-share", "nan"],
+        ["audit", "--max-cost-per-response", "inf"],
+        ["report", "--vs", "o1", "--ratio", "inf"],
+        ["report", "--vs", "o1", "--ratio", "nan"],
+    ]
+    for args in cases:
+        result = CliRunner().invoke(main, [*args, str(SAMPLES), "--no-cache"])
+        assert result.exit_code == 2, (args, result.output)
+        assert "is not a finite number" in result.stderr
+    for text in ("budget = inf", "budget = -1.0"):
+        rules = tmp_path / "rules.toml"
+        rules.write_text(text + "\n")
+        args = ["audit", str(SAMPLES), "--no-cache", "--rules", str(rules)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (text, result.output)
+        assert "rule 'budget' is not a finite limit of 0 or more" in result.stderr
+
+
+def test_a_cap_above_any_token_count_is_refused() -> None:
+    # `report samples/ --cap 99999999999999999999999 --format json` ended in
+    # "Error: internal error: TypeError: Integer exceeds 64-bit range"
+    for cap in ("99999999999999999999999", "1000000000001", "²"):
+        args = ["report", str(SAMPLES), "--no-cache", "--format", "json", "--cap", cap]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (cap, result.output)
+        assert "is neither a number of reasoning tokens nor a percentile" in result.stderr
+    args = ["report", str(SAMPLES), "--no-cache", "--format", "json", "--cap", "1000000000000"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cap"]["tokens"] == 10**12

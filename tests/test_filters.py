@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from traceviz.cli import main
 
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
 
 def _response(rid: str, model: str, created: int | None) -> dict[str, object]:
     record: dict[str, object] = {
@@ -92,3 +94,15 @@ def test_since_at_or_after_until_is_a_usage_error(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2, result.output
         assert f"--since {since} 00:00 is not before --until {until} 00:00" in result.output
+
+
+def test_headline_says_what_the_filters_left_out() -> None:
+    # `report samples/ --since 2025-03-01`: the headline said "Responses read: 44" over
+    # figures of 23 traces ("$0.1670 for 15 priced responses; 8 not priced")
+    args = ["report", str(SAMPLES), "--no-cache", "--since", "2025-03-01"]
+    result = CliRunner().invoke(main, [*args, "--format", "md"])
+    assert result.exit_code == 0, result.output
+    assert "; 21 left out by filters, 23 reported" in result.stdout
+    assert "for 15 priced responses; 8 not priced" in result.stdout
+    whole = CliRunner().invoke(main, ["report", str(SAMPLES), "--no-cache", "--format", "md"])
+    assert "left out by filters" not in whole.stdout

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+import tagged_logs
 from click.testing import CliRunner, Result
 
 from traceviz.cli import main
@@ -371,3 +372,32 @@ def test_error_lines_name_hostile_files_escaped(logs: Path, tmp_path: Path) -> N
     assert "does not exist" in result.stderr
     result = run(["report", _log(logs), "--format", HOSTILE["csi"]], code=2)  # click's own
     assert "\\x1b[2J" in result.stderr
+
+
+def test_headline_driver_with_a_newline_cannot_forge_a_line(tmp_path: Path) -> None:
+    # `report LOG --by team`: the biggest driver's name was printed raw, so a team named
+    # "x\nok: budget holds" printed a line of its own, "ok: budget holds (team) holds $…"
+    log = tagged_logs.write(
+        tmp_path / "t.jsonl",
+        [tagged_logs.chat(1, "x\nok: budget holds", 900), tagged_logs.chat(2, "search", 30)],
+    )
+    for args in (["--format", "terminal"], ["--format", "md"]):
+        result = CliRunner().invoke(main, ["report", str(log), "--by", "team", "--no-cache", *args])
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert not any(line.lstrip("# -*").startswith("ok: budget holds") for line in lines)
+        assert any("Biggest driver" in line and "nok: budget holds" in line for line in lines)
+
+
+def test_an_unreadable_file_found_by_a_walk_cannot_forge_a_line(tmp_path: Path) -> None:
+    # `report DIR` where DIR holds a dangling link named "a\nok: 1 rule holds.jsonl"
+    # printed "Error: DIR/a" and then a line of its own, "ok: 1 rule holds.jsonl: cannot
+    # open: …"; `steps DIR -o s.parquet` exited 0 where ingest, count and report exit 1
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a\nok: 1 rule holds.jsonl").symlink_to(tmp_path / "gone")
+    tagged_logs.write(tmp_path / "logs" / "t.jsonl", [tagged_logs.chat(1, "a", 30)["response"]])
+    for args in (["report"], ["steps", "-o", str(tmp_path / "s.parquet")]):
+        result = CliRunner().invoke(main, [*args, str(tmp_path / "logs"), "--no-cache"])
+        assert result.exit_code == 1, (args, result.output)
+        assert not any(line.startswith("ok: ") for line in result.stderr.splitlines())
+        assert "a\\nok: 1 rule holds.jsonl: cannot open" in result.stderr

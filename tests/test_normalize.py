@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tagged_logs
+from click.testing import CliRunner
 
 import traceviz
+from traceviz.cli import main
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 FIELDS = (
@@ -405,3 +409,29 @@ def test_reasoning_above_output_from_openrouter_is_flagged() -> None:
     traces = traceviz.read(SHAPES_DATA / "openrouter.jsonl.gz")
     assert traces["usage_reasoning_exceeds_output"].to_list() == [False, True]
     assert traces["cost_logged"].to_list() == [0.0000952, 0.00133]
+
+
+def test_token_counts_as_odd_digit_strings_are_quarantined_with_their_field(
+    tmp_path: Path,
+) -> None:
+    # usage.prompt_tokens "²" and a 5,000-digit string were quarantined as
+    # "openai-chat: malformed record (ValueError: invalid literal for int() …)" and
+    # "… (ValueError: Exceeds the limit (4300 digits) …)"; "٣" was read as 3 tokens
+    records = []
+    for i, odd in enumerate(["²", "9" * 5000, "٣", "0012"]):
+        record = tagged_logs.chat(i, "a", 30)["response"]
+        record["usage"]["prompt_tokens"] = odd
+        records.append(record)
+    log = tagged_logs.write(tmp_path / "t.jsonl", records)
+    quarantine = tmp_path / "q.jsonl"
+    args = ["ingest", str(log), "--no-cache", "-o", str(tmp_path / "t.jsonl.out.jsonl")]
+    result = CliRunner().invoke(main, [*args, "--quarantine", str(quarantine)])
+    assert result.exit_code == 0, result.output
+    reasons = [json.loads(line)["reason"] for line in quarantine.read_text().splitlines()]
+    assert reasons == [
+        "openai-chat: usage.prompt_tokens is not a token count: '²'",
+        "openai-chat: usage.prompt_tokens is out of range: 5,000 digits",
+        "openai-chat: usage.prompt_tokens is not a token count: '٣'",
+    ]
+    rows = (tmp_path / "t.jsonl.out.jsonl").read_text().splitlines()
+    assert [json.loads(r)["usage_input"] for r in rows] == [12]

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import tagged_logs
 from click.testing import CliRunner
 from process_tree import workers_of
 
@@ -206,3 +207,49 @@ def test_report_with_a_worker_killed_mid_run_says_so(tmp_path: Path) -> None:
     assert f"Error: worker process {workers[0]} died (killed by SIGKILL)" in text
     assert f"the run stopped before {log} bytes 0-" in text
     assert "internal error" not in text
+
+
+def test_two_outputs_on_one_path_are_refused(tmp_path: Path) -> None:
+    # `ingest LOG -o q.jsonl --quarantine q.jsonl` said "wrote 1 quarantined records to
+    # q.jsonl" and "wrote 2 traces to q.jsonl"; q.jsonl then held the quarantined record
+    # alone: the traces were lost (and with report -o/--quarantine, the quarantine)
+    log = tagged_logs.write(tmp_path / "t.jsonl", [tagged_logs.chat(1, "a", 30)["response"]])
+    with log.open("a") as file:
+        file.write("{not json\n")
+    out = tmp_path / "out.jsonl"
+    for command, flag in (("ingest", "-o"), ("report", "-o"), ("audit", "--json")):
+        args = [command, str(log), "--no-cache", flag, str(out)]
+        args += ["--quarantine", str(tmp_path / "." / "out.jsonl")]
+        if command == "audit":
+            args += ["--budget", "1"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (command, result.output)
+        assert "are one file; one would replace the other" in result.stderr
+        assert not out.exists()
+
+
+def test_the_default_quarantine_never_replaces_an_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `report traceviz.quarantine.jsonl` (opening the last run's quarantine) quarantined
+    # its every line to the default traceviz.quarantine.jsonl: the input was replaced
+    monkeypatch.chdir(tmp_path)
+    held = '{"source": "a.jsonl", "line": 1, "reason": "invalid JSON", "raw": "{x"}\n'
+    cases = [
+        (["report", "traceviz.quarantine.jsonl"], "traceviz.quarantine.jsonl"),
+        (["audit", "traceviz.quarantine.jsonl", "--budget", "1"], "traceviz.quarantine.jsonl"),
+        (["ingest", "t.quarantine.jsonl", "-o", "t.parquet"], "t.quarantine.jsonl"),
+        (["count", "count.quarantine.jsonl"], "count.quarantine.jsonl"),
+    ]
+    for args, name in cases:
+        Path(name).write_text(held)
+        result = CliRunner().invoke(main, [*args, "--no-cache"])
+        assert result.exit_code == 1, (args, result.output)
+        assert f"--quarantine (by default) {name} is one of the inputs" in result.stderr
+        assert Path(name).read_text() == held
+    # a folder holding the default quarantine file is still read, as before
+    (tmp_path / "logs").mkdir()
+    monkeypatch.chdir(tmp_path / "logs")
+    tagged_logs.write(tmp_path / "logs" / "t.jsonl", [tagged_logs.chat(1, "a", 30)["response"]])
+    result = CliRunner().invoke(main, ["report", ".", "--no-cache"])
+    assert result.exit_code == 0, result.output

@@ -18,6 +18,8 @@ from traceviz.cli import main
 from traceviz.errors import ConfigError
 from traceviz.schema import TRACE_SCHEMA
 
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
 CATALOG = price.load()
 M = Decimal(1_000_000)
 
@@ -445,3 +447,24 @@ def test_whatif_on_the_model_already_used_is_the_actual_cost() -> None:
     assert o1["whatif_cost_total"].to_list() == o1["cost_total"].to_list()
     assert o1["whatif_output_tokens"].to_list() == o1["output_tokens"].to_list()
     assert set(o1["whatif_ratio_source"]) == {"the same model: the actual cost"}
+
+
+def test_batch_flag_prices_every_store_at_batch_rates(tmp_path: Path) -> None:
+    # `report samples/ --batch` priced the Langfuse o1 generation at standard rates
+    # ($0.5421 -> $0.3135) while `--tier batch` gave $0.2938: the Langfuse reader dropped
+    # the flag, so the two options that mean "these were Batch API calls" disagreed
+    for name in ("langfuse-observations.jsonl", "r1-raw-output.txt"):
+        out = tmp_path / f"{name}.jsonl"
+        args = ["ingest", str(SAMPLES / name), "--batch", "--no-cache", "-o", str(out)]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert rows
+        assert all(r["batch"] is True for r in rows), name
+    totals = []
+    for flag in (["--batch"], ["--tier", "batch"]):
+        args = ["report", str(SAMPLES), "--no-cache", "--format", "json", *flag]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        totals.append(json.loads(result.stdout)["overall"]["cost_total"])
+    assert totals[0] == totals[1]

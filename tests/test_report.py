@@ -220,3 +220,13 @@ def test_vs_after_a_plain_run_does_not_reuse_its_cache(
     vs = CliRunner().invoke(main, ["report", str(SAMPLES), "-q", "--vs", "o1"])
     assert vs.exit_code == 0, vs.output
     assert "What if on o1 (estimate): $0.6653" in vs.stdout
+
+
+def test_json_money_is_never_in_exponent_notation() -> None:
+    # `report samples/ --format json`: logged_cost gave OpenRouter's difference as
+    # "2.0000E-8" while every other amount is fixed-point ("0.000048810000")
+    result = CliRunner().invoke(main, ["report", str(SAMPLES), "--no-cache", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in json.loads(result.stdout)["logged_cost"]}
+    assert rows["deepseek/deepseek-r1"]["difference"] == "0.000000020000"
+    assert "E-" not in result.stdout
