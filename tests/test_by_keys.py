@@ -213,6 +213,8 @@ def test_by_a_metadata_key_reads_that_key_literally(tmp_path: Path) -> None:
     for pattern in ("", "*", "^te.*$"):
         refused = CliRunner().invoke(main, ["report", str(log), "--no-cache", "--by", pattern])
         assert refused.exit_code == 2, (pattern, refused.output)
+        if pattern:
+            assert "a column named so reads as a pattern of columns" in refused.stderr
     assert groups("team)") == {None: 2}
     assert groups("team") == {"t1": 1, "t2": 1}
 

@@ -47,10 +47,13 @@ def by_keys(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
         if not key:
             msg = "an empty key names no group."
             raise click.BadParameter(msg, ctx, param)
-        # NOTE: refused while a group column was named by its key (polars read these as
-        # patterns); groups.column now prefixes it, but the refusal is kept as documented
+        # NOTE: a finished report names a group's column by its key (`Report.keys`), and
+        # polars, like the tools that read its Parquet and CSV, reads these names as patterns
         if key == "*" or (key.startswith("^") and key.endswith("$")):
-            msg = f"{key!r} cannot name a group (it reads as a pattern of columns)."
+            msg = (
+                f"{key!r} cannot name a group: the outputs name its column by the key, and"
+                " a column named so reads as a pattern of columns in polars."
+            )
             raise click.BadParameter(msg, ctx, param)
     return tuple(dict.fromkeys(value))
 

@@ -25,6 +25,7 @@ docs/first-answer.md for its measured agreement with hand labels).
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,7 +33,8 @@ from typing import Any
 import polars as pl
 
 from traceviz.errors import ConfigError
-from traceviz.normalize.fields import MAX_TOKENS
+from traceviz.normalize import fields
+from traceviz.normalize.fields import ShapeError
 from traceviz.price.cost import MONEY
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
@@ -178,10 +180,9 @@ def parse_cap(text: str) -> CapSpec:
     (CapSpec(tokens=None, percentile=90.0), CapSpec(tokens=2000, percentile=None))
     """
     value = text.strip().replace(",", "").replace("_", "")
-    if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_TOKENS)):
-        tokens = int(value)
-        if tokens <= MAX_TOKENS:  # above any count read (and past what JSON holds exactly)
-            return CapSpec(tokens=tokens)
+    if value.isdigit():  # read as a logged count is: ASCII digits, at most MAX_TOKENS
+        with suppress(ShapeError):
+            return CapSpec(tokens=fields.tokens(value, "--cap"))
     match = _PERCENTILE.fullmatch(value)
     if match and 0 < float(match.group(1)) <= 100:
         return CapSpec(percentile=float(match.group(1)))
