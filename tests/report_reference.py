@@ -33,6 +33,9 @@ def _has(traces: pl.DataFrame, *columns: str) -> bool:
     return all(c in traces.columns for c in columns)
 
 
+LOGGED = pl.col("cost_logged").cast(pl.Decimal(38, 12))  # a logged float as money
+
+
 def _sum(column: str) -> pl.Expr:
     """The sum of a column, null (not zero) when the group has no value in it."""
     return pl.when(pl.col(column).count() > 0).then(pl.col(column).sum())
@@ -73,8 +76,13 @@ def figures(traces: pl.DataFrame) -> list[pl.Expr]:
             _sum("cost_cache_saved").alias("cost_cache_saved"),
             (_sum("cached_input_tokens") / _sum("input_tokens")).alias("cache_hit_ratio"),
             pl.col("cost_total").is_null().sum().alias("traces_unpriced"),
-            _sum("cost_logged").alias("cost_logged"),
-            _sum("cost_logged_diff").alias("cost_logged_diff"),
+            *(
+                pl.when(value.count() > 0).then(value.sum()).alias(name)
+                for name, value in (
+                    ("cost_logged", LOGGED),
+                    ("cost_logged_diff", pl.col("cost_total") - LOGGED),
+                )
+            ),
         ]
     if _has(traces, "whatif_cost_total"):
         # compare like with like: only traces priced both as they ran and on the target

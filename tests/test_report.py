@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import tagged_logs
 from click.testing import CliRunner
 
 from traceviz import report as reports
@@ -230,3 +231,21 @@ def test_json_money_is_never_in_exponent_notation() -> None:
     rows = {r["model"]: r for r in json.loads(result.stdout)["logged_cost"]}
     assert rows["deepseek/deepseek-r1"]["difference"] == "0.000000020000"
     assert "E-" not in result.stdout
+
+
+def test_logged_costs_are_summed_as_money(tmp_path: Path) -> None:
+    # `report LOG --format csv` over ten responses each logging usage.cost 0.1 gave a
+    # cost_logged of 0.9999999999999999 (a float sum; JSON rounded it to 6 decimals)
+    records = []
+    for i in range(10):
+        record = tagged_logs.chat(i, "a", 30)
+        record["response"]["usage"]["cost"] = 0.1
+        records.append(record)
+    log = tagged_logs.write(tmp_path / "t.jsonl", records)
+    args = ["report", str(log), "--no-cache", "--format"]
+    document = json.loads(CliRunner().invoke(main, [*args, "json"]).stdout)
+    assert document["overall"]["cost_logged"] == "1"
+    total = Decimal(document["overall"]["cost_total"])
+    assert Decimal(document["overall"]["cost_logged_diff"]) == total - 1
+    row = next(csv.DictReader(io.StringIO(CliRunner().invoke(main, [*args, "csv"]).stdout)))
+    assert row["cost_logged"] == "1.000000000000"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from traceviz.price.cost import MONEY
 from traceviz.price.notes import render as render_notes
 from traceviz.price.overthinking import Cap, CapSpec
 from traceviz.report.groups import TOKEN_PARTS, columns
@@ -138,8 +139,10 @@ def _figure_exprs(columns: list[str], capped: bool) -> list[pl.Expr]:
             _when(COST_CACHE_SAVED).alias(COST_CACHE_SAVED),
             (_when(CACHED_INPUT) / _when(INPUT)).alias("cache_hit_ratio"),
             (pl.col(COUNT) - pl.col(n(COST_TOTAL))).cast(pl.UInt32).alias("traces_unpriced"),
-            _float_sum(COST_LOGGED, columns).alias(COST_LOGGED),
-            _float_sum(COST_LOGGED_DIFF, columns).alias(COST_LOGGED_DIFF),
+            *(
+                (_when(c) if COST_LOGGED in columns else pl.lit(None, MONEY)).alias(c)
+                for c in (COST_LOGGED, COST_LOGGED_DIFF)  # summed as money by the partials
+            ),
         ]
     if WHATIF_COST_TOTAL in columns:
 
@@ -213,12 +216,6 @@ def _figure_exprs(columns: list[str], capped: bool) -> list[pl.Expr]:
             _mean(CORRECT).alias("correct_share"),
         ]
     return exprs
-
-
-def _float_sum(column: str, columns: list[str]) -> pl.Expr:
-    if column not in columns:
-        return pl.lit(None, pl.Float64)
-    return pl.when(pl.col(n(column)) > 0).then(pl.col(f"_{column}"))
 
 
 CACHED_INPUT = TOKEN_PARTS["cached_prompt"]

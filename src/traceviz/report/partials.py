@@ -17,9 +17,13 @@ Invariants (tests/test_report_partials.py builds reports both ways and compares)
   whole column (the same formula, `lower + (upper - lower) * fraction`, in f64); the
   `--cap pNN` percentile is the same `nearest` rank. Integer means are exact sums over
   counts (what polars computes for integer columns).
-- The floats some figures sum (`first_answer_share`, `cost_logged`, `cost_logged_diff`):
-  polars sums floats in blocks whose boundaries depend on the table's chunks, so their
-  figures are polars' over the same chunks the whole table had. Ungrouped, each chunk's
+- Logged costs are money: each trace's logged float taken to the catalog's 12 decimals
+  (`MONEY`), summed exactly, and `cost_logged_diff` summed as our price minus that, so
+  the figures do not depend on how the table was cut (a float sum would print
+  0.11959607000000001 for logged costs whose decimal sum is 0.11959607).
+- The float a figure averages (`first_answer_share`): polars sums floats in blocks whose
+  boundaries depend on the table's chunks, so its figure is polars' over the same
+  chunks the whole table had. Ungrouped, each chunk's
   sum and count of values is all that is kept (`float_figures`); grouped, the per-trace
   column is (8 bytes a trace, plus the group keys as categoricals; a result where the
   column is all null keeps only its length).
@@ -42,6 +46,7 @@ from typing import Any
 
 import polars as pl
 
+from traceviz.price.cost import MONEY
 from traceviz.price.notes import Figures as NoteFigures
 from traceviz.price.notes import figures as note_figures
 from traceviz.report.groups import TOKEN_PARTS, columns, group_columns, metadata_keys
@@ -132,7 +137,7 @@ SUMMED = (
 )
 
 
-FLOATS = (FIRST_ANSWER_SHARE, COST_LOGGED, COST_LOGGED_DIFF)  # summed by polars, see above
+FLOATS = (FIRST_ANSWER_SHARE,)  # summed by polars, see above
 
 
 PAIRED = (COST_TOTAL, WHATIF_COST_TOTAL, WHATIF_COST_LOW, WHATIF_COST_HIGH)
@@ -173,6 +178,13 @@ def _sum_terms(columns: list[str]) -> list[pl.Expr]:
                 pl.col(column).count().cast(pl.Int64).alias(n(column)),
             ]
     terms += [pl.col(c).count().cast(pl.Int64).alias(n(c)) for c in FLOATS if c in columns]
+    if COST_LOGGED in columns:
+        logged = pl.col(COST_LOGGED).cast(MONEY)  # see `_logged`
+        summed = {COST_LOGGED: logged}
+        if COST_TOTAL in columns:
+            summed[COST_LOGGED_DIFF] = pl.col(COST_TOTAL) - logged  # null unless both
+        for name, value in summed.items():
+            terms += [value.sum().alias(s(name)), value.count().cast(pl.Int64).alias(n(name))]
     if USAGE_DRIFT in columns:
         drifted = pl.col(USAGE_DRIFT) != 0
         terms += [
@@ -397,7 +409,7 @@ def _floats(keyed: pl.DataFrame, keys: list[str], columns: list[str]) -> Floats:
 
 
 def float_figures(floats: tuple[Floats, ...], keys: list[str]) -> pl.DataFrame:
-    """The float figures (`_share_mean`, `_cost_logged`, `_cost_logged_diff`) per group
+    """The float figure (`_share_mean`) per group
     of `keys`, as polars computes them over the per-trace columns of every result
     concatenated with their chunks (no columns when no result has a float column)."""
     if not keys and all(not f.keys.width for f in floats):
@@ -426,9 +438,6 @@ def _folded_figures(floats: tuple[Floats, ...]) -> pl.DataFrame:
     if FIRST_ANSWER_SHARE in columns:
         share = FIRST_ANSWER_SHARE
         out["_share_mean"] = totals[share] / counts[share] if counts[share] else None
-    for c in (COST_LOGGED, COST_LOGGED_DIFF):
-        if c in columns:
-            out[f"_{c}"] = totals[c]
     if not out:
         return pl.DataFrame()
     return pl.DataFrame({k: [v] for k, v in out.items()}, schema=dict.fromkeys(out, pl.Float64))
@@ -458,16 +467,9 @@ def _float_frame(floats: tuple[Floats, ...], keys: list[str]) -> pl.DataFrame:
 
 
 def _float_figures(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    exprs = []
-    if FIRST_ANSWER_SHARE in frame.columns:
-        exprs.append(pl.col(FIRST_ANSWER_SHARE).mean().alias("_share_mean"))
-    exprs += [
-        pl.col(c).sum().alias(f"_{c}")
-        for c in (COST_LOGGED, COST_LOGGED_DIFF)
-        if c in frame.columns
-    ]
-    if not exprs:
+    if FIRST_ANSWER_SHARE not in frame.columns:
         return pl.DataFrame()
+    exprs = [pl.col(FIRST_ANSWER_SHARE).mean().alias("_share_mean")]
     if keys:
         return frame.group_by(keys).agg(exprs)
     return frame.select(exprs)
@@ -571,7 +573,7 @@ def _logged(traces: pl.DataFrame) -> pl.DataFrame | None:
     both = traces.filter(pl.col(COST_LOGGED).is_not_null() & pl.col(COST_TOTAL).is_not_null())
     # NOTE: the logged float is taken to the catalog's 12 decimals, so that equal prices
     # give a difference of exactly zero rather than float noise
-    logged = pl.col(COST_LOGGED).cast(pl.Decimal(38, 12))
+    logged = pl.col(COST_LOGGED).cast(MONEY)
     return both.group_by(pl.col(MODEL).fill_null(UNKNOWN_MODEL), maintain_order=True).agg(
         pl.len().cast(pl.Int64).alias(COUNT),
         logged.sum().alias(COST_LOGGED),
