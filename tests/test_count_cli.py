@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -81,3 +82,21 @@ def test_count_strict_stops_at_a_bad_record(runner: CliRunner, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert f"wrote 1 quarantined records to {quarantine}" in result.stderr
+
+
+def test_count_says_what_hidden_reasoning_bills_beside_the_text() -> None:
+    # `count o1.jsonl` showed "–" for o1's reasoning and "2 traces": nothing said that
+    # o1 billed reasoning the text does not hold, which `report` counts
+    log = Path(__file__).resolve().parent.parent / "samples" / "openai-chat-o1.jsonl"
+    billed = sum(
+        json.loads(line)["usage"]["completion_tokens_details"]["reasoning_tokens"]
+        for line in log.read_text().splitlines()
+    )
+    result = CliRunner().invoke(main, ["count", str(log)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Tokens in the text")
+    caption = " ".join(result.stdout.split())  # the caption wraps at the table's width
+    assert (
+        f"all: 2 traces; 2 with hidden reasoning, not in the text ({billed:,} tokens billed;"
+        in caption
+    )

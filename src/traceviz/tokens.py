@@ -36,6 +36,8 @@ from traceviz.schema import (
     MODEL,
     PROMPT,
     REASONING,
+    REASONING_TOKENS,
+    REASONING_VISIBLE,
     TOKENIZER,
     TOKENIZER_EXACT,
     TOKENS_ANSWER,
@@ -347,6 +349,13 @@ def summarize(traces: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame
     exprs += _drift_distribution(USAGE_DRIFT, "drift")
     exprs += _drift_distribution(USAGE_REASONING_DRIFT, "reasoning_drift")
     exprs.append(pl.col(TOKENIZER_EXACT).not_().sum().alias("inexact_traces"))
+    if {REASONING_VISIBLE, REASONING_TOKENS} <= set(traces.columns):
+        # billed reasoning with no text to count
+        hidden = pl.col(REASONING_VISIBLE).not_() & (pl.col(REASONING_TOKENS) > 0)
+        exprs += [
+            hidden.sum().alias("hidden_traces"),
+            pl.col(REASONING_TOKENS).filter(hidden).sum().alias("hidden_reasoning_tokens"),
+        ]
     return grouped(traces, by or [], exprs)
 
 

@@ -1,5 +1,7 @@
 """The token tables of `traceviz count`: per group, the distribution of reasoning,
-answer and prompt tokens, and where logs carry usage, how far the count is from it.
+answer and prompt tokens counted in the logged text, and where logs carry usage, how far
+the count is from it. Reasoning a model hides (o1) has no text: the caption says how
+many traces hide it and the reasoning tokens their usage bills, which `report` counts.
 
 Numbers are shown with `interface.number` (thousands separators, one decimal), the
 formatter of every report; group names as logged, shown as text, never as markup.
@@ -30,7 +32,7 @@ def tables(traces: pl.DataFrame, by: list[str]) -> list[Table]:
 
 def _table(summary: pl.DataFrame, by: list[str]) -> Table:
     notes = []
-    table = Table(title="Tokens", title_justify="left", caption_justify="left")
+    table = Table(title="Tokens in the text", title_justify="left", caption_justify="left")
     for key in by:
         table.add_column(key)
     table.add_column("part")
@@ -42,9 +44,14 @@ def _table(summary: pl.DataFrame, by: list[str]) -> Table:
             cells = [number(row[f"{part}_{s}"]) for s in STATISTICS]
             table.add_row(*groups, part, *cells, end_section=index == 2)
         group = " ".join(str(_label(row[k])) for k in by) or "all"
-        note = f"{group}: {row['traces']:,} traces"
+        note = f"{group}: {row['traces']:,} trace{'' if row['traces'] == 1 else 's'}"
         if row["inexact_traces"]:
             note += f"; {row['inexact_traces']:,} counted with a fallback tokenizer (estimates)"
+        if row.get("hidden_traces"):
+            note += (
+                f"; {row['hidden_traces']:,} with hidden reasoning, not in the text"
+                f" ({number(row['hidden_reasoning_tokens'])} tokens billed; `report` adds them)"
+            )
         notes.append(note)
     table.caption = rich_text("\n".join(notes))
     return table
