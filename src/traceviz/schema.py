@@ -50,6 +50,9 @@ METADATA = "metadata"
 # (an OpenTelemetry span without message content); null when the text is there or no
 # reasoning was billed. Log stores fill it at ingest, so every traces table carries it.
 REASONING_MISSING_REASON = "reasoning_missing_reason"
+# the usage logged for a whole response with several choices, split among them (the
+# per-choice figures are estimates; they add up to the logged ones): normalize/choices.py
+USAGE_SPLIT = "usage_split"
 
 TRACE_SCHEMA: dict[str, pl.DataType] = {
     TRACE_ID: pl.String(),
@@ -81,6 +84,7 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     CORRECT_LOGGED: pl.Boolean(),
     METADATA: pl.String(),
     REASONING_MISSING_REASON: pl.String(),
+    USAGE_SPLIT: pl.Boolean(),
 }
 
 # --- tokens stage -------------------------------------------------------------------------
@@ -283,6 +287,7 @@ class Trace:
     metadata: str | None = None
     trace_id: str | None = None
     reasoning_missing_reason: str | None = None
+    usage_split: bool = False
 
     @property
     def reasoning_visible(self) -> bool:

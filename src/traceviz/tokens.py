@@ -46,6 +46,7 @@ from traceviz.schema import (
     TOKENS_TEMPLATE,
     USAGE_DRIFT,
     USAGE_REASONING_DRIFT,
+    USAGE_SPLIT,
 )
 from traceviz.stats import distribution, grouped
 from traceviz.tokenizers import _SHA256 as _SHA256
@@ -308,7 +309,7 @@ def count(
         counted = counted.with_columns(
             pl.Series(REASONING_PART_TOKENS, parts, dtype=pl.List(pl.Int64))
         )
-    return counted.with_columns(reconcile())
+    return counted.with_columns(reconcile(USAGE_SPLIT in counted.columns))
 
 
 def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool, str]:

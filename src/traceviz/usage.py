@@ -28,10 +28,11 @@ from traceviz.schema import (
     USAGE_REASONING,
     USAGE_REASONING_DRIFT,
     USAGE_SOURCE,
+    USAGE_SPLIT,
 )
 
 
-def reconcile() -> list[pl.Expr]:
+def reconcile(shared: bool = False) -> list[pl.Expr]:
     """Usage drift and the best available figures (logged usage, else counted tokens).
 
     `usage_drift` compares what the log shows with what was billed: counted reasoning
@@ -39,13 +40,15 @@ def reconcile() -> list[pl.Expr]:
     compares the answer with the billed output less the billed reasoning instead.
 
     The billed output (`usage_output`) is never changed; its split into reasoning and
-    answer is (see `reasoning_split`).
+    answer is (see `reasoning_split`). `shared`: the traces have a `usage_split` column;
+    where it holds, a choice's share of its response's usage, there is no drift.
     """
     reasoning = pl.col(TOKENS_REASONING)
     counted_output = (
         pl.col(TOKENS_ANSWER).fill_null(0) + reasoning.fill_null(0) + pl.col(TOKENS_TEMPLATE)
     )
     hidden = reasoning.is_null()
+    reasoning_drift = reasoning - pl.col(USAGE_REASONING)
     drift = (
         pl.when(hidden & pl.col(USAGE_REASONING).is_not_null())
         .then(counted_output - (pl.col(USAGE_OUTPUT) - pl.col(USAGE_REASONING)))
@@ -53,13 +56,16 @@ def reconcile() -> list[pl.Expr]:
         .then(None)
         .otherwise(counted_output - pl.col(USAGE_OUTPUT))
     )
+    if shared:  # a choice's share of its response's usage is no bill to compare with
+        drift = pl.when(pl.col(USAGE_SPLIT)).then(None).otherwise(drift)
+        reasoning_drift = pl.when(pl.col(USAGE_SPLIT)).then(None).otherwise(reasoning_drift)
     logged = pl.col(USAGE_OUTPUT).is_not_null()
     output = pl.coalesce(pl.col(USAGE_OUTPUT), counted_output)
     split, source = reasoning_split(output, counted_output)
     return [
         pl.when(logged).then(pl.lit("logged")).otherwise(pl.lit("counted")).alias(USAGE_SOURCE),
         drift.cast(pl.Int64).alias(USAGE_DRIFT),
-        (reasoning - pl.col(USAGE_REASONING)).alias(USAGE_REASONING_DRIFT),
+        reasoning_drift.alias(USAGE_REASONING_DRIFT),
         pl.coalesce(USAGE_INPUT, TOKENS_PROMPT).alias(INPUT_TOKENS),
         pl.when(pl.col(USAGE_INPUT).is_not_null())
         .then(pl.min_horizontal(pl.col(USAGE_CACHED_INPUT).fill_null(0), pl.col(USAGE_INPUT)))

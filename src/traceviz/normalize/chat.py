@@ -18,6 +18,7 @@ import orjson
 
 from traceviz.ingest import RawRecord
 from traceviz.normalize import think_tags
+from traceviz.normalize.choices import split_usage
 from traceviz.normalize.fields import ShapeError, content_text, dig, money, text, timestamp, tokens
 from traceviz.schema import Trace
 
@@ -114,17 +115,25 @@ def normalize(record: RawRecord, *, fmt_suffix: str = "") -> list[Trace]:
     model = text(value.get("model"), "model")
     usage_fields = read_usage(usage or {})
     metadata = _metadata(value)
-    traces = []
+    read = []
     for position, choice in enumerate(choices or [{}]):
         if not isinstance(choice, Mapping):
             msg = f"choices[{position}] is not an object"
             raise ShapeError(msg)
-        index = choice.get("index", position)
         message = choice.get("message") or {}
         if not isinstance(message, Mapping):
             msg = f"choices[{position}].message is not an object"
             raise ShapeError(msg)
-        reasoning, summary, answer, tagged_truncation = read_message(message)
+        read.append((choice, read_message(message)))
+    usages = split_usage(
+        usage_fields, [m[0] for _, m in read], [m[2] for _, m in read]
+    )  # the response's usage, shared among its choices
+    traces = []
+    for position, ((choice, message_parts), usage_part) in enumerate(
+        zip(read, usages, strict=True)
+    ):
+        index = choice.get("index", position)
+        reasoning, summary, answer, tagged_truncation = message_parts
         finish_reason = text(choice.get("finish_reason"), "finish_reason")
         trace_id = response_id if response_id and position == 0 else None
         if response_id and position > 0:
@@ -147,7 +156,7 @@ def normalize(record: RawRecord, *, fmt_suffix: str = "") -> list[Trace]:
                 batch=record.batch,
                 metadata=metadata,
                 trace_id=trace_id,
-                **(usage_fields if position == 0 else {}),
+                **usage_part,
             )
         )
     return traces

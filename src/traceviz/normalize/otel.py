@@ -23,6 +23,7 @@ import orjson
 from traceviz import timestamps
 from traceviz.ingest import RawRecord
 from traceviz.normalize import think_tags
+from traceviz.normalize.choices import split_usage
 from traceviz.normalize.fields import ShapeError, text, tokens
 from traceviz.normalize.log_stores import json_value, missing_reason, part_texts, prompt_of
 from traceviz.normalize.skip import SkipRecord
@@ -191,9 +192,13 @@ def normalize(record: RawRecord) -> list[Trace]:
     )
     base_id = response_id or span_id
     metadata = _metadata(value, span, attrs)
+    choices: list[tuple[str | None, str | None, str | None, bool]] = list(outputs) or [
+        (None, None, None, False)
+    ]
+    usages = split_usage(usage, [c[0] for c in choices], [c[1] or "" for c in choices])
     traces = []
-    for index, (reasoning, answer, finish, cut) in enumerate(
-        outputs or [(None, None, None, False)]
+    for index, ((reasoning, answer, finish, cut), usage_part) in enumerate(
+        zip(choices, usages, strict=True)
     ):
         finish_reason = text(finish or (first_finish if index == 0 else None), "finish_reason")
         traces.append(
@@ -218,7 +223,7 @@ def normalize(record: RawRecord) -> list[Trace]:
                 )
                 if index == 0
                 else None,
-                **(usage if index == 0 else {}),
+                **usage_part,
             )
         )
     return traces

@@ -22,18 +22,21 @@ from traceviz.schema import (
     COST_LOW,
     COST_TOTAL,
     CREATED,
+    LINE,
     MODEL,
     PRICE_BASIS,
     PRICE_ID,
     REASONING_TOKENS_AFTER_FIRST_ANSWER,
     REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED,
     REASONING_TOKENS_SOURCE,
+    SOURCE,
     TOKENS_REASONING,
     USAGE_CACHE_WRITE,
     USAGE_CACHED_INPUT,
     USAGE_INPUT,
     USAGE_OUTPUT,
     USAGE_REASONING,
+    USAGE_SPLIT,
 )
 
 TIERS = ("batch", "flex")
@@ -58,6 +61,7 @@ class Figures:
     # disagreed, capped (after-first-answer tokens over the billed reasoning)
     split: tuple[int, int, int, int, int] | None = None
     cache_over: int | None = None  # cache reads + writes logged above the whole prompt
+    shared: tuple[int, int] | None = None  # responses, choices: usage split among choices
 
     def merge(self, other: Figures) -> Figures:
         def both(a: Any, b: Any, add: Callable[[Any, Any], Any]) -> Any:
@@ -73,6 +77,7 @@ class Figures:
             ),
             split=both(self.split, other.split, _add_tuple),
             cache_over=both(self.cache_over, other.cache_over, lambda a, b: a + b),
+            shared=both(self.shared, other.shared, _add_tuple),
         )
 
 
@@ -91,7 +96,7 @@ def _add_undated(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
 def figures(traces: pl.DataFrame) -> Figures:
     """The figures of the notes over these traces."""
     columns = set(traces.columns)
-    undated = band = tiers = split = cache_over = None
+    undated = band = tiers = split = cache_over = shared = None
     if {CREATED, PRICE_ID, PRICE_BASIS} <= columns:
         undated = (
             traces.filter(pl.col(CREATED).is_null() & pl.col(PRICE_ID).is_not_null())
@@ -141,7 +146,11 @@ def figures(traces: pl.DataFrame) -> Figures:
         cache_over = int(
             traces.select((cached > pl.col(USAGE_INPUT)).fill_null(False).sum()).item()
         )
-    return Figures(undated, band, tiers, split, cache_over)
+    if {USAGE_SPLIT, SOURCE, LINE} <= columns:
+        # a response's choices come from one record, which no cut of the input divides
+        choices = traces.filter(pl.col(USAGE_SPLIT).fill_null(False))
+        shared = (choices.select(SOURCE, LINE).n_unique() if choices.height else 0, choices.height)
+    return Figures(undated, band, tiers, split, cache_over, shared)
 
 
 def render(found: Figures) -> list[str]:
@@ -160,6 +169,14 @@ def render(found: Figures) -> list[str]:
             f"more cached and cache-write tokens than prompt tokens logged (impossible) on"
             f" {_traces(found.cache_over)}: the logged prompt billed once, cache reads"
             " first (usage_input, usage_cached_input, usage_cache_write)"
+        )
+    if found.shared and found.shared[0]:
+        responses, choices = found.shared
+        lines.append(
+            f"the usage of {responses:,} response{'' if responses == 1 else 's'} with several"
+            f" choices split among their {choices:,} choices (the prompt on the first, the"
+            " reasoning and the answers in proportion to each choice's text): per-choice"
+            " tokens and costs are estimates, their sums the logged bill (usage_split)"
         )
     return lines
 
