@@ -127,3 +127,56 @@ def test_since_a_bad_date_names_the_flag() -> None:
     result = CliRunner().invoke(main, ["count", "samples", "--since", "yesterday"])
     assert result.exit_code == 2
     assert "Invalid value for '--since': 'yesterday' is not a date or time" in result.stderr
+
+
+def test_a_logged_bare_date_is_a_whole_day() -> None:
+    assert timestamps.whole_day(timestamp("2025-03-01", "created"))
+    assert timestamps.whole_day(timestamp(MARCH.date(), "created"))
+    assert not timestamps.whole_day(timestamp("2025-03-01T00:00:00Z", "created"))
+    assert not timestamps.whole_day(timestamp(MARCH_SECONDS, "created"))
+
+
+def _deepseek(created: object) -> dict[str, object]:
+    """A DeepSeek-R1 response billing 1M prompt tokens, logged at `created`."""
+    return {
+        "id": f"ds-{created}",
+        "object": "chat.completion",
+        "created": created,
+        "model": "deepseek-reasoner",
+        "choices": [{"index": 0, "message": {"content": "4", "reasoning_content": "2+2=4."}}],
+        "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 0},
+    }
+
+
+def test_a_logged_bare_date_is_priced_as_its_whole_day(tmp_path: Path) -> None:
+    # `"created": "2025-03-01"` was priced at the minute 00:00 UTC: DeepSeek's off-peak
+    # $0.135 for 1M prompt tokens, with no band, where the day's standard price is $0.55
+    dated = tmp_path / "dated.jsonl"
+    dated.write_bytes(orjson.dumps(_deepseek("2025-03-01")) + b"\n")
+    undated = tmp_path / "undated.jsonl"
+    undated.write_bytes(orjson.dumps(_deepseek(None)) + b"\n")
+    rows = []
+    for log, at in ((dated, []), (undated, ["--at", "2025-03-01"])):
+        out = tmp_path / f"{log.stem}.out.jsonl"
+        args = ["ingest", str(log), "--no-cache", "-o", str(out), *at]
+        assert CliRunner().invoke(main, args).exit_code == 0
+        rows.append(orjson.loads(out.read_bytes()))
+    day, at = rows
+    assert day["created_whole_day"] is True
+    assert (day["cost_total"], day["cost_low"], day["cost_high"]) == (
+        at["cost_total"],
+        at["cost_low"],
+        at["cost_high"],
+    )
+    assert day["cost_total"] == "0.55"
+    assert day["cost_low"] != day["cost_high"]
+    assert day["price_basis"].startswith("created 2025-03-01 (a date alone); time of day unknown")
+    # and a table written by ingest reads back as a date alone
+    table = tmp_path / "t.parquet"
+    args = ["ingest", str(dated), "--no-cache", "-o", str(table)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    again = tmp_path / "again.jsonl"
+    args = ["ingest", str(table), "--no-cache", "-o", str(again)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    back = orjson.loads(again.read_bytes())
+    assert (back["created_whole_day"], back["cost_high"]) == (True, day["cost_high"])

@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from traceviz.timestamps import whole_day
+
 # --- ingest: the canonical trace columns -------------------------------------------------
 
 TRACE_ID = "trace_id"
@@ -53,6 +55,7 @@ REASONING_MISSING_REASON = "reasoning_missing_reason"
 # the usage logged for a whole response with several choices, split among them (the
 # per-choice figures are estimates; they add up to the logged ones): normalize/choices.py
 USAGE_SPLIT = "usage_split"
+CREATED_WHOLE_DAY = "created_whole_day"  # `created` logged as a date alone: 00:00 UTC of it
 
 TRACE_SCHEMA: dict[str, pl.DataType] = {
     TRACE_ID: pl.String(),
@@ -85,6 +88,7 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     METADATA: pl.String(),
     REASONING_MISSING_REASON: pl.String(),
     USAGE_SPLIT: pl.Boolean(),
+    CREATED_WHOLE_DAY: pl.Boolean(),
 }
 
 # --- tokens stage -------------------------------------------------------------------------
@@ -294,6 +298,11 @@ class Trace:
         return self.reasoning is not None
 
     @property
+    def created_whole_day(self) -> bool:
+        """Whether `created` was logged as a date alone (a `timestamps.Day`)."""
+        return whole_day(self.created)
+
+    @property
     def usage_reasoning_exceeds_output(self) -> bool:
         return (
             self.usage_reasoning is not None
@@ -313,6 +322,7 @@ class Trace:
         """The trace as a dict keyed by the canonical column names."""
         values = {name: getattr(self, name) for name in _TRACE_FIELDS}
         values[REASONING_VISIBLE] = self.reasoning_visible
+        values[CREATED_WHOLE_DAY] = self.created_whole_day
         values[USAGE_REASONING_EXCEEDS_OUTPUT] = self.usage_reasoning_exceeds_output
         return values
 

@@ -8,8 +8,9 @@ between 2001-09-09 and 9999 (seconds from 1970): seconds below 253,402,300,800
 10**18. A number between two spans (a seconds timestamp past year 9999 is one) fits no
 unit and is refused with the reason, never read in the next unit down.
 
-A date given without a time of day (`--at 2025-03-01`) becomes a `Day`: midnight UTC,
-marked as a whole day, so the price stage knows the time of day is unknown.
+A date given without a time of day (`--at 2025-03-01`, or a logged `"2025-03-01"`)
+becomes a `Day`: midnight UTC, marked as a whole day, so the price stage knows the time
+of day is unknown.
 
 Nothing here reads the wall clock. This module sits left of every stage (it imports
 only `errors`), so ingest, normalize, price and the CLI all read times through it.
@@ -75,13 +76,15 @@ def parse(value: Any, name: str) -> datetime | None:
     datetime.datetime(2025, 3, 1, 0, 30, tzinfo=datetime.timezone.utc)
     >>> parse(1740787200000, "created")  # milliseconds
     datetime.datetime(2025, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> whole_day(parse("2025-03-01", "created"))
+    True
     """
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return Day.of(value)  # a date alone: the time of day is not known
     if isinstance(value, bool):
         msg = f"{name} is a boolean, not a time"
         raise TimestampError(msg)
@@ -98,6 +101,10 @@ def _parse_text(value: str, name: str) -> datetime:
     if text.isascii() and text.replace(".", "", 1).isdigit():
         return from_unix(float(text) if "." in text else int(text), name)
     iso = text.removesuffix(" UTC").removesuffix(" GMT")
+    try:
+        return Day.of(date.fromisoformat(iso))  # a date alone (`2025-03-01`, `2025-W09-6`)
+    except ValueError:
+        pass
     try:
         parsed = datetime.fromisoformat(iso)
     except ValueError:

@@ -22,6 +22,8 @@ from traceviz.ingest import RawRecord
 from traceviz.normalize.fields import ShapeError, timestamp
 from traceviz.schema import (
     ANSWER,
+    CREATED,
+    CREATED_WHOLE_DAY,
     FORMAT,
     LINE,
     PROMPT,
@@ -35,6 +37,7 @@ from traceviz.schema import (
     TRACE_SCHEMA,
     Trace,
 )
+from traceviz.timestamps import Day
 
 NAME = "traceviz-traces"
 # a row of the table has these; no vendor's log has the last two
@@ -63,6 +66,9 @@ def normalize(record: RawRecord) -> list[Trace]:
     for text, counted in ((ANSWER, TOKENS_ANSWER), (PROMPT, TOKENS_PROMPT)):
         if text_only and values.get(text) is None and row.get(counted) not in (None, ""):
             values[text] = ""  # it was counted, so it was there: empty, not missing
+    created = values.get(CREATED)
+    if created is not None and _typed(CREATED_WHOLE_DAY, row.get(CREATED_WHOLE_DAY), text_only):
+        values[CREATED] = Day.of(created.date())  # logged as a date alone
     for required in (SOURCE, LINE, FORMAT):
         if values.get(required) is None:
             msg = f"a traces-table row without {required}"

@@ -34,6 +34,7 @@ from traceviz.schema import (
     COST_REASONING,
     COST_TOTAL,
     CREATED,
+    CREATED_WHOLE_DAY,
     INPUT_TOKENS,
     MODEL,
     OUTPUT_TOKENS,
@@ -136,6 +137,10 @@ def choose(
     that may have applied. `nearest` (what-ifs) falls back to the entry closest in time
     when none is in force.
     """
+    if minute is not None and whole_day(minute):  # logged as a date alone
+        return _whole_day(
+            catalog, key, minute, f"created {minute:%Y-%m-%d} (a date alone)", nearest
+        )
     if minute is not None or (at is not None and not whole_day(at)):
         when = minute or at
         assert when is not None
@@ -145,16 +150,21 @@ def choose(
         basis = "created" if minute else f"--at {when:%Y-%m-%d %H:%M}"
         return Choice(found, basis, (found,) if found else ())
     if at is not None:
-        day = at.start() if isinstance(at, Day) else at
-        found = catalog.standard_on(key, day)
-        band = catalog.on_day(key, day)
-        if found is None and nearest:
-            found = catalog.nearest(key, day)
-        basis = f"--at {day:%Y-%m-%d} (whole day)"
-    else:
-        found = catalog.latest(key)
-        band = catalog.alongside(found) if found else ()
-        basis = "latest (no timestamp)"
+        return _whole_day(catalog, key, at, f"--at {at:%Y-%m-%d} (whole day)", nearest)
+    found = catalog.latest(key)
+    return _banded(found, catalog.alongside(found) if found else (), "latest (no timestamp)")
+
+
+def _whole_day(catalog: Catalog, key: str, day: datetime, basis: str, nearest: bool) -> Choice:
+    """The standard price on a day whose time is unknown, and every price of that day."""
+    start = day.start() if isinstance(day, Day) else day
+    found = catalog.standard_on(key, start)
+    if found is None and nearest:
+        found = catalog.nearest(key, start)
+    return _banded(found, catalog.on_day(key, start), basis)
+
+
+def _banded(found: Price | None, band: tuple[Price, ...], basis: str) -> Choice:
     if found is None:
         return Choice(None, basis, ())
     band = tuple({p.id: p for p in (found, *band)}.values())
@@ -204,7 +214,7 @@ def apply(
     rows = []
     for model, created, batch, service_tier in zip(
         traces[MODEL].to_list(),
-        traces[CREATED].to_list(),
+        logged_times(traces),
         traces[BATCH].to_list(),
         traces[SERVICE_TIER].to_list(),
         strict=True,
@@ -291,6 +301,17 @@ def apply(
 
 
 RATE_PARTS = ("in", "cached", "write", "out")
+
+
+def logged_times(traces: pl.DataFrame) -> list[datetime | None]:
+    """Each trace's `created`, a `Day` where it was logged as a date alone."""
+    created = traces[CREATED].to_list()
+    if CREATED_WHOLE_DAY not in traces.columns:
+        return created
+    days = traces[CREATED_WHOLE_DAY].fill_null(False).to_list()
+    return [
+        Day.of(c.date()) if c is not None and d else c for c, d in zip(created, days, strict=True)
+    ]
 
 
 def _price_row(
