@@ -468,3 +468,24 @@ def test_batch_flag_prices_every_store_at_batch_rates(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         totals.append(json.loads(result.stdout)["overall"]["cost_total"])
     assert totals[0] == totals[1]
+
+
+def test_a_zero_rate_in_a_user_catalog_is_a_rate(tmp_path: Path) -> None:
+    extra = tmp_path / "zero.toml"
+    extra.write_text(
+        '[[price]]\nid = "my/0"\nmodel = "o3"\nfrom = 2025-02-01T00:00:00Z\n'
+        "input = 1.0\ncached_input = 0\ncache_write = 0\noutput = 2.0\n"
+        "flex_input = 0.5\nflex_cached_input = 0\nflex_output = 1.0\n"
+    )
+    book = price.load(extra)
+    usage = {"model": "o3", "created": datetime(2025, 3, 1, 10, tzinfo=UTC),
+             "usage_input": 3_000_000, "usage_cached_input": 1_000_000,
+             "usage_cache_write": 1_000_000, "usage_output": 1_000_000}  # fmt: skip
+    standard = price.apply(traces(usage), book).row(0, named=True)
+    # 1M uncached at $1, 1M cache reads at $0, 1M cache writes at $0, 1M output at $2
+    assert (standard["cost_cached_input"], standard["cost_cache_write"]) == (0, 0)
+    assert standard["cost_total"] == Decimal(3)
+    assert standard["cost_cache_saved"] == Decimal(1)
+    flex = price.apply(traces(usage | {"service_tier": "flex"}), book).row(0, named=True)
+    assert flex["cost_cached_input"] == 0
+    assert flex["price_basis"] == "created; flex"

@@ -63,12 +63,20 @@ def per_token(rate: Decimal | None) -> Decimal | None:
     return None if rate is None else rate / MILLION
 
 
+def first_rate(*rates: Decimal | None) -> Decimal | None:
+    """The first rate the catalog lists, in order of preference.
+
+    NOTE: not `a or b`: a rate of 0 (a free cache) is a rate, and Decimal 0 is falsy.
+    """
+    return next((r for r in rates if r is not None), None)
+
+
 def tier_rates(price: Price, tier: Tier) -> tuple[dict[str, Decimal | None], str]:
     """Input, cached input, cache write and output rates (per million) for a tier."""
     base = {
         "input": price.rate("input"),
-        "cached_input": price.rate("cached_input") or price.rate("input"),
-        "cache_write": price.rate("cache_write") or price.rate("input"),
+        "cached_input": first_rate(price.rate("cached_input"), price.rate("input")),
+        "cache_write": first_rate(price.rate("cache_write"), price.rate("input")),
         "output": price.rate("output"),
     }
     if tier == "batch" and price.rate("batch_input") is not None:
@@ -85,7 +93,7 @@ def tier_rates(price: Price, tier: Tier) -> tuple[dict[str, Decimal | None], str
     if tier == "flex" and price.rate("flex_input") is not None:
         return {
             "input": price.rate("flex_input"),
-            "cached_input": price.rate("flex_cached_input") or price.rate("flex_input"),
+            "cached_input": first_rate(price.rate("flex_cached_input"), price.rate("flex_input")),
             "cache_write": price.rate("flex_input"),
             "output": price.rate("flex_output"),
         }, "flex"
