@@ -349,7 +349,7 @@ def test_user_catalog_overrides_and_validates(tmp_path: Path) -> None:
     assert entry is not None
     assert entry.rate("output") == Decimal(40)
     extra.write_text('[[price]]\nid = "bad"\nmodel = "x"\nfrom = 2025-01-01T00:00:00Z\ninput = 1\n')
-    with pytest.raises(ConfigError, match="price 'bad': 'needs input and output rates'"):
+    with pytest.raises(ConfigError, match="price 'bad': missing output"):
         price.load(extra)
 
 
@@ -489,3 +489,66 @@ def test_a_zero_rate_in_a_user_catalog_is_a_rate(tmp_path: Path) -> None:
     flex = price.apply(traces(usage | {"service_tier": "flex"}), book).row(0, named=True)
     assert flex["cost_cached_input"] == 0
     assert flex["price_basis"] == "created; flex"
+
+
+ENTRY = 'id = "x"\nmodel = "deepseek-reasoner"\nfrom = 2025-01-01\ninput = 1\noutput = 2\n'
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        # a rate that is not a finite number, or too large for exact money
+        (ENTRY.replace("input = 1", "input = inf"), "price 'x': input is not a finite number: inf"),
+        (ENTRY.replace("input = 1", "input = 1e400"), "price 'x': input is not a finite number: inf"),
+        (ENTRY.replace("input = 1", "input = nan"), "price 'x': input is not a finite number: nan"),
+        (ENTRY.replace("input = 1", 'input = "abc"'), "price 'x': input is not a finite number: 'abc'"),
+        (ENTRY.replace("output = 2", "output = true"), "price 'x': output is not a finite number: True"),
+        (ENTRY.replace("input = 1", "input = 1e30"),
+         "price 'x': input is above 1,000,000 per million tokens: 1e+30"),
+        (ENTRY.replace("input = 1", "input = -1"), "price 'x': input is negative: -1"),
+        (ENTRY.replace("output = 2\n", ""), "price 'x': missing output"),
+        # values of the wrong shape, read before as something else
+        (ENTRY + 'aliases = "r1"\n', "price 'x': aliases is not an array: 'r1' (write ['r1'])"),
+        (ENTRY + 'aliases = [""]\n', "price 'x': aliases is empty"),
+        (ENTRY + 'daily = ["16:30", "16:30"]\n', "price 'x': daily window '16:30' to '16:30' is empty"),
+        (ENTRY + 'daily = ["25:00", "26:00"]\n',
+         "price 'x': daily: '25:00' is not a time of day from 00:00 to 23:59"),
+        (ENTRY + "daily = [1630, 30]\n", "price 'x': daily: 1630 is not a time of day from 00:00 to 23:59"),
+        (ENTRY + "weekdays = [9]\n", "price 'x': weekdays: 9 is not a day from 1 (Monday) to 7 (Sunday)"),
+        (ENTRY + "until = 2024-01-01\n",
+         "price 'x': until (2024-01-01 00:00) is not after from (2025-01-01 00:00)"),
+        (ENTRY.replace('"deepseek-reasoner"', '""'), "price 'x': model is empty"),
+        (ENTRY + 'single_source = "no"\n', "price 'x': single_source is not true or false: 'no'"),
+    ],
+)  # fmt: skip
+def test_a_bad_catalog_entry_is_refused_naming_file_entry_and_field(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    extra = tmp_path / "mine.toml"
+    extra.write_text("[[price]]\n" + toml)
+    with pytest.raises(ConfigError) as refused:
+        price.load(extra)
+    assert str(refused.value) == f"{extra}: {message}"
+
+
+def test_a_bad_catalog_is_a_clear_error_in_every_command(tmp_path: Path) -> None:
+    infinite = tmp_path / "inf.toml"
+    infinite.write_text("[[price]]\n" + ENTRY.replace("input = 1", "input = inf"))
+    not_tables = tmp_path / "five.toml"
+    not_tables.write_text("price = 5\n")
+    log = SAMPLES / "deepseek-cached.jsonl.gz"
+    hint = "\n\nEach [[price]] needs id, model, from, input and output; rates are numbers.\n"
+    for args in (["prices"], ["report", str(log), "--no-cache"], ["ingest", str(log), "-o",
+                 str(tmp_path / "out.jsonl"), "--no-cache"]):  # fmt: skip
+        result = CliRunner().invoke(main, [*args, "--catalog", str(infinite)])
+        assert result.exit_code == 1, result.output
+        assert (
+            result.stderr
+            == f"Error: {infinite}: price 'x': input is not a finite number: inf{hint}"
+        )
+    result = CliRunner().invoke(main, ["prices", "--catalog", str(not_tables)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"Error: {not_tables}: price is not an array of tables: 5\n\n"
+        "Write each entry under its own [[price]] header.\n"
+    )
