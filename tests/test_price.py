@@ -552,3 +552,44 @@ def test_a_bad_catalog_is_a_clear_error_in_every_command(tmp_path: Path) -> None
         f"Error: {not_tables}: price is not an array of tables: 5\n\n"
         "Write each entry under its own [[price]] header.\n"
     )
+
+
+def o3_tier(tier: str) -> dict[str, object]:
+    """1M prompt tokens (500k cached) and 1M output on o3 after its 2025-06-10 cut."""
+    return {"model": "o3", "created": datetime(2025, 7, 8, 18, 40, tzinfo=UTC),
+            "service_tier": tier, "usage_input": 1_000_000, "usage_cached_input": 500_000,
+            "usage_output": 1_000_000, "usage_reasoning": 900_000}  # fmt: skip
+
+
+def test_priority_without_a_priority_rate_is_standard_and_says_so() -> None:
+    frame = price.apply(
+        traces(o3_tier("priority"), o3_tier("Priority"), o3_tier("default")), CATALOG
+    )
+    # standard o3: 500k at $2 + 500k cached at $0.50 + 1M output at $8
+    assert frame["cost_total"].to_list() == [Decimal("9.25")] * 3
+    assert frame["price_basis"].to_list() == [
+        "created; no priority rate, standard", "created; no priority rate, standard", "created",
+    ]  # fmt: skip
+    assert price.notes(frame) == [
+        "priority tier asked for on 2 traces of models without a priority rate (o3):"
+        " priced at standard rates (price_basis)"
+    ]
+
+
+def test_tier_names_compare_without_case() -> None:
+    row = cost(o3_tier("Flex"))
+    # o3 flex: 500k at $1 + 500k cached at $0.25 + 1M output at $4
+    assert row["cost_total"] == Decimal("4.625")
+    assert row["price_basis"] == "created; flex"
+
+
+def test_priority_rates_of_a_user_catalog_price_priority_traffic(tmp_path: Path) -> None:
+    extra = tmp_path / "priority.toml"
+    extra.write_text(
+        '[[price]]\nid = "o3/2025-06-10"\nmodel = "o3"\nfrom = 2025-06-10T00:00:00Z\n'
+        "input = 2\ncached_input = 0.5\noutput = 8\n"
+        "priority_input = 3.5\npriority_cached_input = 0.875\npriority_output = 14\n"
+    )
+    row = price.apply(traces(o3_tier("priority")), price.load(extra)).row(0, named=True)
+    assert row["cost_total"] == Decimal("1.75") + Decimal("0.4375") + Decimal(14)
+    assert row["price_basis"] == "created; priority"

@@ -21,6 +21,7 @@ from traceviz.errors import ConfigError
 RATES = (
     "input", "cached_input", "cache_write", "output",
     "batch_input", "batch_output", "flex_input", "flex_cached_input", "flex_output",
+    "priority_input", "priority_cached_input", "priority_output",
 )  # fmt: skip
 BATCH_RULE = Decimal("0.5")  # OpenAI Batch API: 50 % off input and output
 BATCH_RULE_PROVIDERS = ("o1", "o3", "o4", "gpt-")

@@ -4,7 +4,8 @@ Billing follows the normalised usage: uncached input at the input rate, cache re
 the cache rate, cache writes at the write rate (the input rate where none is billed),
 and all output, reasoning included, at the output rate; `cost_reasoning` is the part
 of that output which was reasoning, a breakdown and never added twice. Batch lines
-take batch rates, `service_tier` flex takes flex rates, `tier` overrides both.
+take batch rates, `service_tier` flex or priority (any case) the tier's rates (standard
+rates, said in `price_basis`, where the catalog has none), `tier` overrides both.
 Amounts are exact: Decimal(38, 12) US dollars.
 """
 
@@ -50,7 +51,10 @@ from traceviz.schema import (
 )
 from traceviz.timestamps import Day, whole_day
 
-Tier = Literal["standard", "batch", "flex"]
+Tier = Literal["standard", "batch", "flex", "priority"]
+# a response's `service_tier` that is billed at rates of its own (any case: "Flex" too);
+# every other value ("default", "auto", "scale", "standard") is the standard tier
+LOGGED_TIERS: dict[str, Tier] = {"flex": "flex", "priority": "priority"}
 MONEY = pl.Decimal(38, 12)
 MILLION = Decimal(1_000_000)
 COST_COLUMNS = (
@@ -90,15 +94,24 @@ def tier_rates(price: Price, tier: Tier) -> tuple[dict[str, Decimal | None], str
             "cache_write": price.rate("batch_input"),
             "output": price.rate("batch_output"),
         }, "batch"
-    if tier == "flex" and price.rate("flex_input") is not None:
+    if tier in ("flex", "priority") and price.rate(f"{tier}_input") is not None:
+        tier_input = price.rate(f"{tier}_input")
         return {
-            "input": price.rate("flex_input"),
-            "cached_input": first_rate(price.rate("flex_cached_input"), price.rate("flex_input")),
-            "cache_write": price.rate("flex_input"),
-            "output": price.rate("flex_output"),
-        }, "flex"
+            "input": tier_input,
+            "cached_input": first_rate(price.rate(f"{tier}_cached_input"), tier_input),
+            "cache_write": tier_input,
+            "output": price.rate(f"{tier}_output"),
+        }, tier
     note = "" if tier == "standard" else f"no {tier} rate, standard"
     return base, note
+
+
+def logged_tier(batch: bool | None, service_tier: str | None) -> Tier:
+    """The tier a response was billed at: a batch line's, else the one its `service_tier`
+    names (compared without case), else standard."""
+    if batch:
+        return "batch"
+    return LOGGED_TIERS.get((service_tier or "").strip().lower(), "standard")
 
 
 def _token_columns(traces: pl.DataFrame) -> list[pl.Expr]:
@@ -217,9 +230,7 @@ def apply(
         traces[SERVICE_TIER].to_list(),
         strict=True,
     ):
-        wanted: Tier = tier or (
-            "batch" if batch else "flex" if service_tier == "flex" else "standard"
-        )
+        wanted = tier or logged_tier(batch, service_tier)
         minute = created.replace(second=0, microsecond=0) if created else None
         lookup = (keys[model], minute, wanted, model)
         if lookup not in lookups:

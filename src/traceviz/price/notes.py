@@ -36,7 +36,7 @@ from traceviz.schema import (
     USAGE_REASONING,
 )
 
-TIERS = ("batch", "flex")
+TIERS = ("batch", "flex", "priority")
 MODELS_SHOWN = 5
 
 
