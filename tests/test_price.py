@@ -593,3 +593,31 @@ def test_priority_rates_of_a_user_catalog_price_priority_traffic(tmp_path: Path)
     row = price.apply(traces(o3_tier("priority")), price.load(extra)).row(0, named=True)
     assert row["cost_total"] == Decimal("1.75") + Decimal("0.4375") + Decimal(14)
     assert row["price_basis"] == "created; priority"
+
+
+def test_rates_of_more_than_six_decimals_per_million_are_exact(tmp_path: Path) -> None:
+    extra = tmp_path / "prec.toml"
+    extra.write_text(
+        '[[price]]\nid = "my/1"\nmodel = "deepseek-reasoner"\nfrom = 2025-02-01T00:00:00Z\n'
+        "input = 0.1234567\ncached_input = 0.00000049\noutput = 0.9999999\n"
+    )
+    book = price.load(extra)
+    at = datetime(2025, 3, 1, 10, tzinfo=UTC)
+    frame = price.apply(
+        traces(
+            r1(at, usage_input=1_000_000, usage_cached_input=1_000_000, usage_output=1_000_000),
+            r1(at, usage_input=1_000_000, usage_output=1_000_000),
+            r1(at, usage_input=7, usage_output=3),
+        ),
+        book,
+    )
+    assert frame["cost_cached_input"].to_list()[0] == Decimal("0.00000049")
+    assert frame["cost_output"].to_list()[:2] == [Decimal("0.9999999")] * 2
+    assert frame["cost_input"].to_list()[1] == Decimal("0.1234567")
+    # 7 x 0.1234567 / 10^6 = 0.0000008641969 and 3 x 0.9999999 / 10^6 = 0.0000029999997,
+    # each rounded once to 12 decimals
+    assert frame.row(2, named=True)["cost_input"] == Decimal("0.000000864197")
+    assert frame.row(2, named=True)["cost_output"] == Decimal("0.000003000000")
+    extra.write_text(extra.read_text().replace("0.00000049", "0.0000000000001"))
+    with pytest.raises(ConfigError, match="cached_input has more than 12 decimals: 1e-13"):
+        price.load(extra)

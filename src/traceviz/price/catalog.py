@@ -10,7 +10,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ MINUTES_PER_DAY = 24 * 60
 # NOTE: costs are Decimal(38, 12): a rate above $1 a token times 10**12 tokens (the most a
 # logged count may hold) would not fit once summed over a run, and is no price anyway
 MAX_RATE = Decimal(1_000_000)
+RATE_STEP = Decimal("1e-12")  # rates are held as Decimal(38, 12) per million tokens
 _FIELDS = frozenset(
     {"id", "model", "aliases", "from", "until", "daily", "weekdays", "currency", "source",
      "notes", "single_source", *RATES}
@@ -274,7 +275,8 @@ def _entry(entry: dict[str, Any]) -> Price:
 
 
 def _rate(value: Any, field: str) -> Decimal:
-    """A rate per million tokens: a finite number from 0 to `MAX_RATE`."""
+    """A rate per million tokens: a finite number from 0 to `MAX_RATE`, of at most 12
+    decimals (what Decimal(38, 12) holds exactly)."""
     rate = _number(value)
     if rate is None or not rate.is_finite():
         msg = f"{field} is not a finite number: {value!r:.40}"
@@ -284,6 +286,9 @@ def _rate(value: Any, field: str) -> Decimal:
         raise EntryError(msg)
     if rate > MAX_RATE:
         msg = f"{field} is above {MAX_RATE:,} per million tokens: {value!r:.40}"
+        raise EntryError(msg)
+    if rate != rate.quantize(RATE_STEP, rounding=ROUND_DOWN):
+        msg = f"{field} has more than 12 decimals: {value!r:.40}"
         raise EntryError(msg)
     return rate
 

@@ -57,6 +57,7 @@ Tier = Literal["standard", "batch", "flex", "priority"]
 LOGGED_TIERS: dict[str, Tier] = {"flex": "flex", "priority": "priority"}
 MONEY = pl.Decimal(38, 12)
 MILLION = Decimal(1_000_000)
+PER_MILLION = pl.Decimal(38, 0)
 COST_COLUMNS = (
     COST_INPUT, COST_CACHED_INPUT, COST_CACHE_WRITE,
     COST_OUTPUT, COST_REASONING, COST_TOTAL, COST_LOW, COST_HIGH,
@@ -64,6 +65,7 @@ COST_COLUMNS = (
 
 
 def per_token(rate: Decimal | None) -> Decimal | None:
+    """A rate per million as a rate per token (what-ifs multiply tokens by it)."""
     return None if rate is None else rate / MILLION
 
 
@@ -258,7 +260,10 @@ def apply(
     uncached = (inp - cached - write).clip(lower_bound=0).fill_null(0)
 
     def money(tokens: pl.Expr, rate: str) -> pl.Expr:
-        return tokens.cast(pl.Decimal(38, 0)) * pl.col(rate)
+        # NOTE: tokens times the rate per million, exact, then divided by a million once
+        # (rounded half to even at 12 decimals): a per-token rate of 12 decimals would
+        # already have cut a $0.00000049-per-million rate to 0
+        return tokens.cast(pl.Decimal(38, 0)) * pl.col(rate) / pl.lit(MILLION, PER_MILLION)
 
     def total(side: str) -> pl.Expr:
         return (
@@ -334,7 +339,7 @@ def _price_row(
     return (
         choice.price.id,
         basis,
-        *(per_token(r[name]) for r in (rates, low, high) for name in RATE_NAMES),
+        *(r[name] for r in (rates, low, high) for name in RATE_NAMES),
     )
 
 
