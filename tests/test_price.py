@@ -621,3 +621,59 @@ def test_rates_of_more_than_six_decimals_per_million_are_exact(tmp_path: Path) -
     extra.write_text(extra.read_text().replace("0.00000049", "0.0000000000001"))
     with pytest.raises(ConfigError, match="cached_input has more than 12 decimals: 1e-13"):
         price.load(extra)
+
+
+def anthropic_message(service_tier: str) -> str:
+    """A Claude 3.7 Sonnet response writing 40k tokens to the cache for 5 minutes and 60k
+    for an hour, reading 10k, with 10 fresh prompt tokens and 10 output tokens."""
+    return json.dumps({
+        "id": f"msg_{service_tier}", "type": "message", "role": "assistant",
+        "model": "claude-3-7-sonnet-20250219",
+        "content": [{"type": "text", "text": "4"}], "stop_reason": "end_turn",
+        "usage": {"input_tokens": 10, "cache_creation_input_tokens": 100_000,
+                  "cache_read_input_tokens": 10_000, "output_tokens": 10,
+                  "cache_creation": {"ephemeral_5m_input_tokens": 40_000,
+                                     "ephemeral_1h_input_tokens": 60_000},
+                  "service_tier": service_tier},
+    })  # fmt: skip
+
+
+def test_anthropic_hour_long_and_batch_cache_writes(tmp_path: Path) -> None:
+    log = tmp_path / "claude.jsonl"
+    log.write_text(anthropic_message("standard") + "\n" + anthropic_message("batch") + "\n")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["ingest", str(log), "-o", str(out), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    standard, batch = (json.loads(line) for line in out.read_text().splitlines())
+    # 5-minute writes at 1.25 x $3 = $3.75/M, 1-hour writes at 2 x $3 = $6/M
+    assert Decimal(standard["cost_cache_write"]) == (40_000 * Decimal("3.75") + 60_000 * 6) / M
+    assert (
+        Decimal(standard["cost_total"])
+        == (10 * 3 + 10_000 * Decimal("0.30") + 40_000 * Decimal("3.75") + 60_000 * 6 + 10 * 15) / M
+    )
+    # usage.service_tier "batch": every rate halved, cache writes and reads included
+    assert batch["batch"] is True
+    assert batch["price_basis"] == "latest (no timestamp); batch"
+    assert Decimal(batch["cost_cache_write"]) == Decimal(standard["cost_cache_write"]) / 2
+    assert Decimal(batch["cost_total"]) == Decimal(standard["cost_total"]) / 2
+
+
+def test_batch_cache_writes_are_the_write_rate_halved() -> None:
+    row = cost({"model": "gpt-5.6-sol", "created": datetime(2026, 7, 1, tzinfo=UTC), "batch": True,
+                "usage_input": 1_000_000, "usage_cache_write": 1_000_000, "usage_output": 0})  # fmt: skip
+    # gpt-5.6 Sol writes at $6.25/M; under batch $3.125/M, not the batch input rate of $2.50
+    assert row["cost_cache_write"] == Decimal("3.125")
+
+
+def test_hour_long_writes_cost_the_same_from_the_cache(tmp_path: Path) -> None:
+    log = tmp_path / "claude.jsonl"
+    log.write_text(anthropic_message("standard") + "\n")
+    outputs = []
+    for run, flags in enumerate((["--no-cache"], ["--cache-dir", str(tmp_path / "c")],
+                                 ["--cache-dir", str(tmp_path / "c")])):  # fmt: skip
+        out = tmp_path / f"out{run}.jsonl"
+        result = CliRunner().invoke(main, ["ingest", str(log), "-o", str(out), *flags])
+        assert result.exit_code == 0, result.output
+        outputs.append(json.loads(out.read_text()))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[2]["usage_cache_write_1h"] == 60_000

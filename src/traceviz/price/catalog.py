@@ -19,7 +19,7 @@ from traceviz import timestamps
 from traceviz.errors import ConfigError
 
 RATES = (
-    "input", "cached_input", "cache_write", "output",
+    "input", "cached_input", "cache_write", "cache_write_1h", "output",
     "batch_input", "batch_output", "flex_input", "flex_cached_input", "flex_output",
     "priority_input", "priority_cached_input", "priority_output",
 )  # fmt: skip

@@ -1,7 +1,8 @@
 """The cost of every response, at the price in force at the minute it was made.
 
 Billing follows the normalised usage: uncached input at the input rate, cache reads at
-the cache rate, cache writes at the write rate (the input rate where none is billed),
+the cache rate, cache writes at the write rate (the input rate where none is billed;
+Anthropic's 1-hour writes at the 1-hour rate; under batch, cache rates halved),
 and all output, reasoning included, at the output rate; `cost_reasoning` is the part
 of that output which was reasoning, a breakdown and never added twice. Batch lines
 take batch rates, `service_tier` flex or priority (any case) the tier's rates (standard
@@ -43,6 +44,7 @@ from traceviz.schema import (
     REASONING_TOKENS,
     SERVICE_TIER,
     USAGE_CACHE_WRITE,
+    USAGE_CACHE_WRITE_1H,
     USAGE_CACHED_INPUT,
     USAGE_INPUT,
     USAGE_OUTPUT,
@@ -78,22 +80,25 @@ def first_rate(*rates: Decimal | None) -> Decimal | None:
 
 
 def tier_rates(price: Price, tier: Tier) -> tuple[dict[str, Decimal | None], str]:
-    """Input, cached input, cache write and output rates (per million) for a tier."""
+    """Input, cached input, cache write (5-minute and 1-hour) and output rates (per million)
+    for a tier; a 1-hour write without a rate of its own takes the write rate."""
+    write = first_rate(price.rate("cache_write"), price.rate("input"))
     base = {
         "input": price.rate("input"),
         "cached_input": first_rate(price.rate("cached_input"), price.rate("input")),
-        "cache_write": first_rate(price.rate("cache_write"), price.rate("input")),
+        "cache_write": write,
+        "cache_write_1h": first_rate(price.rate("cache_write_1h"), write),
         "output": price.rate("output"),
     }
     if tier == "batch" and price.rate("batch_input") is not None:
-        cached = price.rate("cached_input")
+        batch_input = price.rate("batch_input")
+        batch_write = _batch(price.rate("cache_write"), batch_input)
         return {
-            "input": price.rate("batch_input"),
-            # cache discounts stack on batch rates (LiteLLM PR #38341)
-            "cached_input": cached * BATCH_RULE
-            if cached is not None
-            else price.rate("batch_input"),
-            "cache_write": price.rate("batch_input"),
+            "input": batch_input,
+            # cache prices stack on batch rates (LiteLLM PR #38341; Anthropic's pricing)
+            "cached_input": _batch(price.rate("cached_input"), batch_input),
+            "cache_write": batch_write,
+            "cache_write_1h": _batch(price.rate("cache_write_1h"), batch_write),
             "output": price.rate("batch_output"),
         }, "batch"
     if tier in ("flex", "priority") and price.rate(f"{tier}_input") is not None:
@@ -102,10 +107,16 @@ def tier_rates(price: Price, tier: Tier) -> tuple[dict[str, Decimal | None], str
             "input": tier_input,
             "cached_input": first_rate(price.rate(f"{tier}_cached_input"), tier_input),
             "cache_write": tier_input,
+            "cache_write_1h": tier_input,
             "output": price.rate(f"{tier}_output"),
         }, tier
     note = "" if tier == "standard" else f"no {tier} rate, standard"
     return base, note
+
+
+def _batch(rate: Decimal | None, otherwise: Decimal | None) -> Decimal | None:
+    """A cache rate under batch: the standard one halved, else `otherwise`."""
+    return otherwise if rate is None else rate * BATCH_RULE
 
 
 def logged_tier(batch: bool | None, service_tier: str | None) -> Tier:
@@ -186,7 +197,7 @@ def choose(
     return Choice(found, basis, band)
 
 
-RATE_NAMES = ("input", "cached_input", "cache_write", "output")
+RATE_NAMES = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 
 
 def band_rates(
@@ -255,6 +266,12 @@ def apply(
         .then(pl.min_horizontal(logged_write, inp - cached))
         .otherwise(logged_write)
     )
+    # the hour-long part of the writes, at most all of them
+    write_1h = (
+        pl.min_horizontal(pl.col(USAGE_CACHE_WRITE_1H).fill_null(0), write)
+        if USAGE_CACHE_WRITE_1H in traces.columns
+        else pl.lit(0)
+    )
     # a prompt neither logged nor known (a stream cut before its usage) costs nothing here,
     # and the basis says so
     uncached = (inp - cached - write).clip(lower_bound=0).fill_null(0)
@@ -269,7 +286,8 @@ def apply(
         return (
             money(uncached, f"_in{side}")
             + money(cached, f"_cached{side}")
-            + money(write, f"_write{side}")
+            + money(write - write_1h, f"_write{side}")
+            + money(write_1h, f"_write_1h{side}")
             + money(out, f"_out{side}")
         )
 
@@ -283,7 +301,7 @@ def apply(
     priced = priced.with_columns(
         money(uncached, "_in").alias(COST_INPUT),
         money(cached, "_cached").alias(COST_CACHED_INPUT),
-        money(write, "_write").alias(COST_CACHE_WRITE),
+        (money(write - write_1h, "_write") + money(write_1h, "_write_1h")).alias(COST_CACHE_WRITE),
         money(out, "_out").alias(COST_OUTPUT),
         # never more reasoning than output (the tokens stage keeps it so; logged usage
         # read without it may not)
@@ -314,7 +332,7 @@ def apply(
     ).drop("_basis", *(f"_{p}{s}" for s in ("", "_low", "_high") for p in RATE_PARTS))
 
 
-RATE_PARTS = ("in", "cached", "write", "out")
+RATE_PARTS = ("in", "cached", "write", "write_1h", "out")
 
 
 def _price_row(
