@@ -677,3 +677,13 @@ def test_hour_long_writes_cost_the_same_from_the_cache(tmp_path: Path) -> None:
         outputs.append(json.loads(out.read_text()))
     assert outputs[0] == outputs[1] == outputs[2]
     assert outputs[2]["usage_cache_write_1h"] == 60_000
+
+
+def test_the_band_of_a_price_change_day_is_a_cost_some_entry_billed() -> None:
+    row = cost({"model": "deepseek-reasoner", "usage_input": 1_000_000, "usage_output": 1_000_000},
+               at=price.parse_at("2025-09-05"))  # fmt: skip
+    # that day: $0.55 + $2.19 until 16:00, $0.56 + $1.68 after, $0.135 + $0.55 off-peak;
+    # not the $0.56 input of one entry with the $2.19 output of another ($2.75)
+    assert (row["cost_low"], row["cost_total"], row["cost_high"]) == (
+        Decimal("0.685"), Decimal("2.74"), Decimal("2.74"),
+    )  # fmt: skip

@@ -12,6 +12,7 @@ Amounts are exact: Decimal(38, 12) US dollars.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -203,11 +204,12 @@ RATE_NAMES = ("input", "cached_input", "cache_write", "cache_write_1h", "output"
 def band_rates(
     band: tuple[Price, ...], tier: Tier
 ) -> tuple[dict[str, Decimal | None], dict[str, Decimal | None]]:
-    """The lowest and highest of each rate over a band's entries (per million).
+    """The lowest and highest of each rate over a band's entries (per million), for the
+    what-if band.
 
-    NOTE: taken rate by rate, so that low <= the true cost <= high for any mix of
-    tokens whichever entry applied (time-of-day prices cut every rate together, so the
-    band is the exact range on the shipped catalog).
+    NOTE: taken rate by rate, so low <= the true cost <= high for any mix of tokens, but
+    on a day the price changes the bound is loose (one entry's input rate with another's
+    output rate); actual costs take their band entry by entry (`apply`).
     """
     sets = [tier_rates(p, tier)[0] for p in band]
     low: dict[str, Decimal | None] = {}
@@ -249,10 +251,15 @@ def apply(
         if lookup not in lookups:
             lookups[lookup] = _price_row(catalog, keys[model], model, minute, at, wanted)
         rows.append(lookups[lookup])
+    # NOTE: the band is taken entry by entry (each entry's whole cost), never rate by rate:
+    # on a day the price changes, the highest input rate of one entry and the highest
+    # output rate of another make a cost no minute of the day was billed at
+    width = max((len(row) - 2 for row in lookups.values()), default=0) // len(RATE_PARTS)
+    sides = ["", *(f"_b{n}" for n in range(width - 1))]
     rates = pl.DataFrame(
-        rows,
+        [_padded(row, len(sides)) for row in rows],
         schema={PRICE_ID: pl.String, "_basis": pl.String}
-        | {f"_{part}{side}": MONEY for side in ("", "_low", "_high") for part in RATE_PARTS},
+        | {f"_{part}{side}": MONEY for side in sides for part in RATE_PARTS},
         orient="row",
     )
     priced = pl.concat([traces, rates], how="horizontal")
@@ -317,8 +324,8 @@ def apply(
             .then(pl.lit("; prompt not logged"))
             .otherwise(pl.lit(""))
         ).alias(PRICE_BASIS),
-        total("_low").alias(COST_LOW),
-        total("_high").alias(COST_HIGH),
+        _over_band([total(side) for side in sides[1:] or [""]], pl.min_horizontal).alias(COST_LOW),
+        _over_band([total(side) for side in sides[1:] or [""]], pl.max_horizontal).alias(COST_HIGH),
     )
     summed = (
         pl.col(COST_INPUT)
@@ -329,7 +336,7 @@ def apply(
     return priced.with_columns(
         summed.alias(COST_TOTAL),
         (summed.cast(pl.Float64) - pl.col(COST_LOGGED)).alias(COST_LOGGED_DIFF),
-    ).drop("_basis", *(f"_{p}{s}" for s in ("", "_low", "_high") for p in RATE_PARTS))
+    ).drop("_basis", *(f"_{p}{s}" for s in sides for p in RATE_PARTS))
 
 
 RATE_PARTS = ("in", "cached", "write", "write_1h", "out")
@@ -343,7 +350,7 @@ def _price_row(
     at: datetime | None,
     tier: Tier,
 ) -> tuple[object, ...]:
-    empty = (None,) * (3 * len(RATE_PARTS))
+    empty = (None,) * (2 * len(RATE_PARTS))
     if key is None:
         return (None, f"no price for {model!r}" if model else "no model named", *empty)
     choice = choose(catalog, key, minute, at)
@@ -353,11 +360,28 @@ def _price_row(
         return (None, f"no price for {key} at {stamp}", *empty)
     rates, note = tier_rates(choice.price, tier)
     basis = f"{choice.basis}; {note}" if note else choice.basis
-    low, high = band_rates(choice.band, tier)
+    band = [tier_rates(entry, tier)[0] for entry in choice.band]
     return (
         choice.price.id,
         basis,
-        *(r[name] for r in (rates, low, high) for name in RATE_NAMES),
+        *(r[name] for r in (rates, *band) for name in RATE_NAMES),
+    )
+
+
+def _padded(row: tuple[object, ...], sides: int) -> tuple[object, ...]:
+    """A price row with its band's rates repeated up to `sides` sets (repeats change no
+    lowest or highest)."""
+    parts = len(RATE_PARTS)
+    band = row[2 + parts :] or (None,) * parts
+    while len(band) < (sides - 1) * parts:
+        band += band[:parts]
+    return (*row[: 2 + parts], *band[: (sides - 1) * parts])
+
+
+def _over_band(totals: list[pl.Expr], pick: Callable[..., pl.Expr]) -> pl.Expr:
+    """The lowest or highest of the band's costs, null where one of them is unknown."""
+    return (
+        pl.when(pl.any_horizontal([t.is_null() for t in totals])).then(None).otherwise(pick(totals))
     )
 
 
