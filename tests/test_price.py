@@ -349,7 +349,7 @@ def test_user_catalog_overrides_and_validates(tmp_path: Path) -> None:
     assert entry is not None
     assert entry.rate("output") == Decimal(40)
     extra.write_text('[[price]]\nid = "bad"\nmodel = "x"\nfrom = 2025-01-01T00:00:00Z\ninput = 1\n')
-    with pytest.raises(ConfigError, match="price 'bad': 'needs input and output rates'"):
+    with pytest.raises(ConfigError, match="price 'bad': missing output"):
         price.load(extra)
 
 
@@ -468,3 +468,222 @@ def test_batch_flag_prices_every_store_at_batch_rates(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         totals.append(json.loads(result.stdout)["overall"]["cost_total"])
     assert totals[0] == totals[1]
+
+
+def test_a_zero_rate_in_a_user_catalog_is_a_rate(tmp_path: Path) -> None:
+    extra = tmp_path / "zero.toml"
+    extra.write_text(
+        '[[price]]\nid = "my/0"\nmodel = "o3"\nfrom = 2025-02-01T00:00:00Z\n'
+        "input = 1.0\ncached_input = 0\ncache_write = 0\noutput = 2.0\n"
+        "flex_input = 0.5\nflex_cached_input = 0\nflex_output = 1.0\n"
+    )
+    book = price.load(extra)
+    usage = {"model": "o3", "created": datetime(2025, 3, 1, 10, tzinfo=UTC),
+             "usage_input": 3_000_000, "usage_cached_input": 1_000_000,
+             "usage_cache_write": 1_000_000, "usage_output": 1_000_000}  # fmt: skip
+    standard = price.apply(traces(usage), book).row(0, named=True)
+    # 1M uncached at $1, 1M cache reads at $0, 1M cache writes at $0, 1M output at $2
+    assert (standard["cost_cached_input"], standard["cost_cache_write"]) == (0, 0)
+    assert standard["cost_total"] == Decimal(3)
+    assert standard["cost_cache_saved"] == Decimal(1)
+    flex = price.apply(traces(usage | {"service_tier": "flex"}), book).row(0, named=True)
+    assert flex["cost_cached_input"] == 0
+    assert flex["price_basis"] == "created; flex"
+
+
+ENTRY = 'id = "x"\nmodel = "deepseek-reasoner"\nfrom = 2025-01-01\ninput = 1\noutput = 2\n'
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        # a rate that is not a finite number, or too large for exact money
+        (ENTRY.replace("input = 1", "input = inf"), "price 'x': input is not a finite number: inf"),
+        (ENTRY.replace("input = 1", "input = 1e400"), "price 'x': input is not a finite number: inf"),
+        (ENTRY.replace("input = 1", "input = nan"), "price 'x': input is not a finite number: nan"),
+        (ENTRY.replace("input = 1", 'input = "abc"'), "price 'x': input is not a finite number: 'abc'"),
+        (ENTRY.replace("output = 2", "output = true"), "price 'x': output is not a finite number: True"),
+        (ENTRY.replace("input = 1", "input = 1e30"),
+         "price 'x': input is above 1,000,000 per million tokens: 1e+30"),
+        (ENTRY.replace("input = 1", "input = -1"), "price 'x': input is negative: -1"),
+        (ENTRY.replace("output = 2\n", ""), "price 'x': missing output"),
+        # values of the wrong shape, read before as something else
+        (ENTRY + 'aliases = "r1"\n', "price 'x': aliases is not an array: 'r1' (write ['r1'])"),
+        (ENTRY + 'aliases = [""]\n', "price 'x': aliases is empty"),
+        (ENTRY + 'daily = ["16:30", "16:30"]\n', "price 'x': daily window '16:30' to '16:30' is empty"),
+        (ENTRY + 'daily = ["25:00", "26:00"]\n',
+         "price 'x': daily: '25:00' is not a time of day from 00:00 to 23:59"),
+        (ENTRY + "daily = [1630, 30]\n", "price 'x': daily: 1630 is not a time of day from 00:00 to 23:59"),
+        (ENTRY + "weekdays = [9]\n", "price 'x': weekdays: 9 is not a day from 1 (Monday) to 7 (Sunday)"),
+        (ENTRY + "until = 2024-01-01\n",
+         "price 'x': until (2024-01-01 00:00) is not after from (2025-01-01 00:00)"),
+        (ENTRY.replace('"deepseek-reasoner"', '""'), "price 'x': model is empty"),
+        (ENTRY + 'single_source = "no"\n', "price 'x': single_source is not true or false: 'no'"),
+    ],
+)  # fmt: skip
+def test_a_bad_catalog_entry_is_refused_naming_file_entry_and_field(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    extra = tmp_path / "mine.toml"
+    extra.write_text("[[price]]\n" + toml)
+    with pytest.raises(ConfigError) as refused:
+        price.load(extra)
+    assert str(refused.value) == f"{extra}: {message}"
+
+
+def test_a_bad_catalog_is_a_clear_error_in_every_command(tmp_path: Path) -> None:
+    infinite = tmp_path / "inf.toml"
+    infinite.write_text("[[price]]\n" + ENTRY.replace("input = 1", "input = inf"))
+    not_tables = tmp_path / "five.toml"
+    not_tables.write_text("price = 5\n")
+    log = SAMPLES / "deepseek-cached.jsonl.gz"
+    hint = "\n\nEach [[price]] needs id, model, from, input and output; rates are numbers.\n"
+    for args in (["prices"], ["report", str(log), "--no-cache"], ["ingest", str(log), "-o",
+                 str(tmp_path / "out.jsonl"), "--no-cache"]):  # fmt: skip
+        result = CliRunner().invoke(main, [*args, "--catalog", str(infinite)])
+        assert result.exit_code == 1, result.output
+        assert (
+            result.stderr
+            == f"Error: {infinite}: price 'x': input is not a finite number: inf{hint}"
+        )
+    result = CliRunner().invoke(main, ["prices", "--catalog", str(not_tables)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"Error: {not_tables}: price is not an array of tables: 5\n\n"
+        "Write each entry under its own [[price]] header.\n"
+    )
+
+
+def o3_tier(tier: str) -> dict[str, object]:
+    """1M prompt tokens (500k cached) and 1M output on o3 after its 2025-06-10 cut."""
+    return {"model": "o3", "created": datetime(2025, 7, 8, 18, 40, tzinfo=UTC),
+            "service_tier": tier, "usage_input": 1_000_000, "usage_cached_input": 500_000,
+            "usage_output": 1_000_000, "usage_reasoning": 900_000}  # fmt: skip
+
+
+def test_priority_without_a_priority_rate_is_standard_and_says_so() -> None:
+    frame = price.apply(
+        traces(o3_tier("priority"), o3_tier("Priority"), o3_tier("default")), CATALOG
+    )
+    # standard o3: 500k at $2 + 500k cached at $0.50 + 1M output at $8
+    assert frame["cost_total"].to_list() == [Decimal("9.25")] * 3
+    assert frame["price_basis"].to_list() == [
+        "created; no priority rate, standard", "created; no priority rate, standard", "created",
+    ]  # fmt: skip
+    assert price.notes(frame) == [
+        "priority tier asked for on 2 traces of models without a priority rate (o3):"
+        " priced at standard rates (price_basis)"
+    ]
+
+
+def test_tier_names_compare_without_case() -> None:
+    row = cost(o3_tier("Flex"))
+    # o3 flex: 500k at $1 + 500k cached at $0.25 + 1M output at $4
+    assert row["cost_total"] == Decimal("4.625")
+    assert row["price_basis"] == "created; flex"
+
+
+def test_priority_rates_of_a_user_catalog_price_priority_traffic(tmp_path: Path) -> None:
+    extra = tmp_path / "priority.toml"
+    extra.write_text(
+        '[[price]]\nid = "o3/2025-06-10"\nmodel = "o3"\nfrom = 2025-06-10T00:00:00Z\n'
+        "input = 2\ncached_input = 0.5\noutput = 8\n"
+        "priority_input = 3.5\npriority_cached_input = 0.875\npriority_output = 14\n"
+    )
+    row = price.apply(traces(o3_tier("priority")), price.load(extra)).row(0, named=True)
+    assert row["cost_total"] == Decimal("1.75") + Decimal("0.4375") + Decimal(14)
+    assert row["price_basis"] == "created; priority"
+
+
+def test_rates_of_more_than_six_decimals_per_million_are_exact(tmp_path: Path) -> None:
+    extra = tmp_path / "prec.toml"
+    extra.write_text(
+        '[[price]]\nid = "my/1"\nmodel = "deepseek-reasoner"\nfrom = 2025-02-01T00:00:00Z\n'
+        "input = 0.1234567\ncached_input = 0.00000049\noutput = 0.9999999\n"
+    )
+    book = price.load(extra)
+    at = datetime(2025, 3, 1, 10, tzinfo=UTC)
+    frame = price.apply(
+        traces(
+            r1(at, usage_input=1_000_000, usage_cached_input=1_000_000, usage_output=1_000_000),
+            r1(at, usage_input=1_000_000, usage_output=1_000_000),
+            r1(at, usage_input=7, usage_output=3),
+        ),
+        book,
+    )
+    assert frame["cost_cached_input"].to_list()[0] == Decimal("0.00000049")
+    assert frame["cost_output"].to_list()[:2] == [Decimal("0.9999999")] * 2
+    assert frame["cost_input"].to_list()[1] == Decimal("0.1234567")
+    # 7 x 0.1234567 / 10^6 = 0.0000008641969 and 3 x 0.9999999 / 10^6 = 0.0000029999997,
+    # each rounded once to 12 decimals
+    assert frame.row(2, named=True)["cost_input"] == Decimal("0.000000864197")
+    assert frame.row(2, named=True)["cost_output"] == Decimal("0.000003000000")
+    extra.write_text(extra.read_text().replace("0.00000049", "0.0000000000001"))
+    with pytest.raises(ConfigError, match="cached_input has more than 12 decimals: 1e-13"):
+        price.load(extra)
+
+
+def anthropic_message(service_tier: str) -> str:
+    """A Claude 3.7 Sonnet response writing 40k tokens to the cache for 5 minutes and 60k
+    for an hour, reading 10k, with 10 fresh prompt tokens and 10 output tokens."""
+    return json.dumps({
+        "id": f"msg_{service_tier}", "type": "message", "role": "assistant",
+        "model": "claude-3-7-sonnet-20250219",
+        "content": [{"type": "text", "text": "4"}], "stop_reason": "end_turn",
+        "usage": {"input_tokens": 10, "cache_creation_input_tokens": 100_000,
+                  "cache_read_input_tokens": 10_000, "output_tokens": 10,
+                  "cache_creation": {"ephemeral_5m_input_tokens": 40_000,
+                                     "ephemeral_1h_input_tokens": 60_000},
+                  "service_tier": service_tier},
+    })  # fmt: skip
+
+
+def test_anthropic_hour_long_and_batch_cache_writes(tmp_path: Path) -> None:
+    log = tmp_path / "claude.jsonl"
+    log.write_text(anthropic_message("standard") + "\n" + anthropic_message("batch") + "\n")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["ingest", str(log), "-o", str(out), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    standard, batch = (json.loads(line) for line in out.read_text().splitlines())
+    # 5-minute writes at 1.25 x $3 = $3.75/M, 1-hour writes at 2 x $3 = $6/M
+    assert Decimal(standard["cost_cache_write"]) == (40_000 * Decimal("3.75") + 60_000 * 6) / M
+    assert (
+        Decimal(standard["cost_total"])
+        == (10 * 3 + 10_000 * Decimal("0.30") + 40_000 * Decimal("3.75") + 60_000 * 6 + 10 * 15) / M
+    )
+    # usage.service_tier "batch": every rate halved, cache writes and reads included
+    assert batch["batch"] is True
+    assert batch["price_basis"] == "latest (no timestamp); batch"
+    assert Decimal(batch["cost_cache_write"]) == Decimal(standard["cost_cache_write"]) / 2
+    assert Decimal(batch["cost_total"]) == Decimal(standard["cost_total"]) / 2
+
+
+def test_batch_cache_writes_are_the_write_rate_halved() -> None:
+    row = cost({"model": "gpt-5.6-sol", "created": datetime(2026, 7, 1, tzinfo=UTC), "batch": True,
+                "usage_input": 1_000_000, "usage_cache_write": 1_000_000, "usage_output": 0})  # fmt: skip
+    # gpt-5.6 Sol writes at $6.25/M; under batch $3.125/M, not the batch input rate of $2.50
+    assert row["cost_cache_write"] == Decimal("3.125")
+
+
+def test_hour_long_writes_cost_the_same_from_the_cache(tmp_path: Path) -> None:
+    log = tmp_path / "claude.jsonl"
+    log.write_text(anthropic_message("standard") + "\n")
+    outputs = []
+    for run, flags in enumerate((["--no-cache"], ["--cache-dir", str(tmp_path / "c")],
+                                 ["--cache-dir", str(tmp_path / "c")])):  # fmt: skip
+        out = tmp_path / f"out{run}.jsonl"
+        result = CliRunner().invoke(main, ["ingest", str(log), "-o", str(out), *flags])
+        assert result.exit_code == 0, result.output
+        outputs.append(json.loads(out.read_text()))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[2]["usage_cache_write_1h"] == 60_000
+
+
+def test_the_band_of_a_price_change_day_is_a_cost_some_entry_billed() -> None:
+    row = cost({"model": "deepseek-reasoner", "usage_input": 1_000_000, "usage_output": 1_000_000},
+               at=price.parse_at("2025-09-05"))  # fmt: skip
+    # that day: $0.55 + $2.19 until 16:00, $0.56 + $1.68 after, $0.135 + $0.55 off-peak;
+    # not the $0.56 input of one entry with the $2.19 output of another ($2.75)
+    assert (row["cost_low"], row["cost_total"], row["cost_high"]) == (
+        Decimal("0.685"), Decimal("2.74"), Decimal("2.74"),
+    )  # fmt: skip

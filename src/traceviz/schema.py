@@ -33,6 +33,9 @@ REASONING_VISIBLE = "reasoning_visible"
 USAGE_INPUT = "usage_input"
 USAGE_CACHED_INPUT = "usage_cached_input"
 USAGE_CACHE_WRITE = "usage_cache_write"
+# the part of `usage_cache_write` written for an hour (Anthropic `ephemeral_1h_input_tokens`,
+# billed at the 1-hour write rate); null where the log does not split its cache writes
+USAGE_CACHE_WRITE_1H = "usage_cache_write_1h"
 USAGE_OUTPUT = "usage_output"
 USAGE_REASONING = "usage_reasoning"
 USAGE_REASONING_EXCEEDS_OUTPUT = "usage_reasoning_exceeds_output"
@@ -73,6 +76,7 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     USAGE_INPUT: pl.Int64(),
     USAGE_CACHED_INPUT: pl.Int64(),
     USAGE_CACHE_WRITE: pl.Int64(),
+    USAGE_CACHE_WRITE_1H: pl.Int64(),
     USAGE_OUTPUT: pl.Int64(),
     USAGE_REASONING: pl.Int64(),
     USAGE_REASONING_EXCEEDS_OUTPUT: pl.Boolean(),
@@ -277,6 +281,7 @@ class Trace:
     usage_input: int | None = None
     usage_cached_input: int | None = None
     usage_cache_write: int | None = None
+    usage_cache_write_1h: int | None = None
     usage_output: int | None = None
     usage_reasoning: int | None = None
     finish_reason: str | None = None

@@ -10,7 +10,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,17 @@ from traceviz import timestamps
 from traceviz.errors import ConfigError
 
 RATES = (
-    "input", "cached_input", "cache_write", "output",
+    "input", "cached_input", "cache_write", "cache_write_1h", "output",
     "batch_input", "batch_output", "flex_input", "flex_cached_input", "flex_output",
+    "priority_input", "priority_cached_input", "priority_output",
 )  # fmt: skip
 BATCH_RULE = Decimal("0.5")  # OpenAI Batch API: 50 % off input and output
 BATCH_RULE_PROVIDERS = ("o1", "o3", "o4", "gpt-")
 MINUTES_PER_DAY = 24 * 60
+# NOTE: costs are Decimal(38, 12): a rate above $1 a token times 10**12 tokens (the most a
+# logged count may hold) would not fit once summed over a run, and is no price anyway
+MAX_RATE = Decimal(1_000_000)
+RATE_STEP = Decimal("1e-12")  # rates are held as Decimal(38, 12) per million tokens
 _FIELDS = frozenset(
     {"id", "model", "aliases", "from", "until", "daily", "weekdays", "currency", "source",
      "notes", "single_source", *RATES}
@@ -214,62 +219,163 @@ def _parse(text: str, where: str) -> list[Price]:
     except tomllib.TOMLDecodeError as exc:
         msg = f"{where}: not valid TOML: {exc}"
         raise ConfigError(msg) from exc
-    prices = []
-    for number, entry in enumerate(document.get("price", []), 1):
-        try:
-            prices.append(_entry(entry))
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            name = (
-                entry.get("id", f"entry {number}") if isinstance(entry, dict) else f"entry {number}"
-            )
-            msg = f"{where}: price {name!r}: {exc}"
-            hint = "Each [[price]] needs id, model, from, input and output; rates are numbers."
-            raise ConfigError(msg, hint=hint) from exc
-    return prices
+    entries = document.get("price", [])
+    if not isinstance(entries, list):
+        msg = f"{where}: price is not an array of tables: {entries!r:.40}"
+        raise ConfigError(msg, hint="Write each entry under its own [[price]] header.")
+    return [_checked_entry(entry, number, where) for number, entry in enumerate(entries, 1)]
+
+
+def _checked_entry(entry: Any, number: int, where: str) -> Price:
+    """One entry, or a `ConfigError` naming the file, the entry's id and the field."""
+    name = entry.get("id", f"entry {number}") if isinstance(entry, dict) else f"entry {number}"
+    try:
+        if not isinstance(entry, dict):
+            msg = f"not a table: {entry!r:.40}"
+            raise EntryError(msg)
+        return _entry(entry)
+    except EntryError as exc:
+        msg = f"{where}: price {name!r}: {exc}"
+        hint = "Each [[price]] needs id, model, from, input and output; rates are numbers."
+        raise ConfigError(msg, hint=hint) from exc
+
+
+class EntryError(ValueError):
+    """What is wrong with one catalog entry, naming the field."""
 
 
 def _entry(entry: dict[str, Any]) -> Price:
     unknown = set(entry) - _FIELDS
     if unknown:
         msg = f"unknown fields {sorted(unknown)}"
-        raise ValueError(msg)
-    rates = {name: Decimal(str(entry[name])) for name in RATES if name in entry}
-    if "input" not in rates or "output" not in rates:
-        msg = "needs input and output rates"
-        raise KeyError(msg)
-    if any(r < 0 for r in rates.values()):
-        msg = "rates must not be negative"
-        raise ValueError(msg)
-    daily = entry.get("daily", [])
-    if len(daily) % 2:
-        msg = "daily needs start and end times in pairs"
-        raise ValueError(msg)
-    minutes = [_minute(t) for t in daily]
+        raise EntryError(msg)
+    missing = [f for f in ("id", "model", "from", "input", "output") if f not in entry]
+    if missing:
+        msg = f"missing {', '.join(missing)}"
+        raise EntryError(msg)
+    start = _utc(entry["from"], "from")
+    until = _utc(entry["until"], "until") if "until" in entry else None
+    if until is not None and until <= start:
+        msg = f"until ({until:%Y-%m-%d %H:%M}) is not after from ({start:%Y-%m-%d %H:%M})"
+        raise EntryError(msg)
     return Price(
-        id=str(entry["id"]),
-        model=str(entry["model"]),
-        start=_utc(entry["from"]),
-        until=_utc(entry["until"]) if "until" in entry else None,
-        rates=rates,
-        currency=str(entry.get("currency", "USD")),
-        aliases=tuple(str(a) for a in entry.get("aliases", [])),
-        daily=tuple(zip(minutes[::2], minutes[1::2], strict=True)),
-        weekdays=tuple(int(d) for d in entry.get("weekdays", [])),
-        source=str(entry.get("source", "")),
-        notes=str(entry.get("notes", "")),
-        single_source=bool(entry.get("single_source", False)),
+        id=_name(entry, "id"),
+        model=_name(entry, "model"),
+        start=start,
+        until=until,
+        rates={name: _rate(entry[name], name) for name in RATES if name in entry},
+        currency=_name(entry, "currency", "USD"),
+        aliases=tuple(_name({"aliases": a}, "aliases") for a in _list(entry, "aliases")),
+        daily=_daily(_list(entry, "daily")),
+        weekdays=tuple(_weekday(d) for d in _list(entry, "weekdays")),
+        source=_text(entry, "source"),
+        notes=_text(entry, "notes"),
+        single_source=_flag(entry, "single_source"),
     )
 
 
-def _minute(text: str) -> int:
-    hours, minutes = str(text).split(":")
+def _rate(value: Any, field: str) -> Decimal:
+    """A rate per million tokens: a finite number from 0 to `MAX_RATE`, of at most 12
+    decimals (what Decimal(38, 12) holds exactly)."""
+    rate = _number(value)
+    if rate is None or not rate.is_finite():
+        msg = f"{field} is not a finite number: {value!r:.40}"
+        raise EntryError(msg)
+    if rate < 0:
+        msg = f"{field} is negative: {value!r}"
+        raise EntryError(msg)
+    if rate > MAX_RATE:
+        msg = f"{field} is above {MAX_RATE:,} per million tokens: {value!r:.40}"
+        raise EntryError(msg)
+    if rate != rate.quantize(RATE_STEP, rounding=ROUND_DOWN):
+        msg = f"{field} has more than 12 decimals: {value!r:.40}"
+        raise EntryError(msg)
+    return rate
+
+
+def _number(value: Any) -> Decimal | None:
+    """A TOML number (or a string of one) as a Decimal; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _text(entry: dict[str, Any], field: str, default: str = "") -> str:
+    value = entry.get(field, default)
+    if not isinstance(value, str):
+        msg = f"{field} is not a string: {value!r:.40}"
+        raise EntryError(msg)
+    return value
+
+
+def _name(entry: dict[str, Any], field: str, default: str = "") -> str:
+    """A string that names something (an id, a model, an alias): not empty."""
+    value = _text(entry, field, default)
+    if not value.strip():
+        msg = f"{field} is empty"
+        raise EntryError(msg)
+    return value
+
+
+def _list(entry: dict[str, Any], field: str) -> list[Any]:
+    """An array field; a bare value (`aliases = "r1"`) is refused, not read as its letters."""
+    value = entry.get(field, [])
+    if not isinstance(value, list):
+        msg = f"{field} is not an array: {value!r:.40} (write [{value!r:.40}])"
+        raise EntryError(msg)
+    return value
+
+
+def _flag(entry: dict[str, Any], field: str) -> bool:
+    value = entry.get(field, False)
+    if not isinstance(value, bool):
+        msg = f"{field} is not true or false: {value!r:.40}"
+        raise EntryError(msg)
+    return value
+
+
+def _weekday(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 7:
+        msg = f"weekdays: {value!r:.40} is not a day from 1 (Monday) to 7 (Sunday)"
+        raise EntryError(msg)
+    return value
+
+
+def _daily(times: list[Any]) -> tuple[tuple[int, int], ...]:
+    """`daily` as [start, end) windows in minutes of the day; an empty window is refused."""
+    if len(times) % 2:
+        msg = "daily needs start and end times in pairs"
+        raise EntryError(msg)
+    minutes = [_minute(t) for t in times]
+    windows = tuple(zip(minutes[::2], minutes[1::2], strict=True))
+    for (a, b), text in zip(windows, times[::2], strict=True):
+        if a == b:
+            msg = f"daily window {text!r} to {text!r} is empty"
+            raise EntryError(msg)
+    return windows
+
+
+def _minute(text: Any) -> int:
+    """A time of day "HH:MM" (00:00 to 23:59) as minutes since midnight."""
+    hours, _, minutes = text.partition(":") if isinstance(text, str) else ("", "", "")
+    if not (hours.isascii() and hours.isdigit() and minutes.isascii() and minutes.isdigit()):
+        hours = minutes = "99"
+    if int(hours) > 23 or int(minutes) > 59 or len(minutes) != 2:
+        msg = f"daily: {text!r:.40} is not a time of day from 00:00 to 23:59"
+        raise EntryError(msg)
     return int(hours) * 60 + int(minutes)
 
 
-def _utc(value: Any) -> datetime:
+def _utc(value: Any, field: str) -> datetime:
     """A catalog time (a TOML date-time or date, or an ISO string), offsets honoured."""
-    parsed = timestamps.parse(value, "from/until")
+    try:
+        parsed = timestamps.parse(value, field)
+    except timestamps.TimestampError as exc:
+        raise EntryError(str(exc)) from exc
     if parsed is None:
-        msg = "from/until is empty"
-        raise ValueError(msg)
+        msg = f"{field} is empty"
+        raise EntryError(msg)
     return parsed

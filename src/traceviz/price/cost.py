@@ -1,15 +1,18 @@
 """The cost of every response, at the price in force at the minute it was made.
 
 Billing follows the normalised usage: uncached input at the input rate, cache reads at
-the cache rate, cache writes at the write rate (the input rate where none is billed),
+the cache rate, cache writes at the write rate (the input rate where none is billed;
+Anthropic's 1-hour writes at the 1-hour rate; under batch, cache rates halved),
 and all output, reasoning included, at the output rate; `cost_reasoning` is the part
 of that output which was reasoning, a breakdown and never added twice. Batch lines
-take batch rates, `service_tier` flex takes flex rates, `tier` overrides both.
+take batch rates, `service_tier` flex or priority (any case) the tier's rates (standard
+rates, said in `price_basis`, where the catalog has none), `tier` overrides both.
 Amounts are exact: Decimal(38, 12) US dollars.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +46,7 @@ from traceviz.schema import (
     REASONING_TOKENS,
     SERVICE_TIER,
     USAGE_CACHE_WRITE,
+    USAGE_CACHE_WRITE_1H,
     USAGE_CACHED_INPUT,
     USAGE_INPUT,
     USAGE_OUTPUT,
@@ -51,9 +55,13 @@ from traceviz.schema import (
 )
 from traceviz.timestamps import Day, whole_day
 
-Tier = Literal["standard", "batch", "flex"]
+Tier = Literal["standard", "batch", "flex", "priority"]
+# a response's `service_tier` that is billed at rates of its own (any case: "Flex" too);
+# every other value ("default", "auto", "scale", "standard") is the standard tier
+LOGGED_TIERS: dict[str, Tier] = {"flex": "flex", "priority": "priority"}
 MONEY = pl.Decimal(38, 12)
 MILLION = Decimal(1_000_000)
+PER_MILLION = pl.Decimal(38, 0)
 COST_COLUMNS = (
     COST_INPUT, COST_CACHED_INPUT, COST_CACHE_WRITE,
     COST_OUTPUT, COST_REASONING, COST_TOTAL, COST_LOW, COST_HIGH,
@@ -61,37 +69,64 @@ COST_COLUMNS = (
 
 
 def per_token(rate: Decimal | None) -> Decimal | None:
+    """A rate per million as a rate per token (what-ifs multiply tokens by it)."""
     return None if rate is None else rate / MILLION
 
 
+def first_rate(*rates: Decimal | None) -> Decimal | None:
+    """The first rate the catalog lists, in order of preference.
+
+    NOTE: not `a or b`: a rate of 0 (a free cache) is a rate, and Decimal 0 is falsy.
+    """
+    return next((r for r in rates if r is not None), None)
+
+
 def tier_rates(price: Price, tier: Tier) -> tuple[dict[str, Decimal | None], str]:
-    """Input, cached input, cache write and output rates (per million) for a tier."""
+    """Input, cached input, cache write (5-minute and 1-hour) and output rates (per million)
+    for a tier; a 1-hour write without a rate of its own takes the write rate."""
+    write = first_rate(price.rate("cache_write"), price.rate("input"))
     base = {
         "input": price.rate("input"),
-        "cached_input": price.rate("cached_input") or price.rate("input"),
-        "cache_write": price.rate("cache_write") or price.rate("input"),
+        "cached_input": first_rate(price.rate("cached_input"), price.rate("input")),
+        "cache_write": write,
+        "cache_write_1h": first_rate(price.rate("cache_write_1h"), write),
         "output": price.rate("output"),
     }
     if tier == "batch" and price.rate("batch_input") is not None:
-        cached = price.rate("cached_input")
+        batch_input = price.rate("batch_input")
+        batch_write = _batch(price.rate("cache_write"), batch_input)
         return {
-            "input": price.rate("batch_input"),
-            # cache discounts stack on batch rates (LiteLLM PR #38341)
-            "cached_input": cached * BATCH_RULE
-            if cached is not None
-            else price.rate("batch_input"),
-            "cache_write": price.rate("batch_input"),
+            "input": batch_input,
+            # cache prices stack on batch rates (LiteLLM PR #38341; Anthropic's pricing)
+            "cached_input": _batch(price.rate("cached_input"), batch_input),
+            "cache_write": batch_write,
+            "cache_write_1h": _batch(price.rate("cache_write_1h"), batch_write),
             "output": price.rate("batch_output"),
         }, "batch"
-    if tier == "flex" and price.rate("flex_input") is not None:
+    if tier in ("flex", "priority") and price.rate(f"{tier}_input") is not None:
+        tier_input = price.rate(f"{tier}_input")
         return {
-            "input": price.rate("flex_input"),
-            "cached_input": price.rate("flex_cached_input") or price.rate("flex_input"),
-            "cache_write": price.rate("flex_input"),
-            "output": price.rate("flex_output"),
-        }, "flex"
+            "input": tier_input,
+            "cached_input": first_rate(price.rate(f"{tier}_cached_input"), tier_input),
+            "cache_write": tier_input,
+            "cache_write_1h": tier_input,
+            "output": price.rate(f"{tier}_output"),
+        }, tier
     note = "" if tier == "standard" else f"no {tier} rate, standard"
     return base, note
+
+
+def _batch(rate: Decimal | None, otherwise: Decimal | None) -> Decimal | None:
+    """A cache rate under batch: the standard one halved, else `otherwise`."""
+    return otherwise if rate is None else rate * BATCH_RULE
+
+
+def logged_tier(batch: bool | None, service_tier: str | None) -> Tier:
+    """The tier a response was billed at: a batch line's, else the one its `service_tier`
+    names (compared without case), else standard."""
+    if batch:
+        return "batch"
+    return LOGGED_TIERS.get((service_tier or "").strip().lower(), "standard")
 
 
 def _token_columns(traces: pl.DataFrame) -> list[pl.Expr]:
@@ -173,17 +208,18 @@ def _banded(found: Price | None, band: tuple[Price, ...], basis: str) -> Choice:
     return Choice(found, basis, band)
 
 
-RATE_NAMES = ("input", "cached_input", "cache_write", "output")
+RATE_NAMES = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 
 
 def band_rates(
     band: tuple[Price, ...], tier: Tier
 ) -> tuple[dict[str, Decimal | None], dict[str, Decimal | None]]:
-    """The lowest and highest of each rate over a band's entries (per million).
+    """The lowest and highest of each rate over a band's entries (per million), for the
+    what-if band.
 
-    NOTE: taken rate by rate, so that low <= the true cost <= high for any mix of
-    tokens whichever entry applied (time-of-day prices cut every rate together, so the
-    band is the exact range on the shipped catalog).
+    NOTE: taken rate by rate, so low <= the true cost <= high for any mix of tokens, but
+    on a day the price changes the bound is loose (one entry's input rate with another's
+    output rate); actual costs take their band entry by entry (`apply`).
     """
     sets = [tier_rates(p, tier)[0] for p in band]
     low: dict[str, Decimal | None] = {}
@@ -219,18 +255,21 @@ def apply(
         traces[SERVICE_TIER].to_list(),
         strict=True,
     ):
-        wanted: Tier = tier or (
-            "batch" if batch else "flex" if service_tier == "flex" else "standard"
-        )
+        wanted = tier or logged_tier(batch, service_tier)
         minute = created.replace(second=0, microsecond=0) if created else None
         lookup = (keys[model], minute, wanted, model)
         if lookup not in lookups:
             lookups[lookup] = _price_row(catalog, keys[model], model, minute, at, wanted)
         rows.append(lookups[lookup])
+    # NOTE: the band is taken entry by entry (each entry's whole cost), never rate by rate:
+    # on a day the price changes, the highest input rate of one entry and the highest
+    # output rate of another make a cost no minute of the day was billed at
+    width = max((len(row) - 2 for row in lookups.values()), default=0) // len(RATE_PARTS)
+    sides = ["", *(f"_b{n}" for n in range(width - 1))]
     rates = pl.DataFrame(
-        rows,
+        [_padded(row, len(sides)) for row in rows],
         schema={PRICE_ID: pl.String, "_basis": pl.String}
-        | {f"_{part}{side}": MONEY for side in ("", "_low", "_high") for part in RATE_PARTS},
+        | {f"_{part}{side}": MONEY for side in sides for part in RATE_PARTS},
         orient="row",
     )
     priced = pl.concat([traces, rates], how="horizontal")
@@ -244,18 +283,28 @@ def apply(
         .then(pl.min_horizontal(logged_write, inp - cached))
         .otherwise(logged_write)
     )
+    # the hour-long part of the writes, at most all of them
+    write_1h = (
+        pl.min_horizontal(pl.col(USAGE_CACHE_WRITE_1H).fill_null(0), write)
+        if USAGE_CACHE_WRITE_1H in traces.columns
+        else pl.lit(0)
+    )
     # a prompt neither logged nor known (a stream cut before its usage) costs nothing here,
     # and the basis says so
     uncached = (inp - cached - write).clip(lower_bound=0).fill_null(0)
 
     def money(tokens: pl.Expr, rate: str) -> pl.Expr:
-        return tokens.cast(pl.Decimal(38, 0)) * pl.col(rate)
+        # NOTE: tokens times the rate per million, exact, then divided by a million once
+        # (rounded half to even at 12 decimals): a per-token rate of 12 decimals would
+        # already have cut a $0.00000049-per-million rate to 0
+        return tokens.cast(pl.Decimal(38, 0)) * pl.col(rate) / pl.lit(MILLION, PER_MILLION)
 
     def total(side: str) -> pl.Expr:
         return (
             money(uncached, f"_in{side}")
             + money(cached, f"_cached{side}")
-            + money(write, f"_write{side}")
+            + money(write - write_1h, f"_write{side}")
+            + money(write_1h, f"_write_1h{side}")
             + money(out, f"_out{side}")
         )
 
@@ -269,7 +318,7 @@ def apply(
     priced = priced.with_columns(
         money(uncached, "_in").alias(COST_INPUT),
         money(cached, "_cached").alias(COST_CACHED_INPUT),
-        money(write, "_write").alias(COST_CACHE_WRITE),
+        (money(write - write_1h, "_write") + money(write_1h, "_write_1h")).alias(COST_CACHE_WRITE),
         money(out, "_out").alias(COST_OUTPUT),
         # never more reasoning than output (the tokens stage keeps it so; logged usage
         # read without it may not)
@@ -285,8 +334,8 @@ def apply(
             .then(pl.lit("; prompt not logged"))
             .otherwise(pl.lit(""))
         ).alias(PRICE_BASIS),
-        total("_low").alias(COST_LOW),
-        total("_high").alias(COST_HIGH),
+        _over_band([total(side) for side in sides[1:] or [""]], pl.min_horizontal).alias(COST_LOW),
+        _over_band([total(side) for side in sides[1:] or [""]], pl.max_horizontal).alias(COST_HIGH),
     )
     summed = (
         pl.col(COST_INPUT)
@@ -297,10 +346,10 @@ def apply(
     return priced.with_columns(
         summed.alias(COST_TOTAL),
         (summed.cast(pl.Float64) - pl.col(COST_LOGGED)).alias(COST_LOGGED_DIFF),
-    ).drop("_basis", *(f"_{p}{s}" for s in ("", "_low", "_high") for p in RATE_PARTS))
+    ).drop("_basis", *(f"_{p}{s}" for s in sides for p in RATE_PARTS))
 
 
-RATE_PARTS = ("in", "cached", "write", "out")
+RATE_PARTS = ("in", "cached", "write", "write_1h", "out")
 
 
 def logged_times(traces: pl.DataFrame) -> list[datetime | None]:
@@ -322,7 +371,7 @@ def _price_row(
     at: datetime | None,
     tier: Tier,
 ) -> tuple[object, ...]:
-    empty = (None,) * (3 * len(RATE_PARTS))
+    empty = (None,) * (2 * len(RATE_PARTS))
     if key is None:
         return (None, f"no price for {model!r}" if model else "no model named", *empty)
     choice = choose(catalog, key, minute, at)
@@ -332,11 +381,28 @@ def _price_row(
         return (None, f"no price for {key} at {stamp}", *empty)
     rates, note = tier_rates(choice.price, tier)
     basis = f"{choice.basis}; {note}" if note else choice.basis
-    low, high = band_rates(choice.band, tier)
+    band = [tier_rates(entry, tier)[0] for entry in choice.band]
     return (
         choice.price.id,
         basis,
-        *(per_token(r[name]) for r in (rates, low, high) for name in RATE_NAMES),
+        *(r[name] for r in (rates, *band) for name in RATE_NAMES),
+    )
+
+
+def _padded(row: tuple[object, ...], sides: int) -> tuple[object, ...]:
+    """A price row with its band's rates repeated up to `sides` sets (repeats change no
+    lowest or highest)."""
+    parts = len(RATE_PARTS)
+    band = row[2 + parts :] or (None,) * parts
+    while len(band) < (sides - 1) * parts:
+        band += band[:parts]
+    return (*row[: 2 + parts], *band[: (sides - 1) * parts])
+
+
+def _over_band(totals: list[pl.Expr], pick: Callable[..., pl.Expr]) -> pl.Expr:
+    """The lowest or highest of the band's costs, null where one of them is unknown."""
+    return (
+        pl.when(pl.any_horizontal([t.is_null() for t in totals])).then(None).otherwise(pick(totals))
     )
 
 

@@ -39,7 +39,7 @@ from traceviz.schema import (
     USAGE_SPLIT,
 )
 
-TIERS = ("batch", "flex")
+TIERS = ("batch", "flex", "priority")
 MODELS_SHOWN = 5
 
 
