@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_PROMPT_AND_COST = ("usage_input", "usage_cached_input", "usage_cache_write", "cost_logged")
+_PROMPT = ("usage_input", "usage_cached_input", "usage_cache_write", "usage_cache_write_1h")
+_PROMPT_AND_COST = (*_PROMPT, "cost_logged")
 
 
 def shares(total: int, weights: list[int]) -> list[int]:
@@ -51,7 +52,7 @@ def split_usage(
     for name in _PROMPT_AND_COST:
         parts[0][name] = usage.get(name)
     for part in parts[1:]:  # billed once, with the first: 0, or a prompt text would count
-        part.update(usage_input=0, usage_cached_input=0, usage_cache_write=0)
+        part.update(dict.fromkeys(_PROMPT, 0))
     output, thought = usage.get("usage_output"), usage.get("usage_reasoning")
     visible = all(r is not None for r in reasoning)
     by_reasoning = [len(r) if visible and r is not None else 1 for r in reasoning]
