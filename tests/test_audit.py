@@ -166,3 +166,18 @@ def test_an_audit_of_no_trace_says_what_to_try(runner: CliRunner, tmp_path: Path
         "Error: no trace was evaluated, so no rule was checked\n\n"
         "Every record was quarantined or skipped: open the quarantine file.\n"
     )
+
+
+def test_rules_both_at_the_top_level_and_in_a_rules_table_are_refused(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A top-level `budget` beside a `[rules]` table was dropped: the audit said ok, exit 0."""
+    rules = tmp_path / "mixed.toml"
+    rules.write_text("budget = 0.10\n\n[rules]\nmax_reasoning_tokens = 100000000\n")
+    result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(rules)])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: {rules}: rules both at the top level ['budget'] and in the [rules] table\n\n"
+        "Move every rule under [rules], or drop the [rules] line.\n"
+    )

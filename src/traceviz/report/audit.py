@@ -162,7 +162,7 @@ def load_rules(path: str | Path) -> dict[str, float]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         msg = f"{path}: cannot read the rules: {exc}"
         raise ConfigError(msg, hint="Write rules as TOML, e.g. `budget = 25.0`.") from exc
-    rules = document.get("rules", document)
+    rules = _rules_table(document, path)
     if not isinstance(rules, dict):
         msg = f"{path}: rules is not a table"
         raise ConfigError(msg, hint="Write rules as TOML, e.g. `budget = 25.0`.")
@@ -179,6 +179,20 @@ def load_rules(path: str | Path) -> dict[str, float]:
             msg = f"{path}: rule {key!r} is not a finite limit of 0 or more: {value!r}"
             raise ConfigError(msg, hint=f"Write it as a number, e.g. `{key} = 25.0`.")
     return {k: float(v) for k, v in rules.items()}
+
+
+def _rules_table(document: dict[str, Any], path: str | Path) -> Any:
+    """The rules of a file: its `[rules]` table, or else its top-level keys; never both,
+    as the file would then say two things and one of them would be dropped."""
+    if "rules" not in document:
+        return document
+    outside = sorted(k for k in document if k != "rules")
+    if outside:
+        # NOTE: refused, not merged: a key written twice (top level and [rules]) has no
+        # clear winner, and a CI audit must not check a limit other than the one meant
+        msg = f"{path}: rules both at the top level {outside} and in the [rules] table"
+        raise ConfigError(msg, hint="Move every rule under [rules], or drop the [rules] line.")
+    return document["rules"]
 
 
 def evaluate(
