@@ -4,6 +4,7 @@ tests/test_audit_partials.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -52,7 +53,7 @@ def evaluate(
     groups = keyed.partition_by(by, as_dict=True) if by and keyed.height else {("all",): keyed}
     found, gaps = [], []
     for key, frame in groups.items():
-        name = " / ".join("(none)" if k is None else str(k) for k in key)
+        name = " / ".join(_name(k) for k in key) if by else "all"
         unpriced = frame.height - _priced(frame)
         if money and unpriced and frame.height:
             gaps.append(PricingGap(name, frame.height, unpriced, money))
@@ -65,6 +66,19 @@ def evaluate(
     evaluated = [r for r in rules if r not in not_evaluated]
     unpriced_traces = traces.height - _priced(traces)
     return Audit(found, evaluated, not_evaluated, traces.height, dict(rules), unpriced_traces, gaps)
+
+
+def _name(value: Any) -> str:
+    """A key's value as the audit names its group: quoted where it is empty, reads as one
+    of the report's own labels (`all`, `(none)`) or opens with a quote."""
+    if value is None:
+        return "(none)"
+    text = str(value)
+    return (
+        json.dumps(text, ensure_ascii=False)
+        if text in {"", "all", "(none)"} or text[:1] == '"'
+        else text
+    )
 
 
 def _priced(frame: pl.DataFrame) -> int:
