@@ -4,6 +4,7 @@ tests/test_audit_partials.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,16 @@ from typing import Any
 import polars as pl
 
 from traceviz.report.aggregate import group_columns
-from traceviz.report.audit import RULE_COLUMNS, WHY_MISSING, WORST, Audit, Violation
+from traceviz.report.audit import (
+    MONEY_RULES,
+    RULE_COLUMNS,
+    WHY_MISSING,
+    WORST,
+    Audit,
+    PricingGap,
+    Violation,
+    unpriced_groups,
+)
 from traceviz.report.groups import column as group_column
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
@@ -38,17 +48,42 @@ def evaluate(
     if "max_quarantined_share" in rules and not read:
         not_evaluated["max_quarantined_share"] = "no record was read"
     usable = {r: v for r, v in rules.items() if r not in not_evaluated}
+    money = tuple(r for r in usable if r in MONEY_RULES)
     keyed = _keyed(traces, by)
     groups = keyed.partition_by(by, as_dict=True) if by and keyed.height else {("all",): keyed}
-    found = []
+    found, gaps = [], []
     for key, frame in groups.items():
-        name = " / ".join("(none)" if k is None else str(k) for k in key)
-        found += _check(frame, usable, name)
+        name = " / ".join(_name(k) for k in key) if by else "all"
+        unpriced = frame.height - _priced(frame)
+        if money and unpriced and frame.height:
+            gaps.append(PricingGap(name, frame.height, unpriced, money))
+        checked = usable if _priced(frame) else {r: v for r, v in usable.items() if r not in money}
+        found += _check(frame, checked, name)
     limit = usable.get("max_quarantined_share")
     if limit is not None and quarantined / read > limit:
         found.append(Violation("max_quarantined_share", "all", quarantined / read, limit, []))
+    not_evaluated.update(unpriced_groups(gaps, len(groups) if keyed.height else 0))
     evaluated = [r for r in rules if r not in not_evaluated]
-    return Audit(found, evaluated, not_evaluated, traces.height, dict(rules))
+    unpriced_traces = traces.height - _priced(traces)
+    return Audit(found, evaluated, not_evaluated, traces.height, dict(rules), unpriced_traces, gaps)
+
+
+def _name(value: Any) -> str:
+    """A key's value as the audit names its group: quoted where it is empty, reads as one
+    of the report's own labels (`all`, `(none)`) or opens with a quote."""
+    if value is None:
+        return "(none)"
+    text = str(value)
+    return (
+        json.dumps(text, ensure_ascii=False)
+        if text in {"", "all", "(none)"} or text[:1] == '"'
+        else text
+    )
+
+
+def _priced(frame: pl.DataFrame) -> int:
+    """How many traces have a price (none where prices were not computed)."""
+    return frame[COST_TOTAL].count() if COST_TOTAL in frame.columns else 0
 
 
 def _worst(frame: pl.DataFrame, column: str) -> list[str]:

@@ -83,6 +83,7 @@ def figures(traces: pl.DataFrame) -> list[pl.Expr]:
                     ("cost_logged_diff", pl.col("cost_total") - LOGGED),
                 )
             ),
+            *_logged_unpriced(traces),
         ]
     if _has(traces, "whatif_cost_total"):
         # compare like with like: only traces priced both as they ran and on the target
@@ -255,34 +256,54 @@ def spend_by_model(traces: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def logged_vs_price(traces: pl.DataFrame) -> pl.DataFrame:
-    """Per model, a store's own logged cost beside traceviz's dated price of the same traces.
+def _logged_unpriced(traces: pl.DataFrame) -> list[pl.Expr]:
+    """How many traces have a logged cost, how many of them are unpriced, and the logged
+    cost of those (all null without a logged cost)."""
+    if "cost_logged" not in traces.columns:
+        return [
+            pl.lit(None, pl.UInt32).alias("traces_logged"),
+            pl.lit(None, pl.UInt32).alias("traces_logged_unpriced"),
+            pl.lit(None, pl.Decimal(38, 12)).alias("cost_logged_unpriced"),
+        ]
+    unpriced = LOGGED.filter(pl.col("cost_total").is_null())
+    return [
+        pl.col("cost_logged").count().cast(pl.UInt32).alias("traces_logged"),
+        unpriced.count().cast(pl.UInt32).alias("traces_logged_unpriced"),
+        pl.when(unpriced.count() > 0).then(unpriced.sum()).alias("cost_logged_unpriced"),
+    ]
 
-    Only traces with both figures count, so the two sums are over the same calls; empty
-    when no trace has a logged cost (or the price stage did not run).
+
+def logged_vs_price(traces: pl.DataFrame) -> pl.DataFrame:
+    """Per model, a store's own logged cost beside traceviz's dated price of the same traces,
+    and a row of the model's logged traces traceviz did not price (`cost_traceviz` null).
+
+    A priced row counts only traces with both figures, so the two sums are over the same
+    calls; empty when no trace has a logged cost (or the price stage did not run).
     """
     if not _has(traces, "cost_logged", "cost_total", "model"):
         return pl.DataFrame()
-    both = traces.filter(pl.col("cost_logged").is_not_null() & pl.col("cost_total").is_not_null())
-    if not both.height:
+    logged_traces = traces.filter(pl.col("cost_logged").is_not_null())
+    if not logged_traces.height:
         return pl.DataFrame()
     # NOTE: the logged float is taken to the catalog's 12 decimals, so that equal prices
     # give a difference of exactly zero rather than float noise
     logged = pl.col("cost_logged").cast(pl.Decimal(38, 12))
+    priced = pl.col("cost_total").is_not_null()
     return (
-        both.group_by(pl.col("model").fill_null("(unknown)"))
+        logged_traces.group_by(pl.col("model").fill_null("(unknown)"), priced.alias("priced"))
         .agg(
             pl.len().alias("traces"),
             logged.sum().alias("cost_logged"),
-            pl.col("cost_total").sum().alias("cost_traceviz"),
+            pl.when(priced.all()).then(pl.col("cost_total").sum()).alias("cost_traceviz"),
         )
+        .drop("priced")
         .with_columns((pl.col("cost_traceviz") - pl.col("cost_logged")).alias("difference"))
         .with_columns(
             pl.when(pl.col("cost_logged") != 0)
             .then(pl.col("difference").cast(pl.Float64) / pl.col("cost_logged").cast(pl.Float64))
             .alias("difference_share")
         )
-        .sort("model")
+        .sort("model", pl.col("cost_traceviz").is_null())
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tagged_logs import chat, write
 
 from traceviz.cli import main
 
@@ -18,7 +19,10 @@ def test_rules_that_hold_exit_0(runner: CliRunner) -> None:
         main, ["audit", str(SAMPLES), "--budget", "100", "--max-looping-share", "0.5"]
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 2 rules hold over 44 traces\n"
+    assert result.stdout == (  # 10 sample traces name a model the catalog does not price
+        "WARNING [all]: 10 of 44 traces not priced; budget checked over the 34 priced\n"
+        "ok: 2 rules hold over 44 traces (budget: over 34 priced traces of 44; 10 not priced)\n"
+    )
 
 
 def test_failing_rules_exit_3_with_worst_traces(runner: CliRunner, tmp_path: Path) -> None:
@@ -144,7 +148,15 @@ def test_audit_outcome_as_lines_and_json() -> None:
         "FAIL budget [all]: $8.922 > $1  worst: o1-c, r1-b, r1-a",  # 0.122 + 0.43 + 8.37
     ]
     document = json.loads(outcome.json())
-    assert list(document) == ["rules", "traces", "evaluated", "not_evaluated", "violations"]
+    assert list(document) == [
+        "rules",
+        "traces",
+        "traces_unpriced",
+        "evaluated",
+        "not_evaluated",
+        "unpriced_groups",
+        "violations",
+    ]
     assert document["rules"] == {"budget": 1.0, "max_looping_share": 0.9}
     assert document["violations"][0]["worst"] == ["o1-c", "r1-b", "r1-a"]
     held = audit.evaluate(fixture.priced(), {"max_looping_share": 0.9}, [], 0, 3)
@@ -166,3 +178,78 @@ def test_an_audit_of_no_trace_says_what_to_try(runner: CliRunner, tmp_path: Path
         "Error: no trace was evaluated, so no rule was checked\n\n"
         "Every record was quarantined or skipped: open the quarantine file.\n"
     )
+
+
+def test_rules_both_at_the_top_level_and_in_a_rules_table_are_refused(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """A top-level `budget` beside a `[rules]` table was dropped: the audit said ok, exit 0."""
+    rules = tmp_path / "mixed.toml"
+    rules.write_text("budget = 0.10\n\n[rules]\nmax_reasoning_tokens = 100000000\n")
+    result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(rules)])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: {rules}: rules both at the top level ['budget'] and in the [rules] table\n\n"
+        "Move every rule under [rules], or drop the [rules] line.\n"
+    )
+
+
+def _partly_priced(tmp_path: Path) -> Path:
+    """3 traces of a model the catalog does not price, 1 of deepseek-reasoner."""
+    unpriced = [chat(i, "a", 1_000_000, model="deepseek-r1:671b") for i in range(3)]
+    return write(tmp_path / "mixed.jsonl", [*unpriced, chat(3, "a", 10)])
+
+
+def test_money_rules_say_how_many_traces_they_were_checked_over(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """They said "ok: 2 rules hold over 4 traces" when 3 of the 4 had no price."""
+    log, out = _partly_priced(tmp_path), tmp_path / "audit.json"
+    args = ["audit", str(log), "--budget", "1", "--max-cost-per-response", "0.5"]
+    result = runner.invoke(main, [*args, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "WARNING [all]: 3 of 4 traces not priced;"
+        " max_cost_per_response, budget checked over the 1 priced\n"
+        "ok: 2 rules hold over 1 priced trace of 4; 3 not priced\n"
+    )
+    document = json.loads(out.read_text())
+    assert (document["traces"], document["traces_unpriced"]) == (4, 3)
+    assert document["unpriced_groups"] == [
+        {
+            "group": "all",
+            "traces": 4,
+            "traces_unpriced": 3,
+            "rules": ["max_cost_per_response", "budget"],
+        }
+    ]
+
+
+def test_a_group_with_no_priced_trace_is_not_evaluated_by_money_rules(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Its budget "held" (exit 0, `not_evaluated` empty): now it is not evaluated, exit 1,
+    while the rules that need no price are still checked in it."""
+    log, out = _partly_priced(tmp_path), tmp_path / "audit.json"
+    args = ["audit", str(log), "--budget", "1", "--max-reasoning-tokens", "5", "--by", "model"]
+    result = runner.invoke(main, [*args, "--json", str(out)])
+    assert result.exit_code == 3, result.output  # a failed rule outranks one not evaluated
+    assert result.stdout.splitlines() == [
+        "FAIL max_reasoning_tokens [deepseek-r1:671b]: 8 > 5  worst: r-0, r-1, r-2",
+        "FAIL max_reasoning_tokens [deepseek-reasoner]: 8 > 5  worst: r-3",
+        "NOT EVALUATED budget: no trace could be priced in 1 of 2 groups:"
+        " deepseek-r1:671b (3 traces)",
+    ]
+    result = runner.invoke(main, ["audit", str(log), "--budget", "1", "--by", "model"])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == (
+        "NOT EVALUATED budget: no trace could be priced in 1 of 2 groups:"
+        " deepseek-r1:671b (3 traces)\n"
+    )
+    document = json.loads(out.read_text())
+    assert document["evaluated"] == ["max_reasoning_tokens"]
+    assert list(document["not_evaluated"]) == ["budget"]
+    assert document["unpriced_groups"] == [
+        {"group": "deepseek-r1:671b", "traces": 3, "traces_unpriced": 3, "rules": ["budget"]}
+    ]

@@ -245,3 +245,41 @@ def test_audit_names_an_empty_group_as_the_report_does(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     assert 'FAIL budget [""]: ' in result.stdout
     assert "FAIL budget [search]: " in result.stdout
+
+
+def test_a_group_named_like_the_reports_own_rows_is_quoted(tmp_path: Path) -> None:
+    # teams "all" and "(none)" printed as `all` and `(none)`, like the totals row and the
+    # row of traces without a team, in the terminal, Markdown and `FAIL budget [all]`
+    records = [
+        tagged_logs.chat(1, "all", 30),
+        tagged_logs.chat(2, "(none)", 40),
+        tagged_logs.chat(3, '"all"', 50),
+        tagged_logs.tagged(4, {}, 60),
+    ]
+    log = tagged_logs.write(tmp_path / "t.jsonl", records)
+    expected = ["(none)", '"\\"all\\""', '"(none)"', '"all"', "all"]  # most spent first
+    result = CliRunner().invoke(main, ["report", str(log), "--no-cache", "--by", "team"])
+    assert result.exit_code == 0, result.output
+    money = result.stdout.split("\nMoney\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split()[0] for line in money[2:]] == expected
+    args = ["report", str(log), "--no-cache", "--by", "team", "--format", "md"]
+    markdown = CliRunner().invoke(main, args).stdout.split("## Money\n\n")[1]
+    rows = markdown.split("\n\n")[0].splitlines()
+    names = [row.split(" | ")[0].removeprefix("| ") for row in rows[2:]]
+    assert names == [n.replace("\\", "\\\\") for n in expected]  # Markdown escapes "\\"
+    args = ["report", str(log), "--no-cache", "--by", "team", "--format", "html"]
+    page = CliRunner().invoke(main, args).stdout
+    assert '<td class="">&quot;all&quot;</td>' in page
+    assert '<td class="">&quot;(none)&quot;</td>' in page
+    args = ["report", str(log), "--no-cache", "--by", "team", "--format", "json"]
+    groups = json.loads(CliRunner().invoke(main, args).stdout)["groups"]
+    assert sorted(str(g["team"]) for g in groups) == ['"all"', "(none)", "None", "all"]
+    args = ["audit", str(log), "--no-cache", "--by", "team", "--max-reasoning-tokens", "1"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 3, result.output
+    assert [line.split("]:")[0] for line in result.stdout.splitlines()] == [
+        'FAIL max_reasoning_tokens ["all"',
+        'FAIL max_reasoning_tokens ["(none)"',
+        'FAIL max_reasoning_tokens ["\\"all\\""',
+        "FAIL max_reasoning_tokens [(none)",
+    ]

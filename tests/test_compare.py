@@ -99,3 +99,38 @@ def test_a_fit_per_group_and_one_over_all() -> None:
     ]
     assert 1.0 < found.overall.ratio < 3.0
     assert found.overall.pairs == 6
+
+
+def test_compare_gives_no_interval_over_too_few_pairs(tmp_path: Path) -> None:
+    # one pair printed "95% interval 2.000-2.000": a bootstrap over it never varies
+    _log(tmp_path / "r1.jsonl", "deepseek-reasoner", [2000])
+    _log(tmp_path / "o1.jsonl", "o1", [1000])
+    result = CliRunner().invoke(
+        main, ["compare", str(tmp_path / "r1.jsonl"), str(tmp_path / "o1.jsonl")]
+    )
+    assert result.exit_code == 0, result.output
+    row = result.stdout.splitlines()[-3].split()
+    assert row[:3] == ["1", "2.000", "–"]
+    assert result.stdout.splitlines()[-1] == "--ratio 2.000"
+    assert (
+        "note: no 95% interval for 1 fit of fewer than 5 pairs (fewest: 1): a bootstrap over"
+        " so few pairs cannot show their spread; the ratio is a point estimate\n"
+    ) in result.stderr
+
+
+def test_compare_says_what_went_unpaired_and_what_was_averaged(tmp_path: Path) -> None:
+    # A held q0 twice (averaged) and B held q6 with no partner: only "pairs 6" was said
+    b = [1000, 2000, 3000, 4000, 5000, 800, 700]
+    _log(tmp_path / "r1.jsonl", "deepseek-reasoner", [2 * n for n in b[:6]])
+    _log(tmp_path / "again.jsonl", "deepseek-reasoner", [3000])  # a second q0
+    _log(tmp_path / "o1.jsonl", "o1", b)
+    joined = tmp_path / "a.jsonl"
+    joined.write_text((tmp_path / "r1.jsonl").read_text() + (tmp_path / "again.jsonl").read_text())
+    result = CliRunner().invoke(main, ["compare", str(joined), str(tmp_path / "o1.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-3].split()[0] == "6"
+    assert result.stderr.splitlines()[1:] == [
+        "note: 1 prompt key of A with several responses: each averaged into one pair",
+        "note: 1 of 7 B responses with reasoning have no partner on the other side and are"
+        " left out",
+    ]

@@ -161,7 +161,8 @@ def test_terminal_report_shows_every_section() -> None:
     assert lines[0] == "At a glance"
     assert max(len(line) for line in lines) <= 80
     assert all(line == line.rstrip() for line in lines)
-    assert len(lines) <= 100  # two 50-line screens
+    # two 50-line screens, and the logged cost's second line (what its figures cover)
+    assert len(lines) <= 101
 
 
 def test_default_terminal_report_fits_two_screens() -> None:
@@ -249,3 +250,29 @@ def test_logged_costs_are_summed_as_money(tmp_path: Path) -> None:
     assert Decimal(document["overall"]["cost_logged_diff"]) == total - 1
     row = next(csv.DictReader(io.StringIO(CliRunner().invoke(main, [*args, "csv"]).stdout)))
     assert row["cost_logged"] == "1.000000000000"
+
+
+def test_the_logged_cost_says_which_traces_each_figure_covers() -> None:
+    # "logged cost $0.000993; ours minus logged $0.000000" summed the logged cost of the
+    # o3-mini trace traceviz could not price, which neither the difference nor the
+    # "Logged cost vs traceviz price" table covered
+    log = str(SAMPLES / "openrouter.jsonl")  # logged 0.0000909 (priced 0.00009092), 0.000902
+    result = CliRunner().invoke(main, ["report", log, "--no-cache", "--format", "md"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        "- logged cost $0.000993 over 2 traces (1 also priced by traceviz: ours minus logged"
+        " $0.000000); 1 logged but not priced: $0.000902"
+    ) in lines
+    assert "| deepseek/deepseek-r1 | 1 | $0.000091 | $0.000091 | $0.000000 | 0.0% |" in lines
+    assert "| openai/o3-mini | 1 | $0.000902 | not priced | – | – |" in lines
+    args = ["report", log, "--no-cache", "--format", "json"]
+    document = json.loads(CliRunner().invoke(main, args).stdout)
+    overall = document["overall"]
+    assert (overall["cost_logged"], overall["cost_logged_diff"]) == (
+        "0.000992900000",
+        "0.000000020000",
+    )
+    assert (overall["traces_logged"], overall["traces_logged_unpriced"]) == (2, 1)
+    assert overall["cost_logged_unpriced"] == "0.000902000000"
+    assert document["logged_cost"][-1]["cost_traceviz"] is None

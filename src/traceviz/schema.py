@@ -145,6 +145,10 @@ COST_REASONING = "cost_reasoning"  # the reasoning part of `cost_output`
 COST_CACHE_SAVED = "cost_cache_saved"
 COST_TOTAL = "cost_total"
 COST_LOGGED_DIFF = "cost_logged_diff"  # cost_total - cost_logged (float)
+# report figures: the logged cost of the traces traceviz could not price, and how many
+COST_LOGGED_UNPRICED = "cost_logged_unpriced"
+TRACES_LOGGED = "traces_logged"
+TRACES_LOGGED_UNPRICED = "traces_logged_unpriced"
 # the range of `cost_total` over the prices that may have applied when a trace's time of
 # day is unknown (equal to it where the time is known or the price does not vary in a day)
 COST_LOW = "cost_low"

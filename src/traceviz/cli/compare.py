@@ -26,6 +26,9 @@ from traceviz.schema import PROMPT
 COMPARE_QUARANTINE = "compare.quarantine.jsonl"
 
 MERGE_EVERY = 16  # results reduced before their sums are merged
+# NOTE: a bootstrap over fewer pairs has too few distinct resamples to give an interval
+# (over one pair every draw is that pair: a 95% interval of zero width)
+MIN_INTERVAL_PAIRS = 5
 
 
 @click.command()
@@ -93,11 +96,55 @@ def compare(
             *[rich_name(str(k)) for k in group.key],
             f"{found.pairs:,}",
             f"{found.ratio:.3f}",
-            f"{found.low:.3f}-{found.high:.3f}",
+            _interval(found),
             cost,
         )
     Console().print(table)
+    for note in _notes(fitted, sides[0], sides[1], pairs):
+        echo_err(note)
     click.echo(f"--ratio {fitted.overall.ratio:.3f}")
+
+
+def _interval(found: fit.Fit) -> str:
+    """`1.900-2.100`, or `–` over fewer pairs than a bootstrap can give an interval from."""
+    if found.pairs < MIN_INTERVAL_PAIRS:
+        return "–"
+    return f"{found.low:.3f}-{found.high:.3f}"
+
+
+def _notes(
+    fitted: fit.Comparison, a: pl.DataFrame | None, b: pl.DataFrame | None, pairs: pl.DataFrame
+) -> list[str]:
+    """What the fit stands on: intervals not given, responses left unpaired on each side,
+    and prompt keys whose responses were averaged over several samples."""
+    notes = []
+    few = [g for g in fitted.groups if g.fit.pairs < MIN_INTERVAL_PAIRS]
+    if few:
+        fewest = min(g.fit.pairs for g in few)
+        notes.append(
+            f"note: no 95% interval for {_count(len(few), 'fit')} of fewer than"
+            f" {MIN_INTERVAL_PAIRS} pairs (fewest: {fewest:,}): a bootstrap over so few"
+            " pairs cannot show their spread; the ratio is a point estimate"
+        )
+    for side, sums in (("A", a), ("B", b)):
+        responses = int(sums[fit.SUMS[3]].sum()) if sums is not None else 0
+        paired = int(pairs[f"samples_{side.lower()}"].sum())
+        averaged = pairs.filter(pl.col(f"samples_{side.lower()}") > 1).height
+        if responses > paired:
+            notes.append(
+                f"note: {responses - paired:,} of {responses:,} {side} responses with"
+                " reasoning have no partner on the other side and are left out"
+            )
+        if averaged:
+            notes.append(
+                f"note: {_count(averaged, 'prompt key')} of {side} with several responses:"
+                " each averaged into one pair"
+            )
+    return notes
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _side(

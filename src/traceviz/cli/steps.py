@@ -24,6 +24,7 @@ from traceviz.guard import refuse_overwrite
 from traceviz.outputs import check_output, write_bytes
 from traceviz.pipeline import AnalysisOptions, analyze_results
 from traceviz.report import kind_shares, trace_view
+from traceviz.report.interface import key_label
 from traceviz.schema import KIND, LINE, MODEL, SOURCE, STEPS, STEPS_SCHEMA, TRACE_ID
 from traceviz.segment import kinds as kinds_module
 from traceviz.write import TableWriter
@@ -125,7 +126,7 @@ def _kind_table(shares: pl.DataFrame, note: str, summed: bool) -> Table:
     for model, total, kinds, share in sorted(models.iter_rows(), key=lambda row: -row[1]):
         of_kind = dict(zip(kinds, share, strict=True))
         cells = [f"{of_kind.get(k, 0.0):.0%}" for k in kinds_module.KINDS]
-        name = rich_name("(none)" if model is None else str(model))
+        name = rich_name(key_label(model))
         table.add_row(name, f"{round(total):,}", *cells)
     return table
 

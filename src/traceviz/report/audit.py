@@ -54,6 +54,8 @@ RULE_COLUMNS = {
     "max_quarantined_share": None,
 }
 RULES = tuple(RULE_COLUMNS)
+# the rules read from prices: a group none of whose traces was priced cannot be checked by them
+MONEY_RULES = ("max_cost_per_response", "budget")
 WHY_MISSING = {
     REASONING_TOKENS: "reasoning tokens were not counted",
     COST_TOTAL: "no trace could be priced",
@@ -79,6 +81,33 @@ class Violation:
         value = _usd(self.value) if money else _figure(self.value)
         limit = _usd(self.limit) if money else _figure(self.limit)
         return f"{self.rule} [{self.group}]: {value} > {limit}"
+
+
+@dataclass(frozen=True, slots=True)
+class PricingGap:
+    """A group with traces that could not be priced: the money rules `rules` were checked
+    over its priced traces alone, or (none priced) not in this group at all."""
+
+    group: str
+    traces: int
+    unpriced: int
+    rules: tuple[str, ...]
+
+    def shown(self) -> str:
+        """`[all]: 3 of 4 traces not priced; budget checked over the 1 priced`."""
+        priced = self.traces - self.unpriced
+        return (
+            f"[{self.group}]: {self.unpriced:,} of {self.traces:,} traces not priced;"
+            f" {', '.join(self.rules)} checked over the {priced:,} priced"
+        )
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "traces": self.traces,
+            "traces_unpriced": self.unpriced,
+            "rules": list(self.rules),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,40 +138,76 @@ class Rules:
 
 @dataclass(frozen=True, slots=True)
 class Audit:
-    """The outcome of every rule: violations, the rules evaluated, and those that could
-    not be (with why), over how many traces, and the rules checked."""
+    """The outcome of every rule: violations, the rules evaluated everywhere, and those
+    that could not be (with why: in no group, or not in some), over how many traces (how
+    many of them unpriced), the groups with unpriced traces, and the rules checked."""
 
     violations: list[Violation]
     evaluated: list[str]
     not_evaluated: dict[str, str]
     traces: int
     rules: dict[str, float] = field(default_factory=dict)
+    unpriced: int = 0
+    gaps: list[PricingGap] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """`FAIL budget [all]: $3.26 > $2  worst: …` and `NOT EVALUATED rule: why`, one
-        line each (logged ids shown on one line, controls escaped)."""
+        """`FAIL budget [all]: $3.26 > $2  worst: …`, `NOT EVALUATED rule: why` and
+        `WARNING [group]: 3 of 4 traces not priced; …`, one line each (logged ids shown on
+        one line, controls escaped)."""
         shown = []
         for v in self.violations:
             worst = f"  worst: {', '.join(map(one_line, v.worst))}" if v.worst else ""
             shown.append(f"FAIL {one_line(v.shown())}{worst}")
-        shown += [f"NOT EVALUATED {rule}: {why}" for rule, why in self.not_evaluated.items()]
+        shown += [
+            f"NOT EVALUATED {rule}: {one_line(why)}" for rule, why in self.not_evaluated.items()
+        ]
+        partly = [gap for gap in self.gaps if gap.unpriced < gap.traces]
+        shown += [f"WARNING {one_line(gap.shown())}" for gap in partly]
         return shown
 
     def summary(self) -> str:
-        """`ok: 2 rules hold over 44 traces`, for an audit that passed."""
+        """`ok: 2 rules hold over 44 traces`, for an audit that passed; the money rules'
+        priced traces are said where some traces could not be priced."""
         n = len(self.evaluated)
-        return f"ok: {n} rule{' holds' if n == 1 else 's hold'} over {self.traces:,} traces"
+        held = f"ok: {n} rule{' holds' if n == 1 else 's hold'} over "
+        money = [r for r in self.evaluated if r in MONEY_RULES]
+        if not (self.unpriced and money):
+            return held + _traces(self.traces)
+        priced = _traces(self.traces - self.unpriced, "priced ")
+        over_priced = f"{priced} of {self.traces:,}; {self.unpriced:,} not priced"
+        if len(money) == n:
+            return held + over_priced
+        return f"{held}{_traces(self.traces)} ({', '.join(money)}: over {over_priced})"
 
     def json(self) -> bytes:
         """The rules, the outcome of each and every violation, as indented JSON."""
         document = {
             "rules": self.rules,
             "traces": self.traces,
+            "traces_unpriced": self.unpriced,
             "evaluated": self.evaluated,
             "not_evaluated": self.not_evaluated,
+            "unpriced_groups": [gap.json() for gap in self.gaps],
             "violations": [dataclasses.asdict(v) for v in self.violations],
         }
         return json_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+
+
+def _traces(n: int, kind: str = "") -> str:
+    return f"{n:,} {kind}trace{'' if n == 1 else 's'}"
+
+
+def unpriced_groups(gaps: list[PricingGap], groups: int) -> dict[str, str]:
+    """Why each money rule was not evaluated in the groups of `gaps` that have no priced
+    trace (of `groups` groups): `{"budget": "no trace could be priced in 1 of 2 groups: x"}`."""
+    empty = [gap for gap in gaps if gap.unpriced == gap.traces]
+    if not empty:
+        return {}
+    names = ", ".join(gap.group for gap in empty[:5])
+    more = f" and {len(empty) - 5:,} more" if len(empty) > 5 else ""
+    where = f"in {len(empty):,} of {groups:,} group{'' if groups == 1 else 's'}: {names}{more}"
+    why = f"no trace could be priced {where} ({sum(g.traces for g in empty):,} traces)"
+    return dict.fromkeys(empty[0].rules, why)
 
 
 def nothing_checked(read: int, traces: int) -> ConfigError:
@@ -162,7 +227,7 @@ def load_rules(path: str | Path) -> dict[str, float]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         msg = f"{path}: cannot read the rules: {exc}"
         raise ConfigError(msg, hint="Write rules as TOML, e.g. `budget = 25.0`.") from exc
-    rules = document.get("rules", document)
+    rules = _rules_table(document, path)
     if not isinstance(rules, dict):
         msg = f"{path}: rules is not a table"
         raise ConfigError(msg, hint="Write rules as TOML, e.g. `budget = 25.0`.")
@@ -179,6 +244,20 @@ def load_rules(path: str | Path) -> dict[str, float]:
             msg = f"{path}: rule {key!r} is not a finite limit of 0 or more: {value!r}"
             raise ConfigError(msg, hint=f"Write it as a number, e.g. `{key} = 25.0`.")
     return {k: float(v) for k, v in rules.items()}
+
+
+def _rules_table(document: dict[str, Any], path: str | Path) -> Any:
+    """The rules of a file: its `[rules]` table, or else its top-level keys; never both,
+    as the file would then say two things and one of them would be dropped."""
+    if "rules" not in document:
+        return document
+    outside = sorted(k for k in document if k != "rules")
+    if outside:
+        # NOTE: refused, not merged: a key written twice (top level and [rules]) has no
+        # clear winner, and a CI audit must not check a limit other than the one meant
+        msg = f"{path}: rules both at the top level {outside} and in the [rules] table"
+        raise ConfigError(msg, hint="Move every rule under [rules], or drop the [rules] line.")
+    return document["rules"]
 
 
 def evaluate(
@@ -201,6 +280,7 @@ def _usd(amount: Any) -> str:
 
 # the partial's per-group sums and counts, and the columns its worst traces are ranked by
 ROWS, SPENT, LOOPING_N, LOOPING_S = "_rows", "_spent", "_looping_n", "_looping_s"
+PRICED = "_priced"
 MEASURED, AFTER, REASONING_COST = "_measured", "_after", "_reasoning"
 RANKED = (REASONING_TOKENS, COST_TOTAL, COST_AFTER_FIRST_ANSWER)
 MERGE_EVERY = 16  # results reduced before their partials are merged into one
@@ -293,18 +373,25 @@ class AuditPartial:
         if "max_quarantined_share" in rules and not read:
             not_evaluated["max_quarantined_share"] = "no record was read"
         usable = {r: v for r, v in rules.items() if r not in not_evaluated}
+        money = tuple(r for r in usable if r in MONEY_RULES)
         keys = group_keys(self.by)
-        found = []
-        if self.groups is not None:
-            for row in self.groups.iter_rows(named=True):
-                key = tuple(row[k] for k in keys) if keys else ("all",)
-                name = group_label(row, keys)  # the report's names: "(none)", '""', "all"
-                found += self._check_group(row, key if keys else (), usable, name)
+        found, gaps = [], []
+        rows = list(self.groups.iter_rows(named=True)) if self.groups is not None else []
+        for row in rows:
+            key = tuple(row[k] for k in keys) if keys else ("all",)
+            name = group_label(row, keys)  # the report's names: "(none)", '""', "all"
+            unpriced = row[ROWS] - row[PRICED]
+            if money and unpriced:
+                gaps.append(PricingGap(name, row[ROWS], unpriced, money))
+            checked = usable if row[PRICED] else _without(usable, MONEY_RULES)
+            found += self._check_group(row, key if keys else (), checked, name)
         limit = usable.get("max_quarantined_share")
         if limit is not None and quarantined / read > limit:
             found.append(Violation("max_quarantined_share", "all", quarantined / read, limit, []))
+        not_evaluated.update(unpriced_groups(gaps, len(rows)))
         evaluated = [r for r in rules if r not in not_evaluated]
-        return Audit(found, evaluated, not_evaluated, self.traces, dict(rules))
+        unpriced = self.traces - self.values.get(COST_TOTAL, 0)
+        return Audit(found, evaluated, not_evaluated, self.traces, dict(rules), unpriced, gaps)
 
     def _ids(self, frame: pl.DataFrame | None, key: tuple[Any, ...]) -> pl.DataFrame:
         if frame is None:
@@ -367,6 +454,10 @@ class AuditPartial:
         return found
 
 
+def _without(rules: dict[str, float], names: tuple[str, ...]) -> dict[str, float]:
+    return {rule: limit for rule, limit in rules.items() if rule not in names}
+
+
 def collect(results: Iterable[Result], by: list[str] | None = None) -> AuditPartial:
     """The audit's partial of a whole run, one priced result at a time, in input order."""
     keys = list(by or [])
@@ -382,6 +473,8 @@ def _audit_terms(columns: list[str]) -> list[pl.Expr]:
     terms = [pl.len().cast(pl.Int64).alias(ROWS)]
     if COST_TOTAL in columns:
         terms.append(pl.col(COST_TOTAL).sum().alias(SPENT))
+    priced = pl.col(COST_TOTAL).count() if COST_TOTAL in columns else pl.lit(0)
+    terms.append(priced.cast(pl.Int64).alias(PRICED))
     if LOOPING in columns:
         terms += [
             pl.col(LOOPING).count().cast(pl.Int64).alias(LOOPING_N),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -56,16 +57,30 @@ def share(value: float | None) -> str:
     return "–" if value is None or value != value else f"{value:.1%}"  # NaN: nothing to divide
 
 
+# the names the text reports give their own rows: the totals, and traces without the key
+RESERVED_LABELS = frozenset({"all", "(none)"})
+
+
 def group_label(row: dict[str, Any], keys: list[str]) -> str:
-    """A group's name: the values of its key columns `keys` (a report's `keys`), `(none)`
-    for a missing one, `""` for an empty one (which would otherwise print as nothing, or
-    as the overall row's "all")."""
+    """A group's name: the values of its key columns `keys` (a report's `keys`), each as
+    `key_label` shows it; `all` for the whole run."""
     if not keys:
         return "all"
-    return " / ".join(_key_label(row.get(k)) for k in keys)
+    return " / ".join(key_label(row.get(k)) for k in keys)
 
 
-def _key_label(value: Any) -> str:
+def key_label(value: Any) -> str:
+    """One key's value as a group's name: `(none)` for a missing one; quoted as a JSON
+    string where it is empty (it would print as nothing), equal to a reserved label (a
+    logged team "all" would read as the totals row) or opens with a quote (so a logged
+    `"all"` cannot pass for the quoted one). Text reports only: JSON and CSV keep values.
+
+    >>> [key_label(v) for v in (None, "", "all", "(none)", '"all"', "search")]
+    ['(none)', '""', '"all"', '"(none)"', '"\\"all\\""', 'search']
+    """
     if value is None:
         return "(none)"
-    return str(value) or '""'
+    text = str(value)
+    if not text or text in RESERVED_LABELS or text.startswith('"'):
+        return json.dumps(text, ensure_ascii=False)
+    return text

@@ -16,7 +16,7 @@ from traceviz.price.notes import render as render_notes
 from traceviz.price.overthinking import Cap, CapSpec
 from traceviz.report.groups import TOKEN_PARTS, columns
 from traceviz.report.histograms import COUNT, cap_figures, collapse, has, nearest, quantiles
-from traceviz.report.partials import HASH, SPEND_PARTS, Partial, float_figures, n, s
+from traceviz.report.partials import HASH, PRICED, SPEND_PARTS, Partial, float_figures, n, s
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     CORRECT,
@@ -27,6 +27,7 @@ from traceviz.schema import (
     COST_INPUT,
     COST_LOGGED,
     COST_LOGGED_DIFF,
+    COST_LOGGED_UNPRICED,
     COST_OUTPUT,
     COST_REASONING,
     COST_TOTAL,
@@ -45,6 +46,8 @@ from traceviz.schema import (
     STEPS,
     THOUGHTS,
     TOKENS_ANSWER,
+    TRACES_LOGGED,
+    TRACES_LOGGED_UNPRICED,
     TRUNCATED,
     USAGE_DRIFT,
     WHATIF_COST_HIGH,
@@ -143,6 +146,7 @@ def _figure_exprs(columns: list[str], capped: bool) -> list[pl.Expr]:
                 (_when(c) if COST_LOGGED in columns else pl.lit(None, MONEY)).alias(c)
                 for c in (COST_LOGGED, COST_LOGGED_DIFF)  # summed as money by the partials
             ),
+            *_logged_unpriced(COST_LOGGED in columns),
         ]
     if WHATIF_COST_TOTAL in columns:
 
@@ -277,8 +281,25 @@ def models(partial: Partial) -> pl.DataFrame:
     )
 
 
+def _logged_unpriced(logged: bool) -> list[pl.Expr]:
+    """How many traces have a logged cost, how many of them traceviz did not price, and
+    their logged cost (null without a logged cost)."""
+    if not logged:
+        return [
+            pl.lit(None, pl.UInt32).alias(TRACES_LOGGED),
+            pl.lit(None, pl.UInt32).alias(TRACES_LOGGED_UNPRICED),
+            pl.lit(None, MONEY).alias(COST_LOGGED_UNPRICED),
+        ]
+    return [
+        _u32(n(COST_LOGGED)).alias(TRACES_LOGGED),
+        _u32(n(COST_LOGGED_UNPRICED)).alias(TRACES_LOGGED_UNPRICED),
+        _when(COST_LOGGED_UNPRICED).alias(COST_LOGGED_UNPRICED),
+    ]
+
+
 def logged(partial: Partial) -> pl.DataFrame:
-    """Per model, a store's own logged cost beside traceviz's dated price of the same traces."""
+    """Per model, a store's own logged cost beside traceviz's dated price of the same
+    traces, and a row of its logged traces traceviz did not price (`cost_traceviz` null)."""
     if partial.logged is None or not partial.logged.height:
         return pl.DataFrame()
     return (
@@ -286,7 +307,7 @@ def logged(partial: Partial) -> pl.DataFrame:
             MODEL,
             _u32(COUNT).alias("traces"),
             pl.col(COST_LOGGED),
-            pl.col("cost_traceviz"),
+            pl.when(pl.col(PRICED)).then(pl.col("cost_traceviz")).alias("cost_traceviz"),
         )
         .with_columns((pl.col("cost_traceviz") - pl.col(COST_LOGGED)).alias("difference"))
         .with_columns(
@@ -294,7 +315,7 @@ def logged(partial: Partial) -> pl.DataFrame:
             .then(pl.col("difference").cast(pl.Float64) / pl.col(COST_LOGGED).cast(pl.Float64))
             .alias("difference_share")
         )
-        .sort(MODEL)
+        .sort(MODEL, pl.col("cost_traceviz").is_null())
     )
 
 

@@ -62,6 +62,7 @@ from traceviz.schema import (
     COST_INPUT,
     COST_LOGGED,
     COST_LOGGED_DIFF,
+    COST_LOGGED_UNPRICED,
     COST_OUTPUT,
     COST_REASONING,
     COST_TOTAL,
@@ -104,6 +105,7 @@ POINTS = 2000
 
 
 UNKNOWN_MODEL = "(unknown)"
+PRICED = "priced"  # the logged-cost table's key: whether traceviz priced the traces
 
 
 HASH = "_hash"
@@ -183,6 +185,7 @@ def _sum_terms(columns: list[str]) -> list[pl.Expr]:
         summed = {COST_LOGGED: logged}
         if COST_TOTAL in columns:
             summed[COST_LOGGED_DIFF] = pl.col(COST_TOTAL) - logged  # null unless both
+            summed[COST_LOGGED_UNPRICED] = pl.when(pl.col(COST_TOTAL).is_null()).then(logged)
         for name, value in summed.items():
             terms += [value.sum().alias(s(name)), value.count().cast(pl.Int64).alias(n(name))]
     if USAGE_DRIFT in columns:
@@ -372,7 +375,7 @@ def combine(partials: list[Partial]) -> Partial:
         outliers=_merge_outliers([p.outliers for p in parts]),
         points=_keep_points([p.points for p in parts if p.points is not None]),
         models=_merge_frames([p.models for p in parts], [MODEL], "sum"),
-        logged=_merge_frames([p.logged for p in parts], [MODEL], "sum"),
+        logged=_merge_frames([p.logged for p in parts], [MODEL, PRICED], "sum"),
         notes=notes,
         keyed=keyed,
     )
@@ -567,14 +570,16 @@ def _models(traces: pl.DataFrame) -> pl.DataFrame | None:
 
 
 def _logged(traces: pl.DataFrame) -> pl.DataFrame | None:
-    """Per model, the logged cost and the dated price of the traces that have both."""
+    """Per model and whether traceviz priced them, the logged cost and the dated price
+    (zero where not priced) of the traces with a logged cost."""
     if not has(traces.columns, COST_LOGGED, COST_TOTAL, MODEL):
         return None
-    both = traces.filter(pl.col(COST_LOGGED).is_not_null() & pl.col(COST_TOTAL).is_not_null())
+    with_logged = traces.filter(pl.col(COST_LOGGED).is_not_null())
     # NOTE: the logged float is taken to the catalog's 12 decimals, so that equal prices
     # give a difference of exactly zero rather than float noise
     logged = pl.col(COST_LOGGED).cast(MONEY)
-    return both.group_by(pl.col(MODEL).fill_null(UNKNOWN_MODEL), maintain_order=True).agg(
+    keys = [pl.col(MODEL).fill_null(UNKNOWN_MODEL), pl.col(COST_TOTAL).is_not_null().alias(PRICED)]
+    return with_logged.group_by(keys, maintain_order=True).agg(
         pl.len().cast(pl.Int64).alias(COUNT),
         logged.sum().alias(COST_LOGGED),
         pl.col(COST_TOTAL).sum().alias("cost_traceviz"),

@@ -24,6 +24,8 @@ from traceviz.schema import (
     COST_CACHED_INPUT,
     COST_INPUT,
     COST_LOGGED,
+    COST_LOGGED_DIFF,
+    COST_LOGGED_UNPRICED,
     COST_REASONING,
     COST_TOTAL,
     LOOPING,
@@ -31,6 +33,8 @@ from traceviz.schema import (
     OUTPUT_TOKENS,
     STEPS,
     TRACE_ID,
+    TRACES_LOGGED,
+    TRACES_LOGGED_UNPRICED,
     TRUNCATED,
     WHATIF_COST_HIGH,
     WHATIF_COST_LOW,
@@ -125,10 +129,7 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
         ]
         notes = []
         if overall.get(COST_LOGGED) is not None:
-            notes.append(
-                f"logged cost {money(overall['cost_logged'], 6)}; ours minus logged"
-                f" {money(overall['cost_logged_diff'], 6)}"
-            )
+            notes.append(_logged_note(overall))
         yield Section(
             "Money",
             [group, "total", "per response", "per 1k answer tok", "cache hits", "cache saved"],
@@ -212,6 +213,25 @@ def sections(report: Report, top: int | None = None) -> Iterator[Section]:
         yield Section("Estimates", [], [], notes)
 
 
+def _logged_note(overall: dict[str, Any]) -> str:
+    """`logged cost $X over N traces (M also priced by traceviz: ours minus logged $Y);
+    K logged but not priced: $Z`: each figure with the traces it covers."""
+    logged, unpriced = overall[TRACES_LOGGED], overall[TRACES_LOGGED_UNPRICED]
+    both = logged - unpriced
+    note = f"logged cost {_dollars(overall[COST_LOGGED])} over {_traces(logged)}"
+    if both:
+        priced = "all" if not unpriced else f"{both:,}"
+        diff = _dollars(overall[COST_LOGGED_DIFF])
+        note += f" ({priced} also priced by traceviz: ours minus logged {diff})"
+    if unpriced:
+        note += f"; {unpriced:,} logged but not priced: {_dollars(overall[COST_LOGGED_UNPRICED])}"
+    return note
+
+
+def _traces(count: int) -> str:
+    return f"{count:,} trace{'' if count == 1 else 's'}"
+
+
 def _logged(report: Report, top: int | None) -> Section:
     logged = report.logged.sort(["cost_traceviz", MODEL], descending=[True, False], nulls_last=True)
     shown = logged if top is None or report.full else logged.head(top)
@@ -220,7 +240,7 @@ def _logged(report: Report, top: int | None) -> Section:
             str(r[MODEL]),
             f"{r['traces']:,}",
             _dollars(r[COST_LOGGED]),
-            _dollars(r["cost_traceviz"]),
+            "not priced" if r["cost_traceviz"] is None else _dollars(r["cost_traceviz"]),
             _dollars(r["difference"]),
             share(r["difference_share"]),
         ]
@@ -228,7 +248,8 @@ def _logged(report: Report, top: int | None) -> Section:
     ]
     notes = [
         "logged: the store's own cost (cost_logged); traceviz: the dated catalog price;"
-        " difference = traceviz minus logged"
+        " difference = traceviz minus logged; a model's logged traces traceviz could not"
+        " price are a row of their own"
     ]
     header = [MODEL, "traces", "logged", "traceviz", "difference", "diff %"]
     more = more_line(logged.height - shown.height, "models")

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from traceviz import tokens
 from traceviz.escape import rich_name, rich_text
-from traceviz.report.interface import number
+from traceviz.report.interface import key_label, number
 from traceviz.stats import STATISTICS
 
 
@@ -83,4 +83,4 @@ def _drift_table(summary: pl.DataFrame, by: list[str]) -> Table:
 
 def _label(value: object) -> Text:
     """A group's name as logged, shown as text (never as rich markup)."""
-    return rich_name("(none)" if value is None else str(value))
+    return rich_name(key_label(value))
