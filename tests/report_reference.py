@@ -100,6 +100,7 @@ def figures(traces: pl.DataFrame) -> list[pl.Expr]:
             paired("whatif_cost_low").alias("whatif_cost_low"),
             paired("whatif_cost_high").alias("whatif_cost_high"),
             _sum("whatif_reasoning_tokens").alias("whatif_reasoning_tokens"),
+            pl.col("whatif_prompt_logged").sum().alias("whatif_prompt_logged"),
             pl.col("whatif_ratio").drop_nulls().first().alias("whatif_ratio"),
             pl.col("whatif_ratio_source").drop_nulls().first().alias("whatif_ratio_source"),
         ]
@@ -413,6 +414,11 @@ def _estimates(overall: pl.DataFrame, cap: overthinking.Cap | None) -> list[str]
             " re-counted with its tokenizer, reasoning scaled by a ratio of"
             f" {row.get('whatif_ratio')} (low-high from its range)"
         )
+        if logged := row.get("whatif_prompt_logged"):
+            notes[-1] += (
+                f"; {logged:,} trace{'' if logged == 1 else 's'} without prompt text: the"
+                " billed prompt tokens taken as the target's (whatif_prompt_logged)"
+            )
     return notes
 
 

@@ -687,3 +687,25 @@ def test_the_band_of_a_price_change_day_is_a_cost_some_entry_billed() -> None:
     assert (row["cost_low"], row["cost_total"], row["cost_high"]) == (
         Decimal("0.685"), Decimal("2.74"), Decimal("2.74"),
     )  # fmt: skip
+
+
+def test_whatif_bills_the_prompt_a_log_holds_no_text_of(tmp_path: Path) -> None:
+    # `report samples/deepseek-cached.jsonl.gz --vs o1` showed $0.0014 on o1: a response
+    # log holds no prompt text, so the recount was null and the what-if billed 0 prompt
+    # tokens, where the trace was billed 1,536 (1,408 of them cache hits)
+    out = tmp_path / "wi.jsonl"
+    args = ["ingest", str(SAMPLES / "deepseek-cached.jsonl.gz"), "--vs", "o1", "--no-cache"]
+    result = CliRunner().invoke(main, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    row = json.loads(out.read_text().splitlines()[0])
+    assert (row["prompt"], row["input_tokens"], row["cached_input_tokens"]) == (None, 1536, 1408)
+    assert row["whatif_prompt_logged"] is True
+    # o1 per million: $15 input, $7.50 cached input, $60 output
+    expected = (
+        128 * Decimal(15) + 1408 * Decimal("7.5") + row["whatif_output_tokens"] * 60
+    ) / 10**6
+    assert Decimal(row["whatif_cost_total"]) == expected
+    report = CliRunner().invoke(main, ["report", *args[1:], "--format", "md"])
+    assert "1 trace without prompt text: the billed prompt tokens taken as the target's" in (
+        report.stdout.replace("\\_", "_")
+    )

@@ -289,7 +289,8 @@ def test_audit_rule_not_computed_is_not_evaluated(runner: CliRunner) -> None:
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "NOT EVALUATED max_looping_share: behaviour metrics were not computed"
-        " (--no-steps, or no visible reasoning)"
+        " (--no-steps, or no visible reasoning)",
+        "WARNING [all]: 10 of 44 traces not priced; budget checked over the 34 priced",
     ]
 
 

@@ -164,6 +164,9 @@ WHATIF_COST_LOW = "whatif_cost_low"
 WHATIF_COST_HIGH = "whatif_cost_high"
 WHATIF_RATIO = "whatif_ratio"
 WHATIF_RATIO_SOURCE = "whatif_ratio_source"
+# the what-if's prompt is the trace's billed prompt tokens: the log holds no prompt text to
+# count with the target's tokenizer (API response logs), so the source's count stands in
+WHATIF_PROMPT_LOGGED = "whatif_prompt_logged"
 # the visible text recounted with the target's tokenizer (dropped once priced)
 WHATIF_PROMPT_TOKENS = "whatif_prompt_tokens"
 WHATIF_ANSWER_TOKENS = "whatif_answer_tokens"

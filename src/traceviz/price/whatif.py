@@ -1,6 +1,8 @@
 """What-ifs: what the same work would have cost on another model, on the same date.
 
-The prompt and answer are re-counted with the target's tokenizer. The reasoning is
+The prompt and answer are re-counted with the target's tokenizer; a prompt the log does
+not hold (API response logs keep only the response) is its billed count instead, the
+source tokenizer's (`whatif_prompt_logged`), never 0. The reasoning is
 estimated through a reasoning-length ratio, R1 reasoning tokens per o1 reasoning
 token: visible R1 reasoning re-counted with the target's tokenizer and divided by the
 ratio ("this R1 workload on o1"), or o1's billed hidden reasoning multiplied by it
@@ -21,7 +23,15 @@ import polars as pl
 from traceviz import tokens
 from traceviz.errors import ConfigError
 from traceviz.price.catalog import Catalog
-from traceviz.price.cost import MONEY, Tier, band_rates, choose, per_token, tier_rates
+from traceviz.price.cost import (
+    MONEY,
+    Tier,
+    band_rates,
+    choose,
+    logged_times,
+    per_token,
+    tier_rates,
+)
 from traceviz.schema import (
     ANSWER,
     BATCH,
@@ -29,7 +39,6 @@ from traceviz.schema import (
     COST_HIGH,
     COST_LOW,
     COST_TOTAL,
-    CREATED,
     INPUT_TOKENS,
     OUTPUT_TOKENS,
     PRICE_ID,
@@ -42,6 +51,7 @@ from traceviz.schema import (
     WHATIF_COST_TOTAL,
     WHATIF_MODEL,
     WHATIF_OUTPUT_TOKENS,
+    WHATIF_PROMPT_LOGGED,
     WHATIF_PROMPT_TOKENS,
     WHATIF_RATIO,
     WHATIF_RATIO_SOURCE,
@@ -135,7 +145,7 @@ def whatif(
     empty = (None,) * (3 * len(RATE_PARTS))
     for index, (created, batch, billed) in enumerate(
         zip(
-            traces[CREATED].to_list(),
+            logged_times(traces),
             traces[BATCH].to_list(),
             traces[REASONING_TOKENS].to_list(),
             strict=True,
@@ -183,8 +193,10 @@ def whatif(
     share = (
         (pl.col(CACHED_INPUT_TOKENS).fill_null(0) / pl.col(INPUT_TOKENS)).fill_nan(0).fill_null(0)
     )
-    cached = (pl.col("_prompt").fill_null(0) * share).round(0).cast(pl.Int64)
-    uncached = pl.col("_prompt").fill_null(0) - cached
+    logged_prompt = pl.col("_prompt").is_null() & pl.col(INPUT_TOKENS).is_not_null()
+    prompt = pl.coalesce("_prompt", INPUT_TOKENS).fill_null(0)
+    cached = (prompt * share).round(0).cast(pl.Int64)
+    uncached = prompt - cached
     answer = pl.col("_answer").fill_null(0)
 
     def cost(reasoning: str, side: str = "") -> pl.Expr:
@@ -199,6 +211,7 @@ def whatif(
     band = [cost(r, side) for r in ("_low", "_high") for side in ("_low", "_high")]
     return out.with_columns(
         pl.lit(key).alias(WHATIF_MODEL),
+        logged_prompt.alias(WHATIF_PROMPT_LOGGED),
         pl.col("_mid").round(0).cast(pl.Int64).alias(WHATIF_REASONING_TOKENS),
         (pl.col("_mid").round(0).cast(pl.Int64).fill_null(0) + answer).alias(
             WHATIF_OUTPUT_TOKENS
@@ -238,6 +251,7 @@ def _actual_where_same_model(traces: pl.DataFrame, key: str) -> pl.DataFrame:
         WHATIF_OUTPUT_TOKENS: pl.col(OUTPUT_TOKENS),
         WHATIF_RATIO_SOURCE: pl.lit(SAME_MODEL),
         WHATIF_RATIO: pl.lit(None, pl.Float64),
+        WHATIF_PROMPT_LOGGED: pl.lit(False),
     }
     return traces.with_columns(
         pl.when(same).then(value).otherwise(pl.col(name)).alias(name)

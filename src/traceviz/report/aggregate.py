@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -31,6 +31,7 @@ from traceviz.schema import (
     TOKENS_ANSWER,
     WHATIF_COST_TOTAL,
     WHATIF_MODEL,
+    WHATIF_PROMPT_LOGGED,
     WHATIF_RATIO,
     IngestStats,
 )
@@ -102,6 +103,17 @@ class Result(Protocol):
 
     @property
     def steps(self) -> pl.DataFrame | None: ...
+
+
+def logged_prompts(row: dict[str, Any]) -> str:
+    """What the what-if note says of the traces whose log holds no prompt text."""
+    logged = row.get(WHATIF_PROMPT_LOGGED)
+    if not logged:
+        return ""
+    return (
+        f"; {logged:,} trace{'' if logged == 1 else 's'} without prompt text: the"
+        " billed prompt tokens taken as the target's (whatif_prompt_logged)"
+    )
 
 
 def collect(
@@ -223,6 +235,6 @@ def _estimates(overall: pl.DataFrame, cap: overthinking.Cap | None) -> list[str]
         notes.append(
             f"what-if costs on {row[WHATIF_MODEL]} are estimates: prompt and answer"
             " re-counted with its tokenizer, reasoning scaled by a ratio of"
-            f" {row.get(WHATIF_RATIO)} (low-high from its range)"
+            f" {row.get(WHATIF_RATIO)} (low-high from its range)" + logged_prompts(row)
         )
     return notes

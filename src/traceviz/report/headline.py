@@ -15,7 +15,7 @@ from typing import Any
 
 from traceviz.escape import one_line, shorten
 from traceviz.price import overthinking
-from traceviz.report.aggregate import Report
+from traceviz.report.aggregate import Report, logged_prompts
 from traceviz.report.interface import group_label, money, plain, share
 from traceviz.schema import (
     COST_REASONING,
@@ -222,7 +222,7 @@ def numbers(report: Report) -> dict[str, Any]:
         document["whatif"] = {
             "estimate": f"estimate: prompt and answer re-counted with {report.vs}'s tokenizer,"
             f" reasoning scaled by a ratio of {row.get('whatif_ratio')}"
-            f" ({row.get('whatif_ratio_source')}); low-high from its range",
+            f" ({row.get('whatif_ratio_source')}); low-high from its range" + logged_prompts(row),
             MODEL: report.vs,
             "cost": plain(row[WHATIF_COST_TOTAL]),
             "low": plain(row[WHATIF_COST_LOW]),

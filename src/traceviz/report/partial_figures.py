@@ -54,6 +54,7 @@ from traceviz.schema import (
     WHATIF_COST_LOW,
     WHATIF_COST_TOTAL,
     WHATIF_MODEL,
+    WHATIF_PROMPT_LOGGED,
     WHATIF_RATIO,
     WHATIF_RATIO_SOURCE,
     WHATIF_REASONING_TOKENS,
@@ -161,6 +162,11 @@ def _figure_exprs(columns: list[str], capped: bool) -> list[pl.Expr]:
             paired(WHATIF_COST_LOW).alias(WHATIF_COST_LOW),
             paired(WHATIF_COST_HIGH).alias(WHATIF_COST_HIGH),
             _when(WHATIF_REASONING_TOKENS).alias(WHATIF_REASONING_TOKENS),
+            (
+                _u32(s(WHATIF_PROMPT_LOGGED))
+                if WHATIF_PROMPT_LOGGED in columns
+                else pl.lit(None, pl.UInt32)
+            ).alias(WHATIF_PROMPT_LOGGED),
             pl.col(WHATIF_RATIO),
             pl.col(WHATIF_RATIO_SOURCE),
         ]
