@@ -158,3 +158,42 @@ def test_a_run_tunes_polars_allocator_unless_the_user_did(preset: str | None) ->
         check=True,
     )
     assert done.stderr.splitlines()[-1] == (preset or SETTINGS)
+
+
+# Runs `traceviz prices` as PROBE does, then prints whether the collector is on and how
+# many objects it was told to leave alone.
+COLLECTOR_PROBE = PROBE.replace(
+    "print(json.dumps(sorted(sys.modules)), file=sys.stderr)",
+    "import gc; print(json.dumps([gc.isenabled(), gc.get_freeze_count()]), file=sys.stderr)",
+)
+
+
+def test_a_commands_imports_are_frozen_out_of_the_collector_which_stays_on() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_PROBE, json.dumps(["prices"])],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    enabled, frozen = json.loads(done.stderr.splitlines()[-1])
+    assert enabled
+    assert frozen > 10_000  # the modules `prices` imported, at least
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_imports_uncollected_pauses_the_collector_and_leaves_it_as_it_was(enabled: bool) -> None:
+    import gc
+
+    from traceviz.cli.lazy import imports_uncollected
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with imports_uncollected():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
