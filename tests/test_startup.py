@@ -197,3 +197,22 @@ def test_imports_uncollected_pauses_the_collector_and_leaves_it_as_it_was(enable
     finally:
         gc.unfreeze()
         (gc.enable if was else gc.disable)()
+
+
+# Runs the command line as PROBE does, then prints the tokenizers it built whole.
+WHOLE_PROBE = PROBE.replace(
+    "print(json.dumps(sorted(sys.modules)), file=sys.stderr)",
+    "print(json.dumps(sorted(sys.modules['traceviz.tokenizers']._WHOLE)), file=sys.stderr)",
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", str(SAMPLE), "--no-cache", "-q", "--vs", "o1"],
+        ["count", str(SAMPLE), "-q"],
+    ],
+)
+def test_a_small_file_is_counted_without_building_a_whole_vocabulary(args: list[str]) -> None:
+    _, built = _run(args, WHOLE_PROBE)
+    assert built == set()  # ~260 ms each: the found tokens were enough (`encoding_for`)
