@@ -112,7 +112,8 @@ def main() -> None:
                 continue
             seconds, rss, n = got
             print(
-                f"{name:>13}: {mb / seconds:6.1f} MB/s, {seconds:6.1f} s, peak RSS {rss:,.0f} MB, {n:,} records"
+                f"{name:>13}: {mb / seconds:6.1f} MB/s, {seconds:6.1f} s,"
+                f" peak RSS {rss:,.0f} MB, {n:,} records"
             )
     finally:
         if not args.keep:

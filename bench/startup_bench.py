@@ -4,14 +4,16 @@
     python bench/startup_bench.py --runs 30 --imports 8
     python bench/startup_bench.py --tree /work/main --tree .   # two trees, runs interleaved
 
-For each command (`--help`, `report` on one small sample with no cache, `count` on it,
-`prices`) prints the wall time over `--runs` runs (mean, best) and the overhead: the
-time less the bare interpreter's (`python -c pass`), mean less mean and best less best,
-and the best CPU time (user + system); then the modules that cost most to import
-(`python -X importtime`, cumulative, top level of the tree). Run it from the repository
-with `PYTHONPATH=src` (or an install) as the command line runs, or name the source trees
-to compare with `--tree` (each run with `PYTHONPATH=TREE/src`): their runs alternate, so
-a busy machine weighs on all alike.
+For each command (`--help`, `report` and `count` on one small sample, each with no cache
+and with its result cached, `prices`) prints the wall time over `--runs` runs (mean, best)
+and the overhead: the time less the bare interpreter's (`python -c pass`), mean less mean
+and best less best, and the best CPU time (user + system); then the modules that cost most
+to import (`python -X importtime`, cumulative, top level of the tree). Run it from the
+repository with `PYTHONPATH=src` (or an install) as the command line runs, or name the
+source trees to compare with `--tree` (each run with `PYTHONPATH=TREE/src`): their runs
+alternate, so a busy machine weighs on all alike. Each tree keeps its results in a cache
+folder of its own, made for the run (never the user's), which the untimed first run of a
+cached command fills.
 
 Modules are run from their bytecode, as an install has it (pip compiles it): with
 PYTHONDONTWRITEBYTECODE set, as in some shells, every run would compile every traceviz
@@ -36,14 +38,18 @@ SAMPLE = ROOT / "samples" / "deepseek-reasoner.json"
 COMMANDS = {
     "--help": ["--help"],
     "report (1 small file)": ["report", str(SAMPLE), "--no-cache"],
-    "count (1 small file)": ["count", str(SAMPLE)],
+    "report (1 small file, cached)": ["report", str(SAMPLE)],
+    "count (1 small file)": ["count", str(SAMPLE), "--no-cache"],
+    "count (1 small file, cached)": ["count", str(SAMPLE)],
     "prices": ["prices"],
 }
 
 
-def environment(tree: Path | None, pycache: str | None) -> dict[str, str]:
-    """The environment a run of `tree`'s traceviz gets (None: this process's path)."""
+def environment(tree: Path | None, pycache: str | None, cache: str) -> dict[str, str]:
+    """The environment a run of `tree`'s traceviz gets (None: this process's path), its
+    results kept under `cache`."""
     env = dict(os.environ)
+    env["TRACEVIZ_CACHE_DIR"] = cache
     if tree is not None:
         env["PYTHONPATH"] = str(tree / "src")
     if pycache is not None:
@@ -101,8 +107,14 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="no bytecode cache")
     args = parser.parse_args()
     trees: list[Path | None] = [t.resolve() for t in args.tree] if args.tree else [None]
-    with tempfile.TemporaryDirectory(prefix="startup-pyc-") as pycache:
-        envs = [environment(t, None if args.compile else pycache) for t in trees]
+    with (
+        tempfile.TemporaryDirectory(prefix="startup-pyc-") as pycache,
+        tempfile.TemporaryDirectory(prefix="startup-cache-") as caches,
+    ):
+        envs = [
+            environment(t, None if args.compile else pycache, str(Path(caches) / str(i)))
+            for i, t in enumerate(trees)
+        ]
         bare, bare_cpu = timings([sys.executable, "-c", "pass"], envs[:1], args.runs)[0]
         bare_mean, bare_best = statistics.mean(bare), min(bare)
         print(

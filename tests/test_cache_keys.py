@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -21,7 +22,7 @@ from polars.testing import assert_frame_equal
 from traceviz import cache as cache_module
 from traceviz import pipeline
 from traceviz.cache import ResultCache, file_stamp
-from traceviz.load import Ingest
+from traceviz.load import Ingest, read
 from traceviz.pipeline import AnalysisOptions, RunOptions, analyze
 from traceviz.shards import Shard, file_shards
 
@@ -373,3 +374,28 @@ def test_the_driver_holds_a_few_shard_results_not_a_whole_file(
     warm = ResultCache(tmp_path / "cache")
     assert most_alive(warm) <= 3
     assert warm.hits == 1
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SHAPING = {  # every setting that changes which columns measuring gives, each value it takes
+    "steps": (True, False),
+    "vs": (None, "o1"),
+    "prices": (True, False),
+    "tokenizer": (None, "cl100k_base"),
+    "keep_text": (False, True),
+}
+
+
+@pytest.mark.parametrize(
+    "values", list(itertools.product(*SHAPING.values())), ids=lambda v: "-".join(map(str, v))
+)
+def test_the_measured_schema_is_what_measuring_gives(values: tuple[object, ...]) -> None:
+    """`measured_schema` is read from schema.py's tables, so that a warm run need not run
+    the stages to check its cached results: it must be what `measure` gives, columns and
+    types in order, on an empty batch and on a real one."""
+    options = AnalysisOptions(**dict(zip(SHAPING, values, strict=True)))  # type: ignore[arg-type]
+    static = pipeline.measured_schema(options)
+    traces = read(SAMPLES)
+    for batch in (traces.clear(), traces):
+        measured = pipeline.measure(batch, options).traces.drop(pipeline.TEXT_COLUMNS)
+        assert list(static.items()) == list(measured.schema.items())

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from click.testing import CliRunner
 from generated_logs import generate
 
-from traceviz import tokens
+from traceviz import pipeline, tokens
 from traceviz.cli import main
 from traceviz.pipeline import analyze
 
@@ -29,6 +30,26 @@ def test_count_by_model(runner: CliRunner, samples: Path) -> None:
     assert "o1-2024-12-17" in result.stdout
     assert "counted with a fallback tokenizer (estimates)" in result.stdout
     assert result.stderr.startswith("read ")
+
+
+def test_a_second_count_reads_the_cache_and_prints_the_same(
+    runner: CliRunner, samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["count", str(samples), "--by", "model", "--cache-dir", str(tmp_path / "cache")]
+    cold = runner.invoke(main, args)
+    assert cold.exit_code == 0, cold.output
+    assert any((tmp_path / "cache").iterdir())
+
+    def measured(*_: object) -> None:
+        msg = "a file was measured"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(pipeline, "measure", measured)
+    warm = runner.invoke(main, args)
+    assert warm.exit_code == 0, warm.output
+    assert (warm.stdout, warm.stderr) == (cold.stdout, cold.stderr)
+    uncached = runner.invoke(main, [*args, "--no-cache"])
+    assert "AssertionError: a file was measured" in uncached.stderr  # --no-cache measures
 
 
 def test_count_needs_paths_or_text(runner: CliRunner) -> None:

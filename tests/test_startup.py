@@ -158,3 +158,61 @@ def test_a_run_tunes_polars_allocator_unless_the_user_did(preset: str | None) ->
         check=True,
     )
     assert done.stderr.splitlines()[-1] == (preset or SETTINGS)
+
+
+# Runs `traceviz prices` as PROBE does, then prints whether the collector is on and how
+# many objects it was told to leave alone.
+COLLECTOR_PROBE = PROBE.replace(
+    "print(json.dumps(sorted(sys.modules)), file=sys.stderr)",
+    "import gc; print(json.dumps([gc.isenabled(), gc.get_freeze_count()]), file=sys.stderr)",
+)
+
+
+def test_a_commands_imports_are_frozen_out_of_the_collector_which_stays_on() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_PROBE, json.dumps(["prices"])],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    enabled, frozen = json.loads(done.stderr.splitlines()[-1])
+    assert enabled
+    assert frozen > 10_000  # the modules `prices` imported, at least
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_imports_uncollected_pauses_the_collector_and_leaves_it_as_it_was(enabled: bool) -> None:
+    import gc
+
+    from traceviz.cli.lazy import imports_uncollected
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with imports_uncollected():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
+
+
+# Runs the command line as PROBE does, then prints the tokenizers it built whole.
+WHOLE_PROBE = PROBE.replace(
+    "print(json.dumps(sorted(sys.modules)), file=sys.stderr)",
+    "print(json.dumps(sorted(sys.modules['traceviz.tokenizers']._WHOLE)), file=sys.stderr)",
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", str(SAMPLE), "--no-cache", "-q", "--vs", "o1"],
+        ["count", str(SAMPLE), "-q"],
+    ],
+)
+def test_a_small_file_is_counted_without_building_a_whole_vocabulary(args: list[str]) -> None:
+    _, built = _run(args, WHOLE_PROBE)
+    assert built == set()  # ~260 ms each: the found tokens were enough (`encoding_for`)

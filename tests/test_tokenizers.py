@@ -1,6 +1,7 @@
 """The shipped rank files are the published ones: each packed file, read here without the
 loader's code, gives back the published `.tiktoken` text byte for byte (its published
-SHA-256), and the loader's ranks and widths are that text's."""
+SHA-256), and the loader's ranks and widths are that text's. An encoding of only the
+tokens found in a few texts gives them the ids the whole vocabulary gives."""
 
 from __future__ import annotations
 
@@ -8,15 +9,22 @@ import base64
 import gzip
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
 import pytest
+import regex
+import tiktoken
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from traceviz import tokenizers
 from traceviz.errors import ConfigError
+from traceviz.load import read
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = files("traceviz") / "data"
@@ -121,3 +129,101 @@ def test_the_packing_tool_reproduces_the_shipped_files(tmp_path: Path) -> None:
     )
     assert refused.returncode == 1
     assert "not a published rank file" in refused.stdout
+
+
+# Texts whose pieces, tokens and special tokens are varied: white space of every kind
+# around words, digits, punctuation, CJK, contractions, special tokens, a long no-space run.
+FOUND_TEXTS = [
+    "",
+    " ",
+    "Hello, world! The  quick brown fox\u00a0 jumps over\tthe lazy dog.\n\n",
+    "Okay, so I need to find the derivative. Wait, let me double-check: d/dx x^2 = 2x.",
+    "我们需要计算这个积分。首先，令 u = x^2，然后 du = 2x dx。答案是 42。",
+    "日本語のテキスト、カタカナとひらがな・ゝゞ゠ー \u3000 全角",
+    "def fib(n: int) -> int:\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n",
+    "\\[ \\int_0^1 x^2 \\, dx = \\frac{1}{3} \\] and $\\boxed{\\frac{\\pi}{4}}$",
+    "3141592653589793238462643383279502884197169399375105820974944592307816406286",
+    "emoji 😀👍🏽🇫🇷 e\u0301 combining, ZWJ 👨‍👩‍👧, don't we'll THEY'RE",
+    "control \x00\x01\x1b[31mred\x1b[0m\r\n\ttabs\x7f \u2028 \u0085x",
+    "<think>\nLet me think.\n</think>\n\nThe answer is 4.<｜end▁of▁sentence｜>",
+    "<|endoftext|> is text here, and so is <|endofprompt|>",
+    base64.b64encode(bytes(range(256)) * 2).decode(),
+    "  leading spaces   and trailing   \n\n\n  12  中文  ab12cd  ",
+]
+SAMPLES = ROOT / "samples"
+
+
+def _ids(encoding: tiktoken.Encoding, name: str, text: str) -> list[int]:
+    """The ids of `text` as `tokens.Counter` encodes it (DeepSeek's added tokens matched)."""
+    allowed: Literal["all"] | frozenset[str] = "all" if name == tokenizers.DEEPSEEK else frozenset()
+    return encoding.encode(text, allowed_special=allowed, disallowed_special=())
+
+
+def _sample_texts() -> list[str]:
+    found = []
+    for path in sorted(SAMPLES.iterdir()):
+        if path.name != "README.md":
+            traces = read(path)
+            for column in ("prompt", "reasoning", "answer"):
+                found += [t for t in traces[column].to_list() if t]
+    return found
+
+
+@pytest.mark.parametrize("name", tokenizers.TOKENIZERS)
+def test_an_encoding_of_the_found_tokens_gives_the_whole_vocabularys_ids(name: str) -> None:
+    whole = tokenizers.encoding(name)
+    texts = FOUND_TEXTS + _sample_texts()
+    for text in texts:
+        assert _ids(tokenizers._found_encoding(name, [text]), name, text) == _ids(
+            whole, name, text
+        ), text
+    together = tokenizers._found_encoding(name, texts)
+    assert [_ids(together, name, t) for t in texts] == [_ids(whole, name, t) for t in texts]
+
+
+# white space of every kind, letters, digits, punctuation, CJK, and whole special tokens
+ATOMS = st.sampled_from(
+    [*" \t\n\r\u00a0\u3000\u2003\u0085\u000b", *"aZé0 9.,!?'\"-$\\{}()_/", *"中文日本カタ・ー",
+     "<think>", "</think>", "<｜end▁of▁sentence｜>", "<|endoftext|>", "'s", "'LL", "😀", "e\u0301"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ATOMS | st.characters(exclude_categories=["Cs"]), max_size=40).map("".join))
+@example("a  b\u00a0 c\t d \u3000e")
+def test_found_tokens_give_the_same_ids_on_random_text(text: str) -> None:
+    for name in tokenizers.TOKENIZERS:
+        found = tokenizers._found_encoding(name, [text])
+        assert _ids(found, name, text) == _ids(tokenizers.encoding(name), name, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ATOMS | st.characters(exclude_categories=["Cs"]), max_size=40).map("".join))
+def test_no_piece_holds_a_space_after_a_character_other_than_white_space(text: str) -> None:
+    """What `encoding_for` rests on, read with another engine: the `regex` package (V1, for
+    the patterns' `&&`) splits as the patterns say, and no piece holds a space that the
+    cut (`_SEGMENT_CUT`) would cut before."""
+    for name in tokenizers.TOKENIZERS:
+        pattern = re.sub(r"\\x\{([0-9a-f]{4})\}", r"\\u\1", tokenizers._PATTERNS[name])
+        for piece in regex.findall(pattern, text, flags=regex.V1):
+            assert tokenizers._SEGMENT_CUT.search(piece) is None, (name, piece)
+
+
+def test_encoding_for_builds_the_whole_encoding_once_past_its_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    whole = tokenizers.encoding(tokenizers.DEEPSEEK)
+    monkeypatch.setattr(tokenizers, "_WHOLE", {})
+    monkeypatch.setattr(tokenizers, "_found_bytes", {})
+    half = "x " * (tokenizers.FOUND_TOKENS_BYTES // 4)
+    monkeypatch.setattr(tokenizers, "encoding", lambda name: whole)
+    assert tokenizers.encoding_for(tokenizers.DEEPSEEK, [half]) is not whole
+    assert tokenizers.encoding_for(tokenizers.DEEPSEEK, [half, "x"]) is whole  # past it
+    assert tokenizers.encoding_for(tokenizers.DEEPSEEK, ["a lone \ud800"]) is whole
+    assert tokenizers.encoding_for(tokenizers.O200K, [half]) is not whole  # its own budget
+
+
+def test_encoding_for_takes_the_whole_encoding_once_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokenizers, "_found_bytes", {})
+    whole = tokenizers.encoding(tokenizers.CL100K)
+    assert tokenizers.encoding_for(tokenizers.CL100K, ["short"]) is whole

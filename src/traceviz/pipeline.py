@@ -42,14 +42,19 @@ from traceviz.errors import InputError
 from traceviz.ingest import is_stream
 from traceviz.load import Ingest, ReadOptions, batches, read_batches, shard_traces, sources
 from traceviz.price import overthinking
-from traceviz.price.whatif import DEFAULT_PRESET, recount, target_key
+from traceviz.price.whatif import DEFAULT_PRESET, RECOUNTED, recount, target_key
 from traceviz.schema import (
     ANSWER,
+    KIND_EXPECTED_SCHEMA,
+    KIND_STEPS_SCHEMA,
+    METRICS_SCHEMA,
     PROMPT,
     REASONING,
     REASONING_SUMMARY,
     SOURCE,
+    TOKENS_SCHEMA,
     TRACE_ID,
+    TRACE_SCHEMA,
     IngestStats,
     Quarantined,
     Trace,
@@ -414,15 +419,21 @@ def traces_schema(options: AnalysisOptions, raw: bool = False) -> dict[str, pl.D
     return dict((traces if options.keep_text else traces.drop(TEXT_COLUMNS)).schema)
 
 
-_SCHEMAS: dict[str, pl.Schema] = {}
-
-
 def measured_schema(options: AnalysisOptions) -> pl.Schema:
-    """The columns and types measuring gives for these settings (text dropped)."""
-    key = measure_key(options)
-    if key not in _SCHEMAS:
-        _SCHEMAS[key] = measure(empty_traces(), options).traces.drop(TEXT_COLUMNS).schema
-    return _SCHEMAS[key]
+    """The columns and types measuring gives for these settings (text dropped): what a
+    cached result must have.
+
+    NOTE: read from the stages' tables in `schema.py`, not from running `measure` on an
+    empty frame, which a warm run would do for this alone (~110 ms: the kinds model
+    loaded and every stage run); tests/test_cache_keys.py holds the two equal for every
+    setting that shapes the columns.
+    """
+    columns = {c: t for c, t in TRACE_SCHEMA.items() if c not in TEXT_COLUMNS} | TOKENS_SCHEMA
+    if options.steps:
+        columns |= METRICS_SCHEMA | KIND_STEPS_SCHEMA | KIND_EXPECTED_SCHEMA
+    if options.vs and options.prices:
+        columns |= dict.fromkeys(RECOUNTED, pl.Int64())
+    return pl.Schema(columns)
 
 
 def _shard_bytes(files: list[str], run: RunOptions, sizes: dict[str, int] | None = None) -> int:

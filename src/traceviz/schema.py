@@ -199,6 +199,22 @@ STEPS_SCHEMA: dict[str, pl.DataType] = {
 # these, not from the argmax counts `steps_<kind>`.
 EXPECTED_STEPS_PREFIX = "expected_steps_"
 KIND_STEPS_PREFIX = "steps_"
+# The eight step kinds of the Thought Anchors taxonomy (Bogdan et al. 2025, arXiv
+# 2506.19143): the values of `kind`, and the kind columns of the traces, in this order.
+KINDS = (
+    "problem_setup",
+    "plan_generation",
+    "fact_retrieval",
+    "active_computation",
+    "result_consolidation",
+    "uncertainty_management",
+    "self_checking",
+    "final_answer_emission",
+)
+KIND_STEPS_SCHEMA: dict[str, pl.DataType] = {f"{KIND_STEPS_PREFIX}{k}": pl.Int64() for k in KINDS}
+KIND_EXPECTED_SCHEMA: dict[str, pl.DataType] = {
+    f"{EXPECTED_STEPS_PREFIX}{k}": pl.Float64() for k in KINDS
+}
 STEPS = "steps"
 THOUGHTS = "thoughts"
 REFLECTION_WORDS = "reflection_words"

@@ -83,7 +83,7 @@ class Counter:
     def encode(self, text: str) -> list[int]:
         """Token ids as the model sees the text (DeepSeek's added tokens such as `<think>`
         are matched in text; OpenAI's special tokens are plain text in a message)."""
-        enc = encoding(self.name)
+        enc = tokenizers.encoding_for(self.name, [text])
         if self.name == DEEPSEEK:
             return enc.encode(text, allowed_special="all")
         return enc.encode_ordinary(text)
@@ -101,11 +101,12 @@ class Counter:
         token ids of a whole batch never sit in memory together.
         """
         present = [t for t in texts if t is not None]
-        enc = encoding(self.name)
         found: list[int] = []
-        for start in range(0, len(present), COUNT_CHUNK):
-            chunk = present[start : start + COUNT_CHUNK]
-            found.extend(len(ids) for ids in self._encode_arrays(enc, chunk))
+        if present:
+            enc = tokenizers.encoding_for(self.name, present)
+            for start in range(0, len(present), COUNT_CHUNK):
+                chunk = present[start : start + COUNT_CHUNK]
+                found.extend(len(ids) for ids in self._encode_arrays(enc, chunk))
         lengths = iter(found)
         return [None if t is None else next(lengths) for t in texts]
 
@@ -116,7 +117,9 @@ class Counter:
         A token belongs to the part its last byte is in, so the parts add up to the
         text's own count exactly; the first part also holds anything before its start.
         """
-        enc = encoding(self.name)
+        if not texts:
+            return []
+        enc = tokenizers.encoding_for(self.name, texts)
         widths = token_widths(self.name)
         found: list[list[int]] = []
         for first in range(0, len(texts), COUNT_CHUNK):
@@ -324,7 +327,7 @@ def _tokenizer_of(model: str | None, forced: str | None) -> tuple[str, bool, str
     own, own_exact = tokenizer_for(model)
     if forced is None:
         return own, own_exact, own
-    encoding(forced)  # fail early on an unknown name
+    tokenizers.vocabulary(forced)  # fail early on an unknown name
     if not model:
         return forced, True, forced
     return forced, forced == own and own_exact, own

@@ -73,8 +73,11 @@ def count(
         msg = "Give PATHS to count, or --text to count stdin."
         raise click.UsageError(msg)
     refuse_overwrite([("--quarantine", inputs.quarantine)], paths, COUNT_QUARANTINE)
-    # token counts only: no steps, and no price stage (count shows no money)
-    options = AnalysisOptions(read=inputs.read, tokenizer=tokenizer, steps=False, prices=False)
+    # token counts only: no steps, and no price stage (count shows no money); no steps to
+    # keep, so results are kept in the cache (--no-cache, --cache-dir) as report's are
+    options = AnalysisOptions(
+        read=inputs.read, tokenizer=tokenizer, steps=False, keep_steps=False, prices=False
+    )
     with (
         reading(inputs, COUNT_QUARANTINE) as read,
         run.open() as how,

@@ -11,15 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
-
 OnProgress = Callable[[int, int, int], None]
 
 
@@ -29,6 +20,10 @@ def progress_bar(quiet: bool, label: str = "reading") -> Iterator[OnProgress | N
     if quiet or not sys.stderr.isatty():
         yield None
         return
+    # NOTE: imported only to draw: a run on a pipe or in CI would pay ~15 ms for nothing
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
     started = time.monotonic()
     with Progress(
         TextColumn("{task.description}"),

@@ -25,11 +25,12 @@ from traceviz import tokens
 from traceviz.schema import (
     ANSWER,
     END,
-    EXPECTED_STEPS_PREFIX,
     FINISH_REASON,
     KIND,
     KIND_CONFIDENCE,
-    KIND_STEPS_PREFIX,
+    KIND_EXPECTED_SCHEMA,
+    KIND_STEPS_SCHEMA,
+    KINDS,
     MARKER,
     METRICS_SCHEMA,
     MODEL,
@@ -150,7 +151,7 @@ def _classify(
     for chunk in _chunks(texts):
         runs.append(word_runs(pl.Series([t for trace in chunk for t in trace], dtype=pl.String)))
         parts.append(model.probabilities(chunk, runs[-1]))
-    probabilities = np.concatenate(parts) if parts else np.zeros((0, len(kinds_module.KINDS)))
+    probabilities = np.concatenate(parts) if parts else np.zeros((0, len(KINDS)))
     chosen = model.choose(probabilities)
     first = np.repeat(np.cumsum(lengths) - lengths, lengths)
     owner = np.repeat(np.arange(len(cuts)), lengths)
@@ -209,8 +210,8 @@ def default_model() -> KindModel:
     return kinds_module.load()
 
 
-KIND_STEPS = tuple(f"{KIND_STEPS_PREFIX}{kind}" for kind in kinds_module.KINDS)
-KIND_EXPECTED = tuple(f"{EXPECTED_STEPS_PREFIX}{kind}" for kind in kinds_module.KINDS)
+KIND_STEPS = tuple(KIND_STEPS_SCHEMA)
+KIND_EXPECTED = tuple(KIND_EXPECTED_SCHEMA)
 
 
 def metrics(
@@ -276,21 +277,21 @@ def metrics(
 
 def _kind_counts(step_table: pl.DataFrame, owner: np.ndarray, hidden: pl.Series) -> pl.DataFrame:
     """Each trace's steps of every kind (`steps_<kind>`): zero without steps, null if hidden."""
-    index = {kind: i for i, kind in enumerate(kinds_module.KINDS)}
+    index = {kind: i for i, kind in enumerate(KINDS)}
     kind = step_table[KIND].replace_strict(index, default=-1, return_dtype=pl.Int64).to_numpy()
     known = kind >= 0
-    width = len(kinds_module.KINDS)
+    width = len(KINDS)
     counts = np.bincount(
         owner[known] * width + kind[known], minlength=hidden.len() * width
     ).reshape(-1, width)
-    return _null_where(pl.DataFrame(counts, schema=dict.fromkeys(KIND_STEPS, pl.Int64())), hidden)
+    return _null_where(pl.DataFrame(counts, schema=KIND_STEPS_SCHEMA), hidden)
 
 
 def _expected(
     owner: np.ndarray, probabilities: np.ndarray | None, hidden: pl.Series
 ) -> pl.DataFrame:
     """Each trace's summed kind probabilities: zero without steps, null if hidden."""
-    schema = dict.fromkeys(KIND_EXPECTED, pl.Float64())
+    schema = KIND_EXPECTED_SCHEMA
     if probabilities is None:
         return pl.DataFrame({c: [None] * hidden.len() for c in schema}, schema=schema)
     if probabilities.shape != (len(owner), len(KIND_EXPECTED)):

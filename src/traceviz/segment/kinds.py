@@ -1,8 +1,9 @@
 """Step kinds: a linear classifier over a step's words, cues, surface, position and
 neighbours, shipped as plain data with its own cross-validated accuracy.
 
-The eight kinds are those of the Thought Anchors taxonomy (Bogdan et al. 2025,
-arXiv 2506.19143). A model is a multinomial logistic regression over, for every step:
+The eight kinds (`KINDS`, named in `schema.py`) are those of the Thought Anchors
+taxonomy (Bogdan et al. 2025, arXiv 2506.19143). A model is a multinomial logistic
+regression over, for every step:
 
 - the TF-IDF (sublinear tf, l2-normalised) of its words and word pairs and its cue;
 - dense features: cue regexes (`CUES`), surface statistics, position in the trace and,
@@ -40,6 +41,7 @@ import orjson
 import polars as pl
 
 from traceviz.errors import ConfigError
+from traceviz.schema import KINDS
 from traceviz.segment.features import (
     CUES,
     Design,
@@ -50,16 +52,6 @@ from traceviz.segment.features import (
     vocabulary,
 )
 
-KINDS = (
-    "problem_setup",
-    "plan_generation",
-    "fact_retrieval",
-    "active_computation",
-    "result_consolidation",
-    "uncertainty_management",
-    "self_checking",
-    "final_answer_emission",
-)
 FORMAT_VERSION = 3
 
 
