@@ -416,8 +416,8 @@ def _estimates(overall: pl.DataFrame, cap: overthinking.Cap | None) -> list[str]
         )
         if logged := row.get("whatif_prompt_logged"):
             notes[-1] += (
-                f"; {logged:,} trace{'' if logged == 1 else 's'} without prompt text: the"
-                " billed prompt tokens taken as the target's (whatif_prompt_logged)"
+                f"; {logged:,} trace{'' if logged == 1 else 's'} without prompt text: billed"
+                " prompt tokens used (whatif_prompt_logged)"
             )
     return notes
 

@@ -706,6 +706,6 @@ def test_whatif_bills_the_prompt_a_log_holds_no_text_of(tmp_path: Path) -> None:
     ) / 10**6
     assert Decimal(row["whatif_cost_total"]) == expected
     report = CliRunner().invoke(main, ["report", *args[1:], "--format", "md"])
-    assert "1 trace without prompt text: the billed prompt tokens taken as the target's" in (
+    assert "1 trace without prompt text: billed prompt tokens used" in (
         report.stdout.replace("\\_", "_")
     )

@@ -111,8 +111,8 @@ def logged_prompts(row: dict[str, Any]) -> str:
     if not logged:
         return ""
     return (
-        f"; {logged:,} trace{'' if logged == 1 else 's'} without prompt text: the"
-        " billed prompt tokens taken as the target's (whatif_prompt_logged)"
+        f"; {logged:,} trace{'' if logged == 1 else 's'} without prompt text: billed"
+        " prompt tokens used (whatif_prompt_logged)"
     )
 
 
