@@ -222,7 +222,9 @@ def test_vs_after_a_plain_run_does_not_reuse_its_cache(
     assert plain.exit_code == 0, plain.output
     vs = CliRunner().invoke(main, ["report", str(SAMPLES), "-q", "--vs", "o1"])
     assert vs.exit_code == 0, vs.output
-    assert "What if on o1 (estimate): $0.6653" in vs.stdout
+    assert "What if on o1 (estimate): $0.7299" in vs.stdout
+    cold = CliRunner().invoke(main, ["report", str(SAMPLES), "-q", "--vs", "o1", "--no-cache"])
+    assert vs.stdout == cold.stdout
 
 
 def test_json_money_is_never_in_exponent_notation() -> None:
