@@ -709,3 +709,17 @@ def test_whatif_bills_the_prompt_a_log_holds_no_text_of(tmp_path: Path) -> None:
     assert "1 trace without prompt text: billed prompt tokens used" in (
         report.stdout.replace("\\_", "_")
     )
+
+
+def test_tier_priority_prices_at_standard_and_says_so() -> None:
+    # `--tier priority` was refused by click while a logged service_tier "priority" priced
+    args = ["report", str(SAMPLES), "--no-cache", "--format", "json", "--tier"]
+    standard = CliRunner().invoke(main, [*args, "standard"])
+    priority = CliRunner().invoke(main, [*args, "priority"])
+    assert priority.exit_code == 0, priority.output
+    document = json.loads(priority.stdout)
+    assert document["overall"]["cost_total"] == json.loads(standard.stdout)["overall"]["cost_total"]
+    assert any(
+        "priority tier asked for on 34 traces" in line and "priced at standard rates" in line
+        for line in document["estimates"]
+    )

@@ -95,7 +95,7 @@ def analysis_options(func: F) -> F:
             ),
             click.option(
                 "--tier",
-                type=click.Choice(["standard", "batch", "flex"]),
+                type=click.Choice(["standard", "batch", "flex", "priority"]),
                 help="Price every record at this tier.",
             ),
             click.option(
