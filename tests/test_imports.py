@@ -16,8 +16,8 @@ The layers, leftmost first; a module may import from its own layer and those to 
 left, never from one to its right:
 
     layer        modules                                     job
-    foundation   _version, errors, escape, schema,           names, values, errors, safe text
-                 timestamps, stats, lazy_names               for all
+    foundation   _version, errors, escape, schema,           names, values, errors, safe text,
+                 timestamps, stats, lazy_names, wording      counts in words, for all
     ingest       ingest.* (interface, registry, containers)  files -> raw records
     normalize    normalize.*                                 raw records -> traces (shapes)
     read         load, shards                                paths -> traces frames
@@ -50,7 +50,18 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "foundation",
-        frozenset({"_version", "errors", "escape", "schema", "timestamps", "stats", "lazy_names"}),
+        frozenset(
+            {
+                "_version",
+                "errors",
+                "escape",
+                "schema",
+                "timestamps",
+                "stats",
+                "lazy_names",
+                "wording",
+            }
+        ),
     ),
     ("ingest", frozenset({"ingest"})),
     ("normalize", frozenset({"normalize"})),

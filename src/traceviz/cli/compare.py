@@ -22,6 +22,7 @@ from traceviz.price import fit
 from traceviz.report.aggregate import group_columns
 from traceviz.report.groups import column, columns, metadata_keys
 from traceviz.schema import PROMPT
+from traceviz.wording import count_of
 
 COMPARE_QUARANTINE = "compare.quarantine.jsonl"
 
@@ -122,7 +123,7 @@ def _notes(
     if few:
         fewest = min(g.fit.pairs for g in few)
         notes.append(
-            f"note: no 95% interval for {_count(len(few), 'fit')} of fewer than"
+            f"note: no 95% interval for {count_of(len(few), 'fit')} of fewer than"
             f" {MIN_INTERVAL_PAIRS} pairs (fewest: {fewest:,}): a bootstrap over so few"
             " pairs cannot show their spread; the ratio is a point estimate"
         )
@@ -137,14 +138,10 @@ def _notes(
             )
         if averaged:
             notes.append(
-                f"note: {_count(averaged, 'prompt key')} of {side} with several responses:"
+                f"note: {count_of(averaged, 'prompt key')} of {side} with several responses:"
                 " each averaged into one pair"
             )
     return notes
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _side(

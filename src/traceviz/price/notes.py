@@ -38,6 +38,7 @@ from traceviz.schema import (
     USAGE_REASONING,
     USAGE_SPLIT,
 )
+from traceviz.wording import count_of
 
 TIERS = ("batch", "flex", "priority")
 MODELS_SHOWN = 5
@@ -167,13 +168,13 @@ def render(found: Figures) -> list[str]:
     if found.cache_over:
         lines.append(
             f"more cached and cache-write tokens than prompt tokens logged (impossible) on"
-            f" {_traces(found.cache_over)}: the logged prompt billed once, cache reads"
+            f" {count_of(found.cache_over, 'trace')}: the logged prompt billed once, cache reads"
             " first (usage_input, usage_cached_input, usage_cache_write)"
         )
     if found.shared and found.shared[0]:
         responses, choices = found.shared
         lines.append(
-            f"the usage of {responses:,} response{'' if responses == 1 else 's'} with several"
+            f"the usage of {count_of(responses, 'response')} with several"
             f" choices split among their {choices:,} choices (the prompt on the first, the"
             " reasoning and the answers in proportion to each choice's text): per-choice"
             " tokens and costs are estimates, their sums the logged bill (usage_split)"
@@ -198,7 +199,7 @@ def _undated(undated: pl.DataFrame) -> list[str]:
             + (", a whole day" if basis.endswith("(whole day)") else "")
         )
         found.append(
-            f"no timestamp on {_traces(count)}: priced {when}, actual and what-if alike"
+            f"no timestamp on {count_of(count, 'trace')}: priced {when}, actual and what-if alike"
             f" ({', '.join(ids)})"
         )
     return found
@@ -208,7 +209,7 @@ def _band(varied: int, low: Decimal, high: Decimal, total: Decimal) -> list[str]
     if not varied:
         return []
     return [
-        f"time of day unknown on {_traces(varied)} whose price changes within the"
+        f"time of day unknown on {count_of(varied, 'trace')} whose price changes within the"
         f" day: priced at the standard price, {_usd(total)}; at any minute of the day"
         f" {_usd(low)} to {_usd(high)} (cost_low, cost_high)"
     ]
@@ -223,7 +224,7 @@ def _tiers(tiers: dict[str, tuple[int, frozenset[str]]]) -> list[str]:
             if len(models) > MODELS_SHOWN:
                 models = [*models[:MODELS_SHOWN], f"{len(models) - MODELS_SHOWN} more"]
             found.append(
-                f"{tier} tier asked for on {_traces(count)} of models without a"
+                f"{tier} tier asked for on {count_of(count, 'trace')} of models without a"
                 f" {tier} rate ({', '.join(models)}): priced at standard rates (price_basis)"
             )
     return found
@@ -236,32 +237,29 @@ def _reasoning_split(
     if counted or clipped:
         n = counted + clipped
         found.append(
-            f"more reasoning than output tokens logged (impossible) on {_traces(n)}:"
+            f"more reasoning than output tokens logged (impossible) on {count_of(n, 'trace')}:"
             f" {counted:,} split by the exact count of the visible reasoning,"
             f" {clipped:,} with no text cut to the output; billed output kept"
         )
     if disagreed:
         found.append(
             f"logged reasoning off the exact count of the visible reasoning by more than the"
-            f" template's tokens on {_traces(disagreed)}, whose counts match the"
+            f" template's tokens on {count_of(disagreed, 'trace')}, whose counts match the"
             " billed output: split by the count (reasoning_tokens_source)"
         )
     if longer:
         found.append(
             f"the visible reasoning alone counts more tokens than the whole billed output"
-            f" on {_traces(longer)} (usage of a truncated or another response?): reasoning"
-            " taken as the billed output (reasoning_tokens_source clipped)"
+            f" on {count_of(longer, 'trace')} (usage of a truncated or another response?):"
+            " reasoning taken as the billed output (reasoning_tokens_source clipped)"
         )
     if capped:
         found.append(
-            f"more tokens after the first answer than billed reasoning on {_traces(capped)}:"
-            " capped at the billed reasoning (reasoning_tokens_after_first_answer_billed)"
+            "more tokens after the first answer than billed reasoning on"
+            f" {count_of(capped, 'trace')}: capped at the billed reasoning"
+            " (reasoning_tokens_after_first_answer_billed)"
         )
     return found
-
-
-def _traces(n: int) -> str:
-    return f"{n:,} trace" if n == 1 else f"{n:,} traces"
 
 
 def _usd(amount: object) -> str:

@@ -35,6 +35,7 @@ from traceviz.schema import (
     WHATIF_RATIO,
     IngestStats,
 )
+from traceviz.wording import count_of
 
 ALL = "(all)"
 MERGE_EVERY = 16  # results reduced before their partials are merged into one
@@ -111,7 +112,7 @@ def logged_prompts(row: dict[str, Any]) -> str:
     if not logged:
         return ""
     return (
-        f"; {logged:,} trace{'' if logged == 1 else 's'} without prompt text: billed"
+        f"; {count_of(logged, 'trace')} without prompt text: billed"
         " prompt tokens used (whatif_prompt_logged)"
     )
 

@@ -41,6 +41,7 @@ from traceviz.schema import (
     REASONING_TOKENS,
     TRACE_ID,
 )
+from traceviz.wording import count_of
 
 WORST = 3
 
@@ -172,12 +173,12 @@ class Audit:
         held = f"ok: {n} rule{' holds' if n == 1 else 's hold'} over "
         money = [r for r in self.evaluated if r in MONEY_RULES]
         if not (self.unpriced and money):
-            return held + _traces(self.traces)
-        priced = _traces(self.traces - self.unpriced, "priced ")
+            return held + count_of(self.traces, "trace")
+        priced = count_of(self.traces - self.unpriced, "priced trace")
         over_priced = f"{priced} of {self.traces:,}; {self.unpriced:,} not priced"
         if len(money) == n:
             return held + over_priced
-        return f"{held}{_traces(self.traces)} ({', '.join(money)}: over {over_priced})"
+        return f"{held}{count_of(self.traces, 'trace')} ({', '.join(money)}: over {over_priced})"
 
     def json(self) -> bytes:
         """The rules, the outcome of each and every violation, as indented JSON."""
@@ -193,10 +194,6 @@ class Audit:
         return json_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
 
 
-def _traces(n: int, kind: str = "") -> str:
-    return f"{n:,} {kind}trace{'' if n == 1 else 's'}"
-
-
 def unpriced_groups(gaps: list[PricingGap], groups: int) -> dict[str, str]:
     """Why each money rule was not evaluated in the groups of `gaps` that have no priced
     trace (of `groups` groups): `{"budget": "no trace could be priced in 1 of 2 groups: x"}`."""
@@ -205,7 +202,7 @@ def unpriced_groups(gaps: list[PricingGap], groups: int) -> dict[str, str]:
         return {}
     names = ", ".join(gap.group for gap in empty[:5])
     more = f" and {len(empty) - 5:,} more" if len(empty) > 5 else ""
-    where = f"in {len(empty):,} of {groups:,} group{'' if groups == 1 else 's'}: {names}{more}"
+    where = f"in {len(empty):,} of {count_of(groups, 'group')}: {names}{more}"
     why = f"no trace could be priced {where} ({sum(g.traces for g in empty):,} traces)"
     return dict.fromkeys(empty[0].rules, why)
 

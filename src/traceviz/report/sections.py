@@ -42,6 +42,7 @@ from traceviz.schema import (
 )
 from traceviz.segment.kinds import KINDS
 from traceviz.stats import STATISTICS
+from traceviz.wording import count_of
 
 SHORT_KINDS = ("setup", "plan", "facts", "compute", "consol.", "uncert.", "check", "final")
 
@@ -218,7 +219,7 @@ def _logged_note(overall: dict[str, Any]) -> str:
     K logged but not priced: $Z`: each figure with the traces it covers."""
     logged, unpriced = overall[TRACES_LOGGED], overall[TRACES_LOGGED_UNPRICED]
     both = logged - unpriced
-    note = f"logged cost {_dollars(overall[COST_LOGGED])} over {_traces(logged)}"
+    note = f"logged cost {_dollars(overall[COST_LOGGED])} over {count_of(logged, 'trace')}"
     if both:
         priced = "all" if not unpriced else f"{both:,}"
         diff = _dollars(overall[COST_LOGGED_DIFF])
@@ -226,10 +227,6 @@ def _logged_note(overall: dict[str, Any]) -> str:
     if unpriced:
         note += f"; {unpriced:,} logged but not priced: {_dollars(overall[COST_LOGGED_UNPRICED])}"
     return note
-
-
-def _traces(count: int) -> str:
-    return f"{count:,} trace{'' if count == 1 else 's'}"
 
 
 def _logged(report: Report, top: int | None) -> Section:

@@ -18,6 +18,7 @@ from traceviz import tokens
 from traceviz.escape import rich_name, rich_text
 from traceviz.report.interface import key_label, number
 from traceviz.stats import STATISTICS
+from traceviz.wording import count_of
 
 
 def tables(traces: pl.DataFrame, by: list[str]) -> list[Table]:
@@ -44,7 +45,7 @@ def _table(summary: pl.DataFrame, by: list[str]) -> Table:
             cells = [number(row[f"{part}_{s}"]) for s in STATISTICS]
             table.add_row(*groups, part, *cells, end_section=index == 2)
         group = " ".join(str(_label(row[k])) for k in by) or "all"
-        note = f"{group}: {row['traces']:,} trace{'' if row['traces'] == 1 else 's'}"
+        note = f"{group}: {count_of(row['traces'], 'trace')}"
         if row["inexact_traces"]:
             note += f"; {row['inexact_traces']:,} counted with a fallback tokenizer (estimates)"
         if row.get("hidden_traces"):
