@@ -180,3 +180,17 @@ def test_a_logged_bare_date_is_priced_as_its_whole_day(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, args).exit_code == 0
     back = orjson.loads(again.read_bytes())
     assert (back["created_whole_day"], back["cost_high"]) == (True, day["cost_high"])
+
+
+def test_a_date_alone_and_the_minute_00_00_of_it_are_priced_apart(tmp_path: Path) -> None:
+    # a `Day` equals the datetime of its midnight: keyed on the time alone, the two shared
+    # one price lookup, and whichever came second took the other's price
+    for order in (("2025-03-01T00:00:00Z", "2025-03-01"), ("2025-03-01", "2025-03-01T00:00:00Z")):
+        log = tmp_path / "both.jsonl"
+        log.write_bytes(b"".join(orjson.dumps(_deepseek(c)) + b"\n" for c in order))
+        out = tmp_path / "both.out.jsonl"
+        args = ["ingest", str(log), "--no-cache", "--vs", "deepseek-reasoner", "-o", str(out)]
+        assert CliRunner().invoke(main, args).exit_code == 0
+        rows = {r["created_whole_day"]: r for r in map(orjson.loads, out.read_bytes().splitlines())}
+        assert (rows[False]["cost_total"], rows[True]["cost_total"]) == ("0.135", "0.55"), order
+        assert rows[True]["cost_low"] != rows[True]["cost_high"]

@@ -246,7 +246,9 @@ def apply(
     `cost_total` everywhere else.
     """
     keys = {m: catalog.key(m) for m in traces[MODEL].unique().to_list()}
-    lookups: dict[tuple[str | None, datetime | None, str, str | None], tuple[object, ...]] = {}
+    lookups: dict[
+        tuple[str | None, datetime | None, bool, str, str | None], tuple[object, ...]
+    ] = {}
     rows = []
     for model, created, batch, service_tier in zip(
         traces[MODEL].to_list(),
@@ -257,7 +259,8 @@ def apply(
     ):
         wanted = tier or logged_tier(batch, service_tier)
         minute = created.replace(second=0, microsecond=0) if created else None
-        lookup = (keys[model], minute, wanted, model)
+        # NOTE: a `Day` equals its midnight, so whether it is one is part of the key
+        lookup = (keys[model], minute, whole_day(minute), wanted, model)
         if lookup not in lookups:
             lookups[lookup] = _price_row(catalog, keys[model], model, minute, at, wanted)
         rows.append(lookups[lookup])

@@ -58,6 +58,7 @@ from traceviz.schema import (
     WHATIF_REASONING_TOKENS,
     WHATIF_RECOUNTED_REASONING,
 )
+from traceviz.timestamps import whole_day
 
 HIDING_PREFIXES = ("o1", "o3", "o4", "gpt-", "claude")
 
@@ -141,7 +142,8 @@ def whatif(
     prompts, answers, recounted = (traces[name].to_list() for name in RECOUNTED)
     traces = traces.drop(RECOUNTED)
     rows = []
-    rate_cache: dict[tuple[datetime | None, bool], tuple[Decimal | None, ...]] = {}
+    # keyed by whether the time is a `Day` too: a Day equals its midnight
+    rate_cache: dict[tuple[datetime | None, bool, bool], tuple[Decimal | None, ...]] = {}
     empty = (None,) * (3 * len(RATE_PARTS))
     for index, (created, batch, billed) in enumerate(
         zip(
@@ -163,8 +165,9 @@ def whatif(
             middle = low = high = same  # type: ignore[assignment]
             source = "same kind of model: reasoning carried over, no ratio"
         minute = created.replace(second=0, microsecond=0) if created else None
-        if (minute, batch) not in rate_cache:
-            rate_cache[(minute, batch)] = _rates(catalog, key, minute, at, bool(batch)) or empty
+        when = (minute, whole_day(minute), bool(batch))
+        if when not in rate_cache:
+            rate_cache[when] = _rates(catalog, key, minute, at, bool(batch)) or empty
         rows.append(
             (
                 middle,
@@ -173,7 +176,7 @@ def whatif(
                 source,
                 prompts[index],
                 answers[index],
-                *rate_cache[(minute, batch)],
+                *rate_cache[when],
             )
         )
     frame = pl.DataFrame(
