@@ -144,6 +144,11 @@ SUMMED = (
 FLOATS = (FIRST_ANSWER_SHARE,)  # summed by polars, see above
 
 
+# A logged cost as money: the logged float taken to the catalog's 12 decimals, so that
+# sums are exact and equal prices give a difference of exactly zero, not float noise
+LOGGED = pl.col(COST_LOGGED).cast(MONEY)
+
+
 PAIRED = (COST_TOTAL, WHATIF_COST_TOTAL, WHATIF_COST_LOW, WHATIF_COST_HIGH)
 
 
@@ -183,11 +188,10 @@ def _sum_terms(columns: list[str]) -> list[pl.Expr]:
             ]
     terms += [pl.col(c).count().cast(pl.Int64).alias(n(c)) for c in FLOATS if c in columns]
     if COST_LOGGED in columns:
-        logged = pl.col(COST_LOGGED).cast(MONEY)  # see `_logged`
-        summed = {COST_LOGGED: logged}
+        summed = {COST_LOGGED: LOGGED}
         if COST_TOTAL in columns:
-            summed[COST_LOGGED_DIFF] = pl.col(COST_TOTAL) - logged  # null unless both
-            summed[COST_LOGGED_UNPRICED] = pl.when(pl.col(COST_TOTAL).is_null()).then(logged)
+            summed[COST_LOGGED_DIFF] = pl.col(COST_TOTAL) - LOGGED  # null unless both
+            summed[COST_LOGGED_UNPRICED] = pl.when(pl.col(COST_TOTAL).is_null()).then(LOGGED)
         for name, value in summed.items():
             terms += [value.sum().alias(s(name)), value.count().cast(pl.Int64).alias(n(name))]
     if USAGE_DRIFT in columns:
@@ -577,12 +581,9 @@ def _logged(traces: pl.DataFrame) -> pl.DataFrame | None:
     if not has(traces.columns, COST_LOGGED, COST_TOTAL, MODEL):
         return None
     with_logged = traces.filter(pl.col(COST_LOGGED).is_not_null())
-    # NOTE: the logged float is taken to the catalog's 12 decimals, so that equal prices
-    # give a difference of exactly zero rather than float noise
-    logged = pl.col(COST_LOGGED).cast(MONEY)
     keys = [pl.col(MODEL).fill_null(UNKNOWN_MODEL), pl.col(COST_TOTAL).is_not_null().alias(PRICED)]
     return with_logged.group_by(keys, maintain_order=True).agg(
         pl.len().cast(pl.Int64).alias(COUNT),
-        logged.sum().alias(COST_LOGGED),
+        LOGGED.sum().alias(COST_LOGGED),
         pl.col(COST_TOTAL).sum().alias("cost_traceviz"),
     )
