@@ -101,10 +101,11 @@ def _parse_text(value: str, name: str) -> datetime:
     if text.isascii() and text.replace(".", "", 1).isdigit():
         return from_unix(float(text) if "." in text else int(text), name)
     iso = text.removesuffix(" UTC").removesuffix(" GMT")
-    try:
-        return Day.of(date.fromisoformat(iso))  # a date alone (`2025-03-01`, `2025-W09-6`)
-    except ValueError:
-        pass
+    if ":" not in iso:  # no time of day written: maybe a date alone, so a whole day
+        try:
+            return Day.of(date.fromisoformat(iso))  # `2025-03-01`, `2025-W09-6`
+        except ValueError:
+            pass
     try:
         parsed = datetime.fromisoformat(iso)
     except ValueError:
