@@ -1,10 +1,10 @@
 """Files, compressed files and stdin -> raw records tagged with their source and line.
 
 This package knows containers, not shapes: how to find the files under a path (`walk`),
-open them and undo `.gz`/`.zst` (`files`, `decompress`), choose the container that
-reads each (`registry`) and cut it into records (`read`), one module per container:
-`jsonl`, `sse`, `json_document`, `text`, `csv_rows`, `parquet` and `sqlite` (llm's
-`logs.db`: `llm_db`, `llm_legacy`, `llm_turns`, `condensed`). `interface` holds what
+open them and undo `.gz`/`.zst`/`.bz2`/`.xz` (`files`, `decompress`), choose the
+container that reads each (`registry`) and cut it into records (`read`), one module per
+container: `jsonl`, `sse`, `json_document`, `text`, `csv_rows`, `parquet` and `sqlite`
+(llm's `logs.db`: `llm_db`, `llm_legacy`, `llm_turns`, `condensed`). `interface` holds what
 they share. Three invariants:
 
 - memory is bounded by the largest record (and `max_record_bytes`), never by the file;

@@ -1,4 +1,5 @@
-"""Compressed inputs: gzip and zstd decoded as they are read, damage and bombs stopped.
+"""Compressed inputs: gzip, zstd, bzip2 and xz decoded as they are read, damage and bombs
+stopped.
 
 `Decompressor` hands out every byte decoded before any damage and only then raises
 `ArchiveDamaged`; it stops with `InflationLimitExceeded` when the output outgrows the
@@ -8,7 +9,9 @@ compressed bytes read, the measure of that ratio.
 
 from __future__ import annotations
 
+import bz2
 import io
+import lzma
 import sys
 import zlib
 from typing import IO, Any, Literal
@@ -22,23 +25,35 @@ from traceviz.ingest.interface import describe
 MAX_INFLATION = 400
 INFLATION_FLOOR = 256 * 1024 * 1024
 
-Compression = Literal["gzip", "zstd"]
+Compression = Literal["gzip", "zstd", "bzip2", "xz"]
 COMPRESSION_SUFFIXES: dict[str, Compression] = {
     ".gz": "gzip",
     ".gzip": "gzip",
     ".zst": "zstd",
     ".zstd": "zstd",
+    ".bz2": "bzip2",
+    ".xz": "xz",
 }
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# bzip2: "BZh", the block size digit, then a block's magic (the digits of pi) or, for an
+# empty stream, the end-of-stream magic (of sqrt(pi)): ten bytes no text log begins with
+BZIP2_MAGIC = b"BZh"
+BZIP2_BLOCKS = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
+XZ_MAGIC = b"\xfd7zXZ\x00"
+MAGIC_BYTES = 10  # what `compression` needs to see
 
 
 def compression(magic: bytes) -> Compression | None:
-    """The compression of a stream by its first four bytes, or None when plain."""
+    """The compression of a stream by its first `MAGIC_BYTES` bytes, or None when plain."""
     if magic[:2] == GZIP_MAGIC:
         return "gzip"
     if magic[:4] == ZSTD_MAGIC:
         return "zstd"
+    if magic[:6] == XZ_MAGIC:
+        return "xz"
+    if magic[:3] == BZIP2_MAGIC and magic[3:4] in b"123456789" and magic[4:10] in BZIP2_BLOCKS:
+        return "bzip2"
     return None
 
 
@@ -74,18 +89,27 @@ class CountingReader(io.RawIOBase):
 
 _GZIP_PIECE = 64 * 1024
 # NOTE: zstd's decoder has no output cap, and an RLE block turns 4 bytes into 128 KiB:
-# feeding 1 KiB at a time bounds one call's output to 32 MiB.
-_ZSTD_PIECE = 1024
+# feeding 1 KiB at a time bounds one call's output to 32 MiB. bz2's and lzma's decoders
+# lose a call's output when they raise, so they are fed 1 KiB at a time too: damage
+# then costs at most what that KiB decodes to.
+_PIECE = 1024
+# zlib, bz2 and lzma decoders take an output cap (`max_length`); zstd's does not
+_CAPPED = frozenset({"gzip", "bzip2", "xz"})
+_DECODE_ERRORS = (zlib.error, zstandard.ZstdError, lzma.LZMAError, OSError, EOFError)
 
 
 class Decompressor(io.RawIOBase):
-    """The decoded bytes of a gzip (several members) or zstd (several frames) input.
+    """The decoded bytes of a gzip (several members), zstd (several frames), bzip2 or xz
+    (several streams) input.
 
     Unlike `gzip.GzipFile`, nothing decoded is thrown away when the input turns out
     damaged: every decoded byte is handed out first, then the next read raises
     `ArchiveDamaged` naming the compressed byte where decoding stopped (the file size
     when the archive is cut short). Stops with `InflationLimitExceeded` when the output
     outgrows the input `MAX_INFLATION` times past `INFLATION_FLOOR` bytes.
+
+    NOTE: hand-written over the standard library's decoder objects, because its file
+    classes (`gzip`, `bz2`, `lzma`) raise at damage and lose what the last read decoded.
     """
 
     def __init__(self, source: IO[bytes], compressed: CountingReader, kind: Compression) -> None:
@@ -93,17 +117,21 @@ class Decompressor(io.RawIOBase):
         self.compressed = compressed
         self.kind = kind
         self.count = 0  # decoded bytes handed out
-        self._consumed = 0  # compressed bytes the decoders have used up
+        self._consumed = 0  # compressed bytes the decoders have taken in
         self._input = b""  # compressed bytes read, not yet fed to a decoder
         self._output = b""  # decoded bytes not yet handed out
         self._out_pos = 0
-        self._open = False  # a member (frame) is begun and not yet ended
+        self._open = False  # a member (frame, stream) is begun and not yet ended
         self._damage: ArchiveDamaged | None = None
         self._decoder: Any = self._new_decoder()
 
     def _new_decoder(self) -> Any:
         if self.kind == "gzip":
             return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        if self.kind == "bzip2":
+            return bz2.BZ2Decompressor()
+        if self.kind == "xz":
+            return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
         return zstandard.ZstdDecompressor().decompressobj()
 
     def readable(self) -> bool:
@@ -145,34 +173,46 @@ class Decompressor(io.RawIOBase):
             self._input = self.source.read1(_GZIP_PIECE)  # type: ignore[attr-defined]
         return bool(self._input)
 
+    def _held(self) -> bytes | None:
+        """What the decoder still holds to decode without new input (gzip's unconsumed
+        tail; b"" for a bz2/xz decoder holding input past its last output cap), or None
+        when it needs input."""
+        if self.kind == "gzip":
+            return self._decoder.unconsumed_tail or None
+        if self.kind in _CAPPED and self._open and not self._decoder.needs_input:
+            return b""
+        return None
+
     def _decode(self, limit: int) -> bytes | None:
-        """Some decoded bytes (at most `limit` for gzip), or None at a clean end."""
+        """Some decoded bytes (at most `limit` but for zstd), or None at a clean end."""
         while True:
-            tail = self._decoder.unconsumed_tail if self.kind == "gzip" else b""
-            if not tail and not self._more_input():
+            held = self._held()
+            if held is None and not self._more_input():
                 if self._open:
                     msg = f"archive truncated at byte {self._consumed}"
                     raise ArchiveDamaged(msg)
                 return None
-            if not self._open and not tail:
+            if not self._open and held is None:
                 # zero padding after the last member, as gzip(1) and GzipFile allow
                 self._input = self._input.lstrip(b"\x00")
                 if not self._input:
                     continue
             start = self._consumed
-            if tail:
-                data = tail
+            if held is not None:
+                data = held
             elif self.kind == "gzip":
                 data, self._input = self._input, b""
             else:
-                data, self._input = self._input[:_ZSTD_PIECE], self._input[_ZSTD_PIECE:]
+                data, self._input = self._input[:_PIECE], self._input[_PIECE:]
             self._open = True
             try:
                 if self.kind == "gzip":
                     out = self._decoder.decompress(data, limit)
+                elif self.kind in _CAPPED:
+                    out = self._decoder.decompress(data, max_length=limit)
                 else:
                     out = self._decoder.decompress(data)
-            except (zlib.error, zstandard.ZstdError) as exc:
+            except _DECODE_ERRORS as exc:
                 msg = f"corrupt {self.kind} data at byte {start}: {describe(exc)}"
                 raise ArchiveDamaged(msg) from exc
             left = len(self._decoder.unconsumed_tail) if self.kind == "gzip" else 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from traceviz.errors import InputError
-from traceviz.ingest.decompress import CountingReader, Decompressor, compression
+from traceviz.ingest.decompress import MAGIC_BYTES, CountingReader, Decompressor, compression
 from traceviz.ingest.interface import READ_CHUNK, STDIN, STDIN_NAME
 
 
@@ -76,14 +76,14 @@ def open_stdin() -> IO[bytes]:
 
 
 def open_binary(source: str) -> IO[bytes]:
-    """Open a file or stdin for reading, undoing gzip or zstd by magic bytes.
+    """Open a file or stdin for reading, undoing gzip, zstd, bzip2 or xz by magic bytes.
 
     The file is opened once; a compressed one reads back every byte decoded before any
     damage, then raises `ArchiveDamaged` (see `decompress.Decompressor`)."""
     raw = open_stdin() if source == STDIN else open_raw(source)
     counted = CountingReader(raw)
     buffered = io.BufferedReader(counted, buffer_size=READ_CHUNK)
-    kind = compression(buffered.peek(4)[:4])
+    kind = compression(buffered.peek(MAGIC_BYTES)[:MAGIC_BYTES])
     if kind is None:
         return buffered
     return io.BufferedReader(Decompressor(buffered, counted, kind), buffer_size=READ_CHUNK)

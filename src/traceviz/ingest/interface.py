@@ -60,7 +60,7 @@ Item = RawRecord | Quarantined | StreamEnd
 @dataclass(frozen=True, slots=True)
 class Opened:
     """A file opened for a container: `source` as named (`-` for stdin), `name` as shown
-    in records and quarantines, and its decoded bytes (`stream`, gzip/zstd undone)."""
+    in records and quarantines, and its decoded bytes (`stream`, gzip/zstd/bzip2/xz undone)."""
 
     source: str
     name: str
