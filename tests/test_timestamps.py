@@ -36,10 +36,12 @@ MARCH_SECONDS = 1_740_787_200
         ("2025-03-01 00:00:00", MARCH),  # no offset: UTC
         ("2025-03-01 00:00:00 UTC", MARCH),
         (datetime(2025, 3, 1, 8, tzinfo=timezone(timedelta(hours=8))), MARCH),
-        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (1, datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)),
+        (0, None),  # the placeholder of an unset time, not 1970 (see the test below)
+        ("0", None),
     ],
 )  # fmt: skip
-def test_logged_times(value: object, expected: datetime) -> None:
+def test_logged_times(value: object, expected: datetime | None) -> None:
     assert timestamp(value, "created") == expected
 
 
@@ -95,7 +97,8 @@ def test_seconds_past_year_9999_are_quarantined_with_the_reason(tmp_path: Path) 
 @example(0)
 @example(timestamps.SECONDS_END - 1)
 def test_every_seconds_timestamp_to_year_9999_reads_as_seconds(seconds: int) -> None:
-    parsed = timestamp(seconds, "created")
+    # the reader of Unix times; a logged 0 is then "not logged" (`fields.timestamp`)
+    parsed = timestamps.parse(seconds, "created")
     assert parsed is not None
     assert int(parsed.timestamp()) == seconds
 
@@ -146,6 +149,28 @@ def _deepseek(created: object) -> dict[str, object]:
         "choices": [{"index": 0, "message": {"content": "4", "reasoning_content": "2+2=4."}}],
         "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 0},
     }
+
+
+def test_a_logged_time_of_0_is_priced_as_no_time(tmp_path: Path) -> None:
+    # `"created": 0` was read as 1970-01-01, before every catalog entry: "1 traces have
+    # no price in the catalog", with nothing said why; now it is priced as an undated
+    # record is (at --at, else the latest entry), and the report's note says so
+    costs = []
+    for created in (0, None):
+        log = tmp_path / f"{created}.jsonl"
+        log.write_bytes(orjson.dumps(_deepseek(created)) + b"\n")
+        out = tmp_path / f"{created}.out.jsonl"
+        args = ["ingest", str(log), "--no-cache", "-o", str(out), "--at", "2025-03-01T12:00"]
+        assert CliRunner().invoke(main, args).exit_code == 0
+        row = orjson.loads(out.read_bytes())
+        assert row["created"] is None
+        costs.append((row["cost_total"], row["price_basis"]))
+    assert costs[0] == costs[1]
+    assert costs[0][0] == "0.55"
+    zero = tmp_path / "0.jsonl"
+    result = CliRunner().invoke(main, ["report", str(zero), "--no-cache"])
+    assert result.exit_code == 0
+    assert "no timestamp on 1 trace: priced at the latest catalog entry" in result.stdout
 
 
 def test_a_logged_bare_date_is_priced_as_its_whole_day(tmp_path: Path) -> None:

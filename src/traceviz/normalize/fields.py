@@ -106,7 +106,14 @@ def money(value: Any, name: str) -> float | None:
 
 def timestamp(value: Any, name: str) -> datetime | None:
     """A UTC timestamp from Unix time or ISO 8601 (see `traceviz.timestamps`), else a
-    `ShapeError` whose reason names the field."""
+    `ShapeError` whose reason names the field.
+
+    A Unix time of 0 is "not logged", as None is: it is the placeholder loggers write for
+    a time they never set (proto3's default, `new Date(0)`), and read as 1970 it would be
+    priced before any catalog entry ("no price") with nothing said why.
+    """
+    if value in (0, "0") and not isinstance(value, bool):
+        return None
     try:
         return timestamps.parse(value, name)
     except timestamps.TimestampError as exc:
