@@ -117,6 +117,25 @@ def test_a_non_number_in_a_rules_file_names_the_file_and_rule(
     )
 
 
+def test_a_rules_file_saved_with_a_byte_order_mark_is_read(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # Notepad's UTF-8 starts with a BOM: it was refused as invalid TOML
+    rules = tmp_path / "r.toml"
+    rules.write_bytes("\ufeffbudget = 0.000001\n".encode())
+    result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(rules), "--no-cache"])
+    assert result.exit_code == 3, result.output
+    assert "FAIL budget [all]: $0.54208053 > $0.000001" in result.stdout
+
+
+def test_a_rules_file_not_in_utf8_names_the_file(runner: CliRunner, tmp_path: Path) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_bytes(b"budget = 1.0 # \xe9t\xe9\n")
+    result = runner.invoke(main, ["audit", str(SAMPLES), "--rules", str(rules), "--no-cache"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {rules}: cannot read the rules: 'utf-8' codec")
+
+
 def test_rules_from_a_file_and_flags(tmp_path: Path) -> None:
     """A flag overrides the file's value where it stands; flags not given are not rules."""
     from traceviz.report import audit

@@ -470,6 +470,17 @@ def test_batch_flag_prices_every_store_at_batch_rates(tmp_path: Path) -> None:
     assert totals[0] == totals[1]
 
 
+def test_a_user_catalog_with_a_byte_order_mark_or_not_in_utf8(tmp_path: Path) -> None:
+    extra = tmp_path / "bom.toml"
+    entry = '[[price]]\nid = "my/bom"\nmodel = "o3"\nfrom = 2025-02-01\ninput = 1\noutput = 2\n'
+    extra.write_bytes(("\ufeff" + entry).encode())
+    assert "my/bom" in {p.id for p in price.load(extra).prices}
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(entry.replace('"o3"', '"o3 \xe9"').encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin.toml: the catalog is not UTF-8 text: "):
+        price.load(latin)
+
+
 def test_a_zero_rate_in_a_user_catalog_is_a_rate(tmp_path: Path) -> None:
     extra = tmp_path / "zero.toml"
     extra.write_text(

@@ -199,10 +199,14 @@ def load(extra: str | Path | None = None) -> Catalog:
         entries[price.id] = price
     if extra is not None:
         try:
-            text = Path(extra).read_text()
+            # utf-8-sig: a byte-order mark (Notepad writes one) is not part of the TOML
+            text = Path(extra).read_text(encoding="utf-8-sig")
         except OSError as exc:
             msg = f"{extra}: cannot read the catalog: {exc.strerror}"
             raise ConfigError(msg, hint="Check the path given to --catalog.") from exc
+        except UnicodeDecodeError as exc:
+            msg = f"{extra}: the catalog is not UTF-8 text: {exc.reason} at byte {exc.start}"
+            raise ConfigError(msg, hint="Save it as UTF-8 (TOML files are UTF-8).") from exc
         for price in _parse(text, str(extra)):
             entries[price.id] = price
     names: dict[str, str] = {}

@@ -220,8 +220,9 @@ def nothing_checked(read: int, traces: int) -> ConfigError:
 
 def load_rules(path: str | Path) -> dict[str, float]:
     try:
-        document = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        # utf-8-sig: a byte-order mark (Notepad writes one) is not part of the TOML
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         msg = f"{path}: cannot read the rules: {exc}"
         raise ConfigError(msg, hint="Write rules as TOML, e.g. `budget = 25.0`.") from exc
     rules = _rules_table(document, path)
