@@ -54,6 +54,29 @@ def test_compare_command(tmp_path: Path) -> None:
     assert result.stdout.strip().splitlines()[-1] == "--ratio 2.000"
 
 
+def test_compare_keeps_its_results_and_a_warm_run_says_the_same(tmp_path: Path) -> None:
+    # compare had no --no-cache/--cache-dir/--workers: it read every file again, on one core
+    b = [1000, 2000, 3000, 4000, 5000, 800]
+    _log(tmp_path / "r1.jsonl", "deepseek-reasoner", [2 * n for n in b])
+    _log(tmp_path / "o1.jsonl", "o1", b[:5])
+    logs = [str(tmp_path / "r1.jsonl"), str(tmp_path / "o1.jsonl")]
+    cache = tmp_path / "cache"
+    runs = [
+        CliRunner().invoke(main, ["compare", *logs, *flags])
+        for flags in (
+            ["--no-cache"],
+            ["--cache-dir", str(cache)],
+            ["--cache-dir", str(cache)],
+            ["--no-cache", "--workers", "1"],
+        )
+    ]
+    assert [r.exit_code for r in runs] == [0, 0, 0, 0], runs[0].output
+    assert len({(r.stdout, r.stderr) for r in runs}) == 1
+    assert runs[0].stdout.strip().splitlines()[-1] == "--ratio 2.000"
+    assert "1 of 6 A responses with reasoning have no partner" in runs[0].stderr
+    assert len([p for p in cache.rglob("*") if p.is_file()]) >= 2  # an entry per log
+
+
 def _side(model: str, reasoning: list[int], task: list[str]) -> pl.DataFrame:
     n = len(reasoning)
     return pl.DataFrame(

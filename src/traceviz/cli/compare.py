@@ -10,14 +10,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from traceviz.cli.analysis import analysis_options
+from traceviz.cli.analysis import RunSettings, analysis_options, run_options
 from traceviz.cli.common import by_keys, echo_err
 from traceviz.cli.inputs import InputSettings, finish, input_options, reading
 from traceviz.errors import InputError
 from traceviz.escape import rich_name
 from traceviz.guard import refuse_overwrite
 from traceviz.load import Ingest
-from traceviz.pipeline import AnalysisOptions, analyze_results
+from traceviz.pipeline import AnalysisOptions, RunOptions, analyze_results
 from traceviz.price import fit
 from traceviz.report.aggregate import group_columns
 from traceviz.report.groups import column, columns, metadata_keys
@@ -49,6 +49,7 @@ MIN_INTERVAL_PAIRS = 5
     help="Fit one ratio per group (model, format, a metadata key…).",
 )
 @analysis_options
+@run_options
 @input_options
 def compare(
     a: str,
@@ -56,6 +57,7 @@ def compare(
     on: str,
     by: tuple[str, ...],
     analysis: AnalysisOptions,
+    run: RunSettings,
     inputs: InputSettings,
 ) -> None:
     """Pair A's and B's responses to the same prompts; fit the reasoning-length ratio A/B.
@@ -66,12 +68,16 @@ def compare(
     """
     refuse_overwrite([("--quarantine", inputs.quarantine)], (a, b), COMPARE_QUARANTINE)
     settings = dataclasses.replace(
-        analysis, read=inputs.read, keep_text=fit.KEYS[on] == PROMPT, steps=False
+        analysis,
+        read=inputs.read,
+        keep_text=fit.KEYS[on] == PROMPT,
+        steps=False,
+        keep_steps=False,
     )
     sides = []
-    with reading(inputs, COMPARE_QUARANTINE) as read:
+    with reading(inputs, COMPARE_QUARANTINE) as read, run.open() as options:
         for path in (a, b):
-            sums, missing = _side(path, settings, read.ingest, on, list(by))
+            sums, missing = _side(path, settings, read.ingest, options, on, list(by))
             for key in missing:
                 echo_err(f"warning: no trace of {path} has {key!r}; all are (none)")
             sides.append(sums)
@@ -145,13 +151,18 @@ def _notes(
 
 
 def _side(
-    path: str, settings: AnalysisOptions, ingest: Ingest, on: str, by: list[str]
+    path: str,
+    settings: AnalysisOptions,
+    ingest: Ingest,
+    run: RunOptions,
+    on: str,
+    by: list[str],
 ) -> tuple[pl.DataFrame | None, list[str]]:
     """One side's sums per prompt key (`fit.side_sums`), one result at a time (its traces
     table is never held), and the metadata `--by` keys no trace of it has."""
     held: list[pl.DataFrame] = []
     seen: dict[str, bool] = {}
-    for result in analyze_results([path], settings, ingest):
+    for result in analyze_results([path], settings, ingest, run):
         if not result.traces.height:
             continue
         keyed = group_columns(result.traces, by)
