@@ -90,6 +90,11 @@ class Container(ABC):
         """How strongly the first bytes of a file (up to 64 KiB) show this container."""
         return None
 
+    def disowns(self, head: bytes) -> bool:
+        """Whether a file named for this container plainly holds another (the content
+        then decides, as for an unknown name)."""
+        return False
+
     @abstractmethod
     def read(self, file: Opened, limit: int, batch: bool) -> Iterator[Item]:
         """Every record of `file`, parsed or quarantined, in file order; a record over

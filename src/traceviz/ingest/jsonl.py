@@ -43,5 +43,12 @@ class JsonLines(Container):
             return None
         return Sniff.GUESS
 
+    def disowns(self, head: bytes) -> bool:
+        """A first line that only opens an object or array (`{`, `[`, `[{`) is pretty-printed
+        JSON (`jq .`, `json.dumps(indent=2)` written to a `.jsonl`), whose every line would
+        be quarantined alone: the JSON document reader reads it, object by object."""
+        first = lstrip_head(head).split(b"\n", 1)[0].strip()
+        return first in (b"{", b"[", b"[{")
+
     def read(self, file: Opened, limit: int, batch: bool) -> Iterator[Item]:
         return read_lines(file.name, file.stream, limit, batch)

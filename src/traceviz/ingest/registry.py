@@ -4,7 +4,8 @@
 choice (`sniff`) weighs a file's name against its first bytes:
 
 1. bytes that prove a container (`Sniff.HEADER`: SQLite's header) win over any name;
-2. then a name that claims a structure (`.jsonl`, `.csv`, `.parquet`...);
+2. then a name that claims a structure (`.jsonl`, `.csv`, `.parquet`...), unless the bytes
+   plainly hold another (`Container.disowns`: pretty-printed JSON in a `.jsonl`);
 3. then bytes that show one (`Sniff.CONTENT`: Parquet's magic, SSE lines);
 4. then a name that claims none (`.txt`, `.log`: text);
 5. then bytes that suggest one (`Sniff.GUESS`: `[` or `{`); else the file is text.
@@ -58,6 +59,8 @@ def named_container(name: str) -> Container | None:
 def sniff(source: str, head: bytes) -> Container:
     """The container that reads a file, from its name (`-`: stdin) and first bytes."""
     named = None if source == STDIN else named_container(source)
+    if named is not None and named.disowns(head):
+        named = None  # the bytes decide, as for a name that says nothing
     shown: dict[Sniff, Container] = {}
     for container in CONTAINERS:
         strength = container.sniff(head)
