@@ -700,6 +700,25 @@ def test_the_band_of_a_price_change_day_is_a_cost_some_entry_billed() -> None:
     )  # fmt: skip
 
 
+def test_the_whatif_band_of_a_price_change_day_is_a_cost_some_entry_billed() -> None:
+    from traceviz import tokens
+
+    # o1's 1M hidden reasoning tokens on R1 on 2025-09-05, time of day unknown: the band
+    # took each rate's lowest and highest over the day's entries, so its top was R1-V3.1's
+    # $0.56 input with the old $2.19 output, a price no one was billed
+    row = {"trace_id": "o1", "model": "o1", "prompt": None, "answer": "", "usage_input": 1_000_000,
+           "usage_cached_input": 0, "usage_output": 1_000_000, "usage_reasoning": 1_000_000}  # fmt: skip
+    ratio = price.Ratio(1.0, 0.5, 2.0, "test")
+    found = price.whatif(
+        tokens.count(traces(row)), "deepseek-reasoner", ratio, CATALOG, price.parse_at("2025-09-05")
+    ).row(0, named=True)
+    # entries that day (input, output per M): until 16:00 0.55, 2.19; after 0.56, 1.68;
+    # off-peak 0.135, 0.55; reasoning 0.5M to 2M tokens
+    assert found["whatif_cost_high"] == Decimal("0.55") + 2 * Decimal("2.19")  # not 0.56 + 4.38
+    assert found["whatif_cost_low"] == Decimal("0.135") + Decimal("0.5") * Decimal("0.55")
+    assert found["whatif_cost_total"] == Decimal("0.55") + Decimal("2.19")
+
+
 def test_whatif_bills_the_prompt_a_log_holds_no_text_of(tmp_path: Path) -> None:
     # `report samples/deepseek-cached.jsonl.gz --vs o1` showed $0.0014 on o1: a response
     # log holds no prompt text, so the recount was null and the what-if billed 0 prompt

@@ -363,6 +363,8 @@ def analyze_results(
         finally:
             if writer is not None:  # left unfinished: no entry (nothing once committed)
                 writer.abandon()
+            if entry is not None:  # left midway (an error, a consumer that stopped): now,
+                entry.close()  # not when a reference cycle holding it is collected
         done += sizes.get(source, 0)
         if ingest.on_progress is not None:
             ingest.on_progress(done, total, ingest.stats.traces)

@@ -211,28 +211,6 @@ def _banded(found: Price | None, band: tuple[Price, ...], basis: str) -> Choice:
 RATE_NAMES = ("input", "cached_input", "cache_write", "cache_write_1h", "output")
 
 
-def band_rates(
-    band: tuple[Price, ...], tier: Tier
-) -> tuple[dict[str, Decimal | None], dict[str, Decimal | None]]:
-    """The lowest and highest of each rate over a band's entries (per million), for the
-    what-if band.
-
-    NOTE: taken rate by rate, so low <= the true cost <= high for any mix of tokens, but
-    on a day the price changes the bound is loose (one entry's input rate with another's
-    output rate); actual costs take their band entry by entry (`apply`).
-    """
-    sets = [tier_rates(p, tier)[0] for p in band]
-    low: dict[str, Decimal | None] = {}
-    high: dict[str, Decimal | None] = {}
-    for name in RATE_NAMES:
-        values = [r[name] for r in sets]
-        known = [v for v in values if v is not None]
-        complete = len(known) == len(values)
-        low[name] = min(known) if known and complete else None
-        high[name] = max(known) if known and complete else None
-    return low, high
-
-
 def apply(
     traces: pl.DataFrame,
     catalog: Catalog,

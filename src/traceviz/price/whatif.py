@@ -22,11 +22,10 @@ import polars as pl
 
 from traceviz import tokens
 from traceviz.errors import ConfigError
-from traceviz.price.catalog import Catalog
+from traceviz.price.catalog import Catalog, Price
 from traceviz.price.cost import (
     MONEY,
     Tier,
-    band_rates,
     choose,
     logged_times,
     per_token,
@@ -141,10 +140,11 @@ def whatif(
         traces = recount(traces, target)
     prompts, answers, recounted = (traces[name].to_list() for name in RECOUNTED)
     traces = traces.drop(RECOUNTED)
-    rows = []
+    rows: list[tuple[object, ...]] = []
+    bands: list[Band] = []
     # keyed by whether the time is a `Day` too: a Day equals its midnight
-    rate_cache: dict[tuple[datetime | None, bool, bool], tuple[Decimal | None, ...]] = {}
-    empty = (None,) * (3 * len(RATE_PARTS))
+    rate_cache: dict[tuple[datetime | None, bool, bool], tuple[Rates, Band]] = {}
+    empty: tuple[Rates, Band] = (NO_RATES, (NO_RATES,))
     for index, (created, batch, billed) in enumerate(
         zip(
             logged_times(traces),
@@ -168,17 +168,14 @@ def whatif(
         when = (minute, whole_day(minute), bool(batch))
         if when not in rate_cache:
             rate_cache[when] = _rates(catalog, key, minute, at, bool(batch)) or empty
-        rows.append(
-            (
-                middle,
-                low,
-                high,
-                source,
-                prompts[index],
-                answers[index],
-                *rate_cache[when],
-            )
-        )
+        rates, band = rate_cache[when]
+        rows.append((middle, low, high, source, prompts[index], answers[index], *rates))
+        bands.append(band)
+    # each trace's band entries side by side, the shorter bands padded with their first
+    entries = max(map(len, bands), default=1)
+    sides = ("", *(f"_e{n}" for n in range(entries)))
+    for row, band in enumerate(bands):
+        rows[row] += tuple(r for n in range(entries) for r in band[n if n < len(band) else 0])
     frame = pl.DataFrame(
         rows,
         schema={
@@ -189,7 +186,7 @@ def whatif(
             "_prompt": pl.Int64,
             "_answer": pl.Int64,
         }  # fmt: skip
-        | {f"_{part}{side}": MONEY for side in SIDES for part in RATE_PARTS},
+        | {f"_{part}{side}": MONEY for side in sides for part in RATE_PARTS},
         orient="row",
     )
     out = pl.concat([traces, frame], how="horizontal")
@@ -210,8 +207,9 @@ def whatif(
             + output.cast(pl.Decimal(38, 0)) * pl.col(f"_out{side}")
         )
 
-    # the band: the ratio's range at the lowest and highest of the target's prices
-    band = [cost(r, side) for r in ("_low", "_high") for side in ("_low", "_high")]
+    # the band: the ratio's range at each of the target's prices that may have applied,
+    # entry by entry (never one entry's input rate with another's output rate)
+    bounds = [cost(r, side) for r in ("_low", "_high") for side in sides[1:]]
     return out.with_columns(
         pl.lit(key).alias(WHATIF_MODEL),
         logged_prompt.alias(WHATIF_PROMPT_LOGGED),
@@ -220,15 +218,15 @@ def whatif(
             WHATIF_OUTPUT_TOKENS
         ),
         cost("_mid").alias(WHATIF_COST_TOTAL),
-        pl.min_horizontal(band).alias(WHATIF_COST_LOW),
-        pl.max_horizontal(band).alias(WHATIF_COST_HIGH),
+        pl.min_horizontal(bounds).alias(WHATIF_COST_LOW),
+        pl.max_horizontal(bounds).alias(WHATIF_COST_HIGH),
         pl.when(pl.col(WHATIF_RATIO_SOURCE).str.starts_with("same kind"))
         .then(None)
         .otherwise(pl.lit(ratio.value))
         .alias(WHATIF_RATIO),
     ).drop(
         "_mid", "_low", "_high", "_prompt", "_answer",
-        *(f"_{part}{side}" for side in SIDES for part in RATE_PARTS),
+        *(f"_{part}{side}" for side in sides for part in RATE_PARTS),
     ).pipe(_actual_where_same_model, key)  # fmt: skip
 
 
@@ -263,22 +261,29 @@ def _actual_where_same_model(traces: pl.DataFrame, key: str) -> pl.DataFrame:
 
 
 RATE_PARTS = ("in", "cached", "out")
-SIDES = ("", "_low", "_high")
+Rates = tuple[Decimal | None, Decimal | None, Decimal | None]  # per token, as RATE_PARTS
+Band = tuple[Rates, ...]  # the rates of each entry that may have applied
+NO_RATES: Rates = (None, None, None)
 
 
 def _rates(
     catalog: Catalog, key: str, minute: datetime | None, at: datetime | None, batch: bool
-) -> tuple[Decimal | None, ...] | None:
-    """Input, cached input and output rates per token on the target, then their lowest and
-    highest over the prices that may have applied (the same when the time is known)."""
+) -> tuple[Rates, Band] | None:
+    """Input, cached input and output rates per token on the target, and those of each
+    price that may have applied (the one when the time is known); no band (`NO_RATES`)
+    where an entry lacks one of the rates, as no bound can then be given."""
     choice = choose(catalog, key, minute, at, nearest=True)
     if choice.price is None:
         return None
     tier: Tier = "batch" if batch else "standard"
-    rates, _ = tier_rates(choice.price, tier)
-    low, high = band_rates(choice.band, tier)
-    return tuple(
-        per_token(r[name])
-        for r in (rates, low, high)
-        for name in ("input", "cached_input", "output")
-    )
+
+    def of(price: Price) -> Rates:
+        rates = tier_rates(price, tier)[0]
+        return (
+            per_token(rates["input"]),
+            per_token(rates["cached_input"]),
+            per_token(rates["output"]),
+        )
+
+    band = tuple(of(p) for p in choice.band)
+    return of(choice.price), (band if band and all(None not in r for r in band) else (NO_RATES,))
