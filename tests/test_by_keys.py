@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import tagged_logs
 from click.testing import CliRunner
@@ -66,8 +67,7 @@ def _log(path: Path, key: str, model: str = "deepseek-reasoner") -> Path:
 
 
 def _run(*args: str) -> Any:
-    cache = [] if args[0] == "compare" else ["--no-cache"]  # compare keeps no cache
-    result = CliRunner().invoke(main, [*args, *cache])
+    result = CliRunner().invoke(main, [*args, "--no-cache"])
     assert result.exit_code in (0, 3), result.output
     return result
 
@@ -117,13 +117,34 @@ def test_report_terminal_and_table_group_by_a_key_named_like_a_figure(
         assert "(none)" in clash
     csv = _run("report", str(a), "--by", key, "--format", "csv").stdout.splitlines()
     plain_csv = _run("report", str(b), "--by", harmless, "--format", "csv").stdout.splitlines()
-    header, figures = csv[0].split(","), plain_csv[0].split(",")[:-1]
+    header, figures = csv[0].split(","), plain_csv[0].split(",")[:-2]
     # the key is named as in the whole report: by:<key> where the groups or the step kinds
-    # (their kind, steps and share) have a column of that name
+    # (their kind, steps and share) have a column of that name; the last column says
+    # which row is the overall one
     taken = {*figures, "kind", "steps", "share"}
-    assert header == [*figures, f"by:{key}" if key in taken else key]
+    assert header == [*figures, f"by:{key}" if key in taken else key, "overall"]
     assert csv[1:] == plain_csv[1:]
-    assert sorted(line.split(",")[-1] for line in csv[1:]) == ["", '""', "(all)", "ads", "search"]
+    assert sorted(line.split(",")[-2] for line in csv[1:]) == ["", '""', "(all)", "ads", "search"]
+
+
+def test_the_data_tables_overall_row_is_marked_not_only_named(tmp_path: Path) -> None:
+    # a logged team "(all)" made a second "(all)" row in the CSV: a spreadsheet summing
+    # the rows that are not "(all)" left it out, one filtering on "(all)" counted it twice
+    log = _log(tmp_path / "a", "team")
+    log.write_text(log.read_text().replace('"team": "ads"', '"team": "(all)"'))
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / f"report.{fmt}"
+        _run("report", str(log), "--by", "team", "--format", fmt, "-o", str(out))
+        table = pl.read_csv(out) if fmt == "csv" else pl.read_parquet(out)
+        assert table.columns[-2:] == ["team", "overall"]
+        assert table.filter(pl.col("team") == "(all)")["overall"].to_list() == [False, True]
+        total = table.filter("overall")["traces"].item()
+        assert table.filter(~pl.col("overall"))["traces"].sum() == total == len(TEAMS)
+    # a key named like that column is named by:overall, in every output alike
+    json_report = json.loads(_run("report", str(log), "--by", "overall", "--format", "json").stdout)
+    assert "by:overall" in json_report["groups"][0]
+    csv = _run("report", str(log), "--by", "overall", "--format", "csv").stdout.splitlines()
+    assert csv[0].split(",")[-2:] == ["by:overall", "overall"]
 
 
 @pytest.mark.parametrize("key", AUDIT_CLASHING)

@@ -38,6 +38,8 @@ from traceviz.schema import (
 from traceviz.wording import count_of
 
 ALL = "(all)"
+# the data table's column that marks its overall row (a group column never takes its name)
+OVERALL_ROW = "overall"
 MERGE_EVERY = 16  # results reduced before their partials are merged into one
 SECTIONS = (
     ("tokens", TOKENS_ANSWER),
@@ -51,6 +53,7 @@ SECTIONS = (
 __all__ = [
     "ALL",
     "OUTLIER_COUNT",
+    "OVERALL_ROW",
     "POINTS",
     "SPEND_PARTS",
     "TIME_KEYS",
@@ -175,7 +178,7 @@ def finish(
     if cap is not None and resolved is None:
         missing.append(f"reasoning cap {cap.text} (no trace has reasoning tokens)")
     kinds, summed = partial_figures.kinds(partial, keys)
-    names = shown(by, [groups, kinds])
+    names = shown(by, [groups, kinds, pl.DataFrame(schema={OVERALL_ROW: pl.Boolean})])
     groups = groups.rename(names, strict=False)
     kinds = kinds.rename(names, strict=False)
     if kinds.height:
