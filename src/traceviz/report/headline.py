@@ -17,6 +17,7 @@ from traceviz.escape import one_line, shorten
 from traceviz.price import overthinking
 from traceviz.report.aggregate import Report, logged_prompts
 from traceviz.report.interface import group_label, money, plain, share
+from traceviz.report.repeats import Repeated
 from traceviz.schema import (
     COST_REASONING,
     COST_TOTAL,
@@ -25,6 +26,7 @@ from traceviz.schema import (
     WHATIF_COST_LOW,
     WHATIF_COST_TOTAL,
 )
+from traceviz.wording import count_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,8 @@ def items(report: Report, width: int | None = None) -> list[Item]:
         )
     else:
         found.append(Item(COST_TOTAL, "Total cost", "not computed", "(no price stage)"))
+    if report.repeats.repeats:
+        found.insert(2, _repeats(report.repeats))
     found.append(_bill(report, row))
     if WHATIF_COST_TOTAL in row:
         found.append(
@@ -134,6 +138,18 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             )
         )
     return found
+
+
+def _repeats(found: Repeated) -> Item:
+    """`Logged more than once: 2 responses in 4 records (by response id): $0.0396 = 7.3%
+    of the cost counted again`: right under the total it inflates."""
+    return Item(
+        "repeats",
+        "Logged more than once",
+        count_of(found.responses, "response"),
+        f"in {found.records:,} records (by response id): {money(found.cost)}"
+        f" = {share(found.cost_share)} of the cost and {found.tokens:,} tokens counted again",
+    )
 
 
 def _left_out(traces: int, left_out: int) -> str:

@@ -7,13 +7,16 @@ written as `\\u` escapes (`escape.json_bytes`), so printing the JSON cannot driv
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from traceviz._version import __version__
 from traceviz.escape import json_bytes
 from traceviz.report import headline
 from traceviz.report.aggregate import Report
-from traceviz.report.interface import records
+from traceviz.report.interface import plain, records
+from traceviz.report.repeats import KEYED_BY, Repeated
 
 SCHEMA_VERSION = 1
 
@@ -49,5 +52,24 @@ def render(report: Report) -> bytes:
         else {"tokens": report.cap.tokens, "rule": report.cap.rule},
         "estimates": report.estimates,
         "not_computed": report.missing,
+        "repeats": repeats(report.repeats),
     }
     return json_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2)) + b"\n"
+
+
+def repeats(found: Repeated) -> dict[str, Any]:
+    """The responses logged more than once (README: "JSON report keys"): counts as
+    integers, money as an exact decimal string; no id (logged text, see `repeats.py`)."""
+    return {
+        "key": KEYED_BY,
+        "traces_checked": found.keyed,
+        "traces_not_checked": found.traces - found.keyed,
+        "responses": found.responses,
+        "records": found.records,
+        "traces_repeated": found.repeats,
+        "traces_repeated_unpriced": found.repeats - found.priced,
+        "cost": plain(found.cost),
+        "share_of_cost": plain(found.cost_share),
+        "tokens": found.tokens,
+        "share_of_tokens": plain(found.tokens_share),
+    }
