@@ -386,6 +386,7 @@ class IngestStats:
     quarantined: int = 0
     skipped: int = 0
     traces: int = 0
+    responses: int = 0  # traces that are a response's first choice (or its only one)
     by_format: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     skip_reasons: dict[str, int] = field(default_factory=dict)
@@ -402,6 +403,7 @@ class IngestStats:
         self.quarantined += other.quarantined
         self.skipped += other.skipped
         self.traces += other.traces
+        self.responses += other.responses
         self.chunks_merged += other.chunks_merged
         self.file_errors.extend(other.file_errors)
         for mine, theirs in (

@@ -25,6 +25,7 @@ from traceviz.schema import (
     WHATIF_COST_HIGH,
     WHATIF_COST_LOW,
     WHATIF_COST_TOTAL,
+    IngestStats,
 )
 from traceviz.wording import count_of
 
@@ -77,7 +78,7 @@ def items(report: Report, width: int | None = None) -> list[Item]:
         Item(
             "responses",
             "Responses read",
-            f"{stats.traces:,}",
+            f"{stats.responses:,}" + _choices(stats),
             f"from {stats.read:,} records in {stats.files:,} files"
             f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)"
             + _left_out(stats.traces, sum(stats.filtered.values())),
@@ -90,7 +91,8 @@ def items(report: Report, width: int | None = None) -> list[Item]:
                 COST_TOTAL,
                 "Total cost",
                 money(row[COST_TOTAL]),
-                f"for {row['traces'] - unpriced:,} priced responses"
+                f"for {row['traces'] - unpriced:,} priced"
+                + (" choices" if _choices(stats) else " responses")
                 + (f"; {unpriced:,} not priced" if unpriced else ""),
             )
         )
@@ -138,6 +140,11 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             )
         )
     return found
+
+
+def _choices(stats: IngestStats) -> str:
+    """` (6 choices)` where some responses have several choices (`n > 1`), each a trace."""
+    return f" ({count_of(stats.traces, 'choice')})" if stats.responses != stats.traces else ""
 
 
 def _repeats(found: Repeated) -> Item:
@@ -208,7 +215,8 @@ def numbers(report: Report) -> dict[str, Any]:
     stats = report.stats
     row = report.overall.row(0, named=True)
     document: dict[str, Any] = {
-        "responses": stats.traces,
+        "responses": stats.responses,
+        "choices": stats.traces,
         "records_read": stats.read,
         "files": stats.files,
         "records_quarantined": stats.quarantined,

@@ -34,6 +34,7 @@ def render(report: Report) -> bytes:
             "records_quarantined": stats.quarantined,
             "records_skipped": stats.skipped,
             "traces": stats.traces,
+            "responses": stats.responses,
             "by_format": dict(sorted(stats.by_format.items())),
             "quarantine_reasons": dict(sorted(stats.quarantine_reasons.items())),
             "skip_reasons": dict(sorted(stats.skip_reasons.items())),

@@ -273,8 +273,11 @@ def _records(report: Report, top: int | None) -> Section:
     stats = report.stats
     # the terminal's cut (top <= TOP) lists few names; a page lists them all
     cut = NOTE_TOP if top is not None and top <= TOP and not report.full else None
+    # the responses are said where some have several choices (a trace each)
+    responses = f" ({count_of(stats.responses, 'response')})"
     notes = [
-        f"{stats.read:,} records read from {stats.files:,} files: {stats.traces:,} traces,"
+        f"{stats.read:,} records read from {stats.files:,} files: {stats.traces:,} traces"
+        f"{responses if stats.responses != stats.traces else ''},"
         f" {stats.quarantined:,} quarantined, {stats.skipped:,} skipped"
     ]
     for name, counts in (
