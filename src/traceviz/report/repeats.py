@@ -26,12 +26,8 @@ Until a partial is known to open the run it also keeps each key's first occurren
 the partial a run starts from (`Repeats.opening`) drops that as it merges, so a run's
 driver holds the keys alone.
 
-NOTE: the key is polars' 64-bit `hash` (fixed seed) of `id NUL choice`, its lowest bit
-replaced by whether the choice is the first one (so records are counted from the keys
-alone): two different (id, choice) pairs share a key with odds of about n^2 / 2^64 for n
-of them, 1 in 18 million for a million responses, 1 in 1,800 for 100 million, and a
-shared key reads as one response logged twice. Keys are made and compared in the driver
-only (one polars, one process), never stored.
+The keys, and their collision odds (about n^2 / 2^64 for n logged responses: 1 in 18
+million for a million), are `response_keys.py`'s.
 """
 
 from __future__ import annotations
@@ -42,17 +38,13 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from traceviz.schema import CHOICE, COST_TOTAL, INPUT_TOKENS, OUTPUT_TOKENS, RESPONSE_ID
+from traceviz import response_keys
+from traceviz.schema import COST_TOTAL, INPUT_TOKENS, OUTPUT_TOKENS
 
 KEYED_BY = "logged response_id and choice"  # what the outputs say a repeat is found by
-SEED = 0x7261_6365  # any fixed seed: keys are compared within one run
 KEY = "_key"
 COST, TOKENS = "_cost", "_tokens"
 MONEY = pl.Decimal(38, 12)
-
-
-def _empty_keys() -> np.ndarray:
-    return np.empty(0, dtype=np.uint64)
 
 
 def _no_pending() -> pl.DataFrame:
@@ -94,8 +86,8 @@ class Repeats:
 
     traces: int = 0
     keyed: int = 0
-    seen: np.ndarray = field(default_factory=_empty_keys)  # sorted, distinct
-    repeated: np.ndarray = field(default_factory=_empty_keys)  # sorted, distinct
+    seen: np.ndarray = field(default_factory=response_keys.empty)  # sorted, distinct
+    repeated: np.ndarray = field(default_factory=response_keys.empty)  # sorted, distinct
     repeats: int = 0
     heads: int = 0  # repeats that are a response's first choice: one per record
     priced: int = 0
@@ -128,17 +120,13 @@ class Repeats:
             cost_total=_decimal(totals[0]),
             tokens_total=int(totals[1] or 0),
         )
-        if RESPONSE_ID not in columns:
-            return state
-        logged = pl.col(RESPONSE_ID)
-        keyed = traces.filter(logged.is_not_null() & (logged.str.strip_chars() != ""))
+        keyed = traces.filter(response_keys.logged(columns))
         if not keyed.height:
             return state
-        choice = pl.col(CHOICE).fill_null(0) if CHOICE in columns else pl.lit(0, pl.Int64)
-        hashed = pl.concat_str([logged, pl.lit("\x00"), choice.cast(pl.String)]).hash(SEED)
-        key = (hashed // 2) * 2 + (choice == 0).cast(pl.UInt64)
         frame = keyed.select(
-            key.alias(KEY), cost.alias(COST), tokens.cast(pl.Int64).alias(TOKENS)
+            response_keys.key(columns).alias(KEY),
+            cost.alias(COST),
+            tokens.cast(pl.Int64).alias(TOKENS),
         ).with_columns(pl.col(KEY).is_first_distinct().alias("_first"))
         again = frame.filter(~pl.col("_first"))
         first = frame.filter(pl.col("_first")).drop("_first")
@@ -168,7 +156,7 @@ class Repeats:
         else:
             pending = later.pending
         keys = pending[KEY].to_numpy()
-        known = _member(self.seen, keys)  # first here, but an earlier result had them
+        known = response_keys.member(self.seen, keys)  # first here, but an earlier result had them
         moved = pending.filter(pl.Series(known))
         sums = _sums(moved)
         kept = None  # this state opens the run: its first occurrences are settled
@@ -177,7 +165,9 @@ class Repeats:
         return Repeats(
             traces=self.traces + later.traces,
             keyed=self.keyed + later.keyed,
-            seen=_insert(self.seen, keys[~known]) if later.pending is not None else later.seen,
+            seen=response_keys.insert(self.seen, keys[~known])
+            if later.pending is not None
+            else later.seen,
             repeated=np.union1d(np.union1d(self.repeated, later.repeated), keys[known]),
             repeats=self.repeats + later.repeats + sums[0],
             heads=self.heads + later.heads + sums[1],
@@ -235,19 +225,3 @@ def _sums(frame: pl.DataFrame) -> tuple[int, int, int, Decimal, int]:
 
 def _decimal(value: object) -> Decimal:
     return Decimal(0) if value is None else Decimal(str(value))
-
-
-def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Which of `keys` are in `sorted_keys` (a binary search each, no set built)."""
-    if not sorted_keys.size or not keys.size:
-        return np.zeros(keys.size, dtype=bool)
-    at = np.searchsorted(sorted_keys, keys).clip(max=sorted_keys.size - 1)
-    return np.asarray(sorted_keys[at] == keys)
-
-
-def _insert(sorted_keys: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """`sorted_keys` with the distinct keys `new` (none of them in it already) added."""
-    if not new.size:
-        return sorted_keys
-    new = np.sort(new)
-    return np.insert(sorted_keys, np.searchsorted(sorted_keys, new), new)
