@@ -17,10 +17,13 @@ import polars as pl
 import pytest
 import report_reference
 from click.testing import CliRunner
+from polars.testing import assert_frame_equal
 
 from traceviz import report as reports
+from traceviz.cache import ResultCache
 from traceviz.cli import main
 from traceviz.engines import LocalProcesses
+from traceviz.errors import ConfigError
 from traceviz.load import Ingest
 from traceviz.pipeline import AnalysisOptions, RunOptions, analyze_results
 from traceviz.report.partials import Partial
@@ -217,7 +220,8 @@ def test_warm_cache_and_no_cache_give_the_same_report_byte_for_byte(tmp_path: Pa
     ]
     assert all(r.exit_code == 0 for r in runs), [r.output for r in runs]
     assert len({r.stdout for r in runs}) == 1
-    assert orjson.loads(runs[0].stdout)["repeats"]["responses"] == 2 + 2  # + samples' own
+    # the o1 sample's 2 calls (in a, b and samples/), and the 2 of Helicone's also in OTel
+    assert orjson.loads(runs[0].stdout)["repeats"]["responses"] == 2 + 2
 
 
 @pytest.fixture(scope="module")
@@ -298,3 +302,93 @@ def test_a_traces_table_of_before_the_choice_column_keeps_its_choices_apart(
     table.write_text("".join(json.dumps(row) + "\n" for row in rows))  # as written before
     repeats = _json(str(table), "--no-cache")["repeats"]
     assert (repeats["traces_checked"], repeats["traces_repeated"]) == (3, 0)
+
+
+def test_dedupe_counts_each_logged_response_once(tmp_path: Path) -> None:
+    one = _json(str(O1), "--no-cache")
+    paths = _copies(tmp_path)
+    deduped = _json(*paths, "--no-cache", "--dedupe")
+    assert deduped["overall"]["cost_total"] == one["overall"]["cost_total"]
+    assert deduped["overall"]["traces"] == one["overall"]["traces"]
+    assert deduped["ingest"]["traces_left_out"] == {"logged more than once (--dedupe)": 2}
+    assert deduped["repeats"]["traces_repeated"] == 0  # none is left to count twice
+    assert "2 left out by filters, 2 reported" in deduped["headline"]["lines"][0]
+    # the first copy is kept: the traces of a.jsonl
+    table = tmp_path / "t.parquet"
+    result = CliRunner().invoke(
+        main, ["ingest", *paths, "--dedupe", "--no-cache", "-o", str(table)]
+    )
+    assert result.exit_code == 0, result.output
+    assert pl.read_parquet(table)["source"].to_list() == [paths[0]] * 2
+
+
+def test_dedupe_warm_equals_no_cache_byte_for_byte(tmp_path: Path) -> None:
+    paths = [*_copies(tmp_path), str(SAMPLES)]
+    cached = ["--cache-dir", str(tmp_path / "cache")]
+    args = ["report", *paths, "--format", "json", "-q", "--dedupe"]
+    plain = CliRunner().invoke(main, ["report", *paths, "-q", *cached])  # fills the cache
+    runs = [
+        CliRunner().invoke(main, [*args, *cached]),  # warm, from entries made without it
+        CliRunner().invoke(main, [*args, *cached]),
+        CliRunner().invoke(main, [*args, "--no-cache"]),
+        CliRunner().invoke(main, [*args, "--no-cache", "--workers", "2"]),
+    ]
+    assert all(r.exit_code == 0 for r in [plain, *runs]), [r.output for r in runs]
+    assert len({r.stdout for r in runs}) == 1
+    left_out = orjson.loads(runs[0].stdout)["ingest"]["traces_left_out"]
+    # the o1 sample's 2 calls in a, b and samples/, and the 2 of Helicone's also in OTel
+    assert left_out == {"logged more than once (--dedupe)": 2 * 2 + 2}
+
+
+def test_dedupe_on_any_cut_keeps_the_first_copies(big_log: Path) -> None:
+    options = AnalysisOptions(keep_steps=False, dedupe=True)
+    whole = pl.concat(
+        [r.traces for r in analyze_results([big_log], options, Ingest()) if r.traces.height]
+    )
+    engine = LocalProcesses(2)
+    engine.min_bytes = 0
+    try:
+        run = RunOptions(engine=engine, shard_bytes=700)
+        spread = pl.concat(
+            [
+                r.traces
+                for r in analyze_results([big_log], options, Ingest(), run)
+                if r.traces.height
+            ]
+        )
+    finally:
+        engine.close()
+    # (step-kind probabilities are floats that differ with the batches, to rounding)
+    assert_frame_equal(whole, spread, check_exact=False)
+    assert report_reference.repeated(whole).repeats == 0
+    everything = pl.concat(
+        [
+            r.traces
+            for r in analyze_results([big_log], AnalysisOptions(keep_steps=False), Ingest())
+            if r.traces.height
+        ]
+    )
+    logged = pl.col("response_id").is_not_null()
+    firsts = everything.filter(
+        ~logged | pl.struct("response_id", pl.col("choice").fill_null(0)).is_first_distinct()
+    )
+    assert whole.equals(firsts)
+
+
+def test_dedupe_cannot_keep_steps() -> None:
+    with pytest.raises(ConfigError, match="their steps cannot follow"):
+        analyze_results([O1], AnalysisOptions(dedupe=True))
+
+
+def test_dedupe_reads_the_entries_a_run_without_it_made(tmp_path: Path) -> None:
+    """`--dedupe` applies after the cache (the key blanks it): one entry serves both."""
+    paths = _copies(tmp_path)
+    plain = AnalysisOptions(keep_steps=False)
+    list(analyze_results(paths, plain, Ingest(), RunOptions(cache=ResultCache(tmp_path / "c"))))
+    cache = ResultCache(tmp_path / "c")
+    run = RunOptions(cache=cache)
+    ingest = Ingest()
+    options = AnalysisOptions(keep_steps=False, dedupe=True)
+    kept = sum(r.traces.height for r in analyze_results(paths, options, ingest, run))
+    assert (cache.hits, cache.misses, kept) == (2, 0, 2)
+    assert ingest.stats.filtered == {"logged more than once (--dedupe)": 2}
