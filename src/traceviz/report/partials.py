@@ -6,7 +6,10 @@ sums, maxima and first values; per group, exact histograms (value -> traces) of 
 integer token counts; the few traces the outliers need (top 5 by cost and by output,
 the first 5 looping and truncated); a deterministic sample of the scatter points;
 spend per model; and the price notes' figures. None of these grows with the number of
-traces, only with the number of groups and of distinct token counts.
+traces, only with the number of groups and of distinct token counts; but for one: the
+responses logged more than once (`repeats.py`) are found from a 64-bit key per distinct
+logged response id, 8 bytes a response (a run's first partial, `Partial.empty(opens=True)`,
+keeps nothing else per response).
 
 Invariants (tests/test_report_partials.py builds reports both ways and compares):
 
