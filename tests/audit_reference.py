@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
+import report_reference
 
 from traceviz.report.aggregate import group_columns
 from traceviz.report.audit import (
@@ -65,7 +66,10 @@ def evaluate(
     not_evaluated.update(unpriced_groups(gaps, len(groups) if keyed.height else 0))
     evaluated = [r for r in rules if r not in not_evaluated]
     unpriced_traces = traces.height - _priced(traces)
-    return Audit(found, evaluated, not_evaluated, traces.height, dict(rules), unpriced_traces, gaps)
+    repeats = report_reference.repeated(traces)
+    return Audit(
+        found, evaluated, not_evaluated, traces.height, dict(rules), unpriced_traces, gaps, repeats
+    )
 
 
 def _name(value: Any) -> str:

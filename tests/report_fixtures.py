@@ -157,7 +157,7 @@ def steps() -> pl.DataFrame:
 def stats() -> IngestStats:
     """Four records read: three traces and one quarantined."""
     return IngestStats(
-        files=2, read=4, parsed=3, quarantined=1, traces=3,
+        files=2, read=4, parsed=3, quarantined=1, traces=3, responses=3,
         by_format={"deepseek": 2, "openai-chat": 1},
         quarantine_reasons={"invalid JSON": 1},
     )  # fmt: skip

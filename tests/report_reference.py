@@ -3,10 +3,13 @@ before the report was built one result at a time (every trace in one polars fram
 
 `tests/test_report_partials.py` builds each report both ways and compares them; this
 module is kept unchanged apart from this docstring and the imports of `Report` and the
-helpers that both ways share.
+helpers that both ways share, and for `repeated`: the responses logged more than once,
+found over the whole table by the ids themselves (no hashes), added with the repeats.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import polars as pl
 
@@ -15,6 +18,7 @@ from traceviz.price import overthinking
 from traceviz.price.notes import notes as price_notes
 from traceviz.report.aggregate import TOKEN_PARTS, Report, group_columns
 from traceviz.report.groups import column as group_column
+from traceviz.report.repeats import Repeated
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     COST_AFTER_FIRST_ANSWER,
@@ -231,6 +235,40 @@ def build(
         models=spend_by_model(traces),
         cap=resolved,
         full=full,
+        repeats=repeated(traces),
+    )
+
+
+def repeated(traces: pl.DataFrame) -> Repeated:
+    """The repeats of a whole table: each (logged response id, choice) after its first."""
+    if not traces.height:
+        return Repeated()
+    columns = traces.columns
+    cost = pl.col("cost_total") if "cost_total" in columns else pl.lit(None, pl.Decimal(38, 12))
+    parts = [pl.col(c).fill_null(0) for c in ("input_tokens", "output_tokens") if c in columns]
+    tokens = pl.sum_horizontal(parts) if parts else pl.lit(0)
+    choice = pl.col("choice").fill_null(0) if "choice" in columns else pl.lit(0)
+    table = traces.with_columns(
+        cost.alias("_cost"), tokens.cast(pl.Int64).alias("_tokens"), choice.alias("_choice")
+    )
+    if "response_id" not in columns:
+        table = table.with_columns(pl.lit(None, pl.String).alias("response_id"))
+    ids = pl.col("response_id")
+    keyed = table.filter(ids.is_not_null() & (ids.str.strip_chars() != ""))
+    again = keyed.filter(~pl.struct("response_id", "_choice").is_first_distinct())
+    firsts = again.filter(pl.col("_choice") == 0)
+    responses = firsts.select(pl.col("response_id").n_unique()).item() if firsts.height else 0
+    return Repeated(
+        traces=table.height,
+        keyed=keyed.height,
+        responses=responses,
+        records=responses + firsts.height,
+        repeats=again.height,
+        priced=again["_cost"].count(),
+        cost=Decimal(str(again["_cost"].sum() or 0)),
+        cost_total=Decimal(str(table["_cost"].sum() or 0)),
+        tokens=int(again["_tokens"].sum() or 0),
+        tokens_total=int(table["_tokens"].sum() or 0),
     )
 
 

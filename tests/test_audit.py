@@ -21,7 +21,12 @@ def test_rules_that_hold_exit_0(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout == (  # 10 sample traces name a model the catalog does not price
         "WARNING [all]: 10 of 44 traces not priced; budget checked over the 34 priced\n"
-        "ok: 2 rules hold over 44 traces (budget: over 34 priced traces of 44; 10 not priced)\n"
+        # and 2 calls are in both the Helicone export and the OTel spans
+        "WARNING [all]: 2 responses logged more than once (by logged response_id and"
+        " choice), in 4 records: 2 repeats holding $0.0396 (7.3% of the spend) counted"
+        " again; rules checked over every copy\n"
+        "ok: 2 rules hold over 44 traces (budget: over 34 priced traces of 44; 10 not priced);"
+        " 2 traces repeat others (see the WARNING)\n"
     )
 
 
@@ -175,6 +180,7 @@ def test_audit_outcome_as_lines_and_json() -> None:
         "not_evaluated",
         "unpriced_groups",
         "violations",
+        "repeats",
     ]
     assert document["rules"] == {"budget": 1.0, "max_looping_share": 0.9}
     assert document["violations"][0]["worst"] == ["o1-c", "r1-b", "r1-a"]

@@ -142,3 +142,29 @@ def test_shares_add_up_and_follow_the_weights() -> None:
             exact = [total * w / sum(weights) for w in weights]
             assert all(abs(f - e) < 1 for f, e in zip(found, exact, strict=True))
             assert all(f == 0 for f, w in zip(found, weights, strict=True) if w == 0)
+
+
+def test_the_headline_counts_responses_not_choices(tmp_path: Path) -> None:
+    # "Responses read: 6" was printed for 2 responses of 3 choices each
+    log = tmp_path / "n3.jsonl"
+    log.write_text(
+        "".join(
+            json.dumps(_response(3, USAGE, reasoning_content=REASONING) | {"id": f"c-{i}"}) + "\n"
+            for i in range(2)
+        )
+    )
+    args = ["report", str(log), "--no-cache", "-q"]
+    document = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert (document["headline"]["responses"], document["headline"]["choices"]) == (2, 6)
+    assert (document["ingest"]["responses"], document["ingest"]["traces"]) == (2, 6)
+    line = "Responses read: 2 (6 choices) from 2 records in 1 files (0 quarantined, 0 skipped)"
+    assert document["headline"]["lines"][0] == line
+    assert document["headline"]["lines"][1].endswith("for 6 priced choices")
+    for fmt in ("md", "html", "terminal"):
+        result = CliRunner().invoke(main, [*args, "--format", fmt], terminal_width=200)
+        assert result.exit_code == 0, result.output
+        text = result.stdout.replace("**", "")
+        assert "Responses read: 2 (6 choices)" in text or (
+            '<div class="value">2 (6 choices)</div>' in text
+        ), fmt
+        assert "6 traces (2 responses)" in text, fmt

@@ -17,7 +17,8 @@ left, never from one to its right:
 
     layer        modules                                     job
     foundation   _version, errors, escape, schema,           names, values, errors, safe text,
-                 timestamps, stats, lazy_names, wording      counts in words, for all
+                 timestamps, stats, lazy_names, wording,     counts in words, response keys,
+                 response_keys                               for all
     ingest       ingest.* (interface, registry, containers)  files -> raw records
     normalize    normalize.*                                 raw records -> traces (shapes)
     read         load, shards                                paths -> traces frames
@@ -60,6 +61,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                 "stats",
                 "lazy_names",
                 "wording",
+                "response_keys",
             }
         ),
     ),

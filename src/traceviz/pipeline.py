@@ -35,10 +35,10 @@ from pathlib import Path
 
 import polars as pl
 
-from traceviz import price, segment, tokens
+from traceviz import price, response_keys, segment, tokens
 from traceviz.cache import Entry, ResultCache, settings_key
 from traceviz.engines import Engine, InProcess
-from traceviz.errors import InputError
+from traceviz.errors import ConfigError, InputError
 from traceviz.ingest import is_stream
 from traceviz.load import Ingest, ReadOptions, batches, read_batches, shard_traces, sources
 from traceviz.price import overthinking
@@ -87,6 +87,9 @@ class AnalysisOptions:
     vs: str | None = None
     ratio: price.Ratio | None = None
     prices: bool = True  # run the price stage (count, steps and show need no money)
+    # count each logged response once (`--dedupe`): a trace whose logged response id and
+    # choice an earlier one had is left out, in the driver, after the cache (`first_copies`)
+    dedupe: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,11 +283,48 @@ def analyze_results(
     """The run as priced results, one file (or shard of one) at a time, in input order.
 
     Totals and quarantined records are reported to `ingest` as each result arrives, so a
-    writer can stream the traces out while later shards are still being measured.
+    writer can stream the traces out while later shards are still being measured. With
+    `options.dedupe`, the traces that repeat an earlier one are left out (`first_copies`).
     """
     options = options or AnalysisOptions()
     ingest = ingest if ingest is not None else Ingest()
-    run = run or RunOptions()
+    if options.dedupe and options.keep_steps:
+        # NOTE: a step names its trace by trace id alone, which two copies share
+        msg = "dedupe leaves traces out after they are measured; their steps cannot follow"
+        raise ConfigError(msg, hint="Pass keep_steps=False with dedupe=True.")
+    results = _results(paths, options, ingest, run or RunOptions())
+    return first_copies(results, ingest) if options.dedupe else results
+
+
+DEDUPED = "logged more than once (--dedupe)"  # the reason the run's totals count them under
+
+
+def first_copies(results: Iterable[ShardResult], ingest: Ingest) -> Iterator[ShardResult]:
+    """The results (in input order) without the traces whose logged response id and choice
+    an earlier trace had, counted as left out (`ingest.stats.filtered`); the driver keeps
+    8 bytes a logged response (`response_keys`)."""
+    seen = response_keys.empty()
+    for result in results:
+        if not result.traces.height:
+            yield result
+            continue
+        again, seen = response_keys.repeats(result.traces, seen)
+        left_out = int(again.sum())
+        if left_out:
+            filtered = ingest.stats.filtered
+            filtered[DEDUPED] = filtered.get(DEDUPED, 0) + left_out
+            kept = result.traces.filter(~again)
+            result = ShardResult(kept, result.steps, result.stats, result.quarantined)
+        yield result
+
+
+def _results(
+    paths: Iterable[str | Path] | str | Path,
+    options: AnalysisOptions,
+    ingest: Ingest,
+    run: RunOptions,
+) -> Iterator[ShardResult]:
+    """`analyze_results` before `dedupe`: every priced result, as measured or cached."""
     if options.vs and options.prices:
         target_key(options.vs, options.catalog or _shipped_catalog())
     cache = run.cache if not (options.keep_text or options.keep_steps) else None
@@ -405,10 +445,13 @@ def measure_key(options: AnalysisOptions) -> str:
 
     NOTE: derived from the whole frozen settings object, so an option added to
     `AnalysisOptions` or `ReadOptions` is in the key unless it is blanked here, which
-    only an option applied after the cache (by `apply_prices`) may be. `prices` stays
+    only an option applied after the cache (by `apply_prices`, or `dedupe` by
+    `first_copies`) may be. `prices` stays
     in: a run without prices does not recount the text for the what-if.
     """
-    measured = dataclasses.replace(options, catalog=None, at=None, tier=None, ratio=None)
+    measured = dataclasses.replace(
+        options, catalog=None, at=None, tier=None, ratio=None, dedupe=False
+    )
     return settings_key(measured)
 
 

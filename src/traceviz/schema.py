@@ -58,6 +58,9 @@ REASONING_MISSING_REASON = "reasoning_missing_reason"
 # the usage logged for a whole response with several choices, split among them (the
 # per-choice figures are estimates; they add up to the logged ones): normalize/choices.py
 USAGE_SPLIT = "usage_split"
+# the choice's position in its response's `choices` (0 for the first; null where the shape
+# has no choices): the choices of one response share its `response_id`, and tell apart by this
+CHOICE = "choice"
 CREATED_WHOLE_DAY = "created_whole_day"  # `created` logged as a date alone: 00:00 UTC of it
 
 TRACE_SCHEMA: dict[str, pl.DataType] = {
@@ -93,6 +96,7 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     REASONING_MISSING_REASON: pl.String(),
     USAGE_SPLIT: pl.Boolean(),
     CREATED_WHOLE_DAY: pl.Boolean(),
+    CHOICE: pl.Int64(),
 }
 
 # --- tokens stage -------------------------------------------------------------------------
@@ -320,6 +324,7 @@ class Trace:
     trace_id: str | None = None
     reasoning_missing_reason: str | None = None
     usage_split: bool = False
+    choice: int | None = None
 
     @property
     def reasoning_visible(self) -> bool:
@@ -381,6 +386,7 @@ class IngestStats:
     quarantined: int = 0
     skipped: int = 0
     traces: int = 0
+    responses: int = 0  # traces that are a response's first choice (or its only one)
     by_format: dict[str, int] = field(default_factory=dict)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     skip_reasons: dict[str, int] = field(default_factory=dict)
@@ -397,6 +403,7 @@ class IngestStats:
         self.quarantined += other.quarantined
         self.skipped += other.skipped
         self.traces += other.traces
+        self.responses += other.responses
         self.chunks_merged += other.chunks_merged
         self.file_errors.extend(other.file_errors)
         for mine, theirs in (

@@ -44,7 +44,7 @@ def kinds_model_option(func: F) -> F:
 
 def analysis_options(func: F) -> F:
     """`--tokenizer`, `--catalog`, `--at`, `--tier`, `--vs`, `--ratio`, `--preset`,
-    `--kinds-model`, `--no-steps`: passed on as `analysis: AnalysisOptions`."""
+    `--kinds-model`, `--no-steps`, `--dedupe`: passed on as `analysis: AnalysisOptions`."""
 
     @functools.wraps(func)
     def command(
@@ -58,6 +58,7 @@ def analysis_options(func: F) -> F:
         preset: str,
         kinds_model: str | None,
         no_steps: bool,
+        dedupe: bool,
         **kwargs: Any,
     ) -> Any:
         given = price.ratio_preset(preset)
@@ -73,6 +74,7 @@ def analysis_options(func: F) -> F:
             tier=tier,
             vs=vs,
             ratio=given,
+            dedupe=dedupe,
         )
         return func(*args, analysis=analysis, **kwargs)
 
@@ -117,6 +119,12 @@ def analysis_options(func: F) -> F:
             kinds_model_option,
             click.option(
                 "--no-steps", is_flag=True, help="Skip steps and behaviour metrics (faster)."
+            ),
+            click.option(
+                "--dedupe",
+                is_flag=True,
+                help="Count each logged response once: later copies (same logged response id"
+                " and choice) are left out.",
             ),
         ],
     )  # type: ignore[return-value]

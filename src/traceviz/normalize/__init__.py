@@ -328,6 +328,7 @@ class Normalizer:
             if trace.trace_id is None:
                 trace = replace(trace, trace_id=fallback_trace_id(trace.source, trace.line, index))
             self.stats.traces += 1
+            self.stats.responses += not trace.choice  # a response's choices count as one
             self.stats.by_format[trace.format] = self.stats.by_format.get(trace.format, 0) + 1
             yield trace
 

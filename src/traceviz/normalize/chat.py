@@ -156,6 +156,7 @@ def normalize(record: RawRecord, *, fmt_suffix: str = "") -> list[Trace]:
                 batch=record.batch,
                 metadata=metadata,
                 trace_id=trace_id,
+                choice=position,
                 **usage_part,
             )
         )

@@ -218,6 +218,7 @@ def normalize(record: RawRecord) -> list[Trace]:
                 batch=record.batch,
                 metadata=metadata,
                 trace_id=(base_id if index == 0 else f"{base_id}#{index}") if base_id else None,
+                choice=index,
                 reasoning_missing_reason=missing_reason(
                     model, reasoning, usage.get("usage_reasoning"), captured
                 )

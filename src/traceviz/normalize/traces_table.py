@@ -22,6 +22,7 @@ from traceviz.ingest import RawRecord
 from traceviz.normalize.fields import ShapeError, timestamp
 from traceviz.schema import (
     ANSWER,
+    CHOICE,
     CREATED,
     CREATED_WHOLE_DAY,
     FORMAT,
@@ -29,6 +30,7 @@ from traceviz.schema import (
     PROMPT,
     REASONING,
     REASONING_VISIBLE,
+    RESPONSE_ID,
     SOURCE,
     TOKENS_ANSWER,
     TOKENS_PROMPT,
@@ -69,11 +71,29 @@ def normalize(record: RawRecord) -> list[Trace]:
     created = values.get(CREATED)
     if created is not None and _typed(CREATED_WHOLE_DAY, row.get(CREATED_WHOLE_DAY), text_only):
         values[CREATED] = Day.of(created.date())  # logged as a date alone
+    if CHOICE not in row:
+        values[CHOICE] = _choice(values.get(RESPONSE_ID), values.get(TRACE_ID))
     for required in (SOURCE, LINE, FORMAT):
         if values.get(required) is None:
             msg = f"a traces-table row without {required}"
             raise ShapeError(msg)
     return [Trace(**values)]
+
+
+def _choice(response_id: str | None, trace_id: str | None) -> int | None:
+    """A table written before the `choice` column: the choice as its trace id tells it
+    (a response's first choice has the response id, the others `id#index`), so that the
+    choices of one response are not taken for copies of it; None where the id cannot say.
+
+    >>> _choice("r", "r"), _choice("r", "r#2"), _choice("r", "x"), _choice(None, "r#2")
+    (0, 2, None, None)
+    """
+    if not response_id or trace_id is None:
+        return None
+    if trace_id == response_id:
+        return 0
+    suffix = trace_id.removeprefix(f"{response_id}#")
+    return int(suffix) if suffix != trace_id and suffix.isascii() and suffix.isdigit() else None
 
 
 def _typed(name: str, value: Any, text_only: bool) -> Any:

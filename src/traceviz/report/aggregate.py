@@ -23,6 +23,7 @@ from traceviz.report import partial_figures, partials
 from traceviz.report.groups import TIME_KEYS, TOKEN_PARTS, group_columns, shown
 from traceviz.report.groups import columns as groups_columns
 from traceviz.report.partials import OUTLIER_COUNT, POINTS, SPEND_PARTS, Partial
+from traceviz.report.repeats import Repeated
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     COST_TOTAL,
@@ -92,6 +93,7 @@ class Report:
     models: pl.DataFrame = field(default_factory=pl.DataFrame)
     cap: overthinking.Cap | None = None
     full: bool = False
+    repeats: Repeated = field(default_factory=Repeated)  # responses logged more than once
 
 
 def unknown_keys(traces: pl.DataFrame, by: list[str]) -> list[str]:
@@ -131,7 +133,7 @@ def collect(
     MERGE_EVERY results, so what is held grows with the groups, not the traces.
     """
     keys = list(by or [])
-    held = [Partial.empty(keys, cap is not None)]
+    held = [Partial.empty(keys, cap is not None, opens=True)]
     for result in results:
         held.append(Partial.of(result.traces, result.steps, keys, cap is not None))
         if len(held) > MERGE_EVERY:
@@ -204,6 +206,7 @@ def finish(
         models=partial_figures.models(partial),
         cap=resolved,
         full=full,
+        repeats=partial.repeats.figures(),
     )
 
 

@@ -32,7 +32,9 @@ from traceviz.report.aggregate import Result, group_columns
 from traceviz.report.groups import column as group_column
 from traceviz.report.groups import columns as group_keys
 from traceviz.report.groups import metadata_keys
-from traceviz.report.interface import group_label
+from traceviz.report.interface import group_label, money, plain, share
+from traceviz.report.repeats import KEYED_BY, Repeated, Repeats
+from traceviz.report.repeats import combine as combine_repeats
 from traceviz.schema import (
     COST_AFTER_FIRST_ANSWER,
     COST_REASONING,
@@ -150,6 +152,7 @@ class Audit:
     rules: dict[str, float] = field(default_factory=dict)
     unpriced: int = 0
     gaps: list[PricingGap] = field(default_factory=list)
+    repeats: Repeated = field(default_factory=Repeated)  # responses logged more than once
 
     def lines(self) -> list[str]:
         """`FAIL budget [all]: $3.26 > $2  worst: …`, `NOT EVALUATED rule: why` and
@@ -164,11 +167,19 @@ class Audit:
         ]
         partly = [gap for gap in self.gaps if gap.unpriced < gap.traces]
         shown += [f"WARNING {one_line(gap.shown())}" for gap in partly]
+        if self.repeats.repeats:
+            shown.append(f"WARNING {repeated(self.repeats)}")
         return shown
 
     def summary(self) -> str:
         """`ok: 2 rules hold over 44 traces`, for an audit that passed; the money rules'
-        priced traces are said where some traces could not be priced."""
+        priced traces are said where some traces could not be priced, and the repeats of
+        responses logged more than once where there are some (their WARNING says more)."""
+        again = self.repeats.repeats
+        copies = f"; {count_of(again, 'trace')} repeat others (see the WARNING)" if again else ""
+        return self._held() + copies
+
+    def _held(self) -> str:
         n = len(self.evaluated)
         held = f"ok: {n} rule{' holds' if n == 1 else 's hold'} over "
         money = [r for r in self.evaluated if r in MONEY_RULES]
@@ -190,8 +201,27 @@ class Audit:
             "not_evaluated": self.not_evaluated,
             "unpriced_groups": [gap.json() for gap in self.gaps],
             "violations": [dataclasses.asdict(v) for v in self.violations],
+            "repeats": {
+                "key": KEYED_BY,
+                "traces_checked": self.repeats.keyed,
+                "responses": self.repeats.responses,
+                "records": self.repeats.records,
+                "traces_repeated": self.repeats.repeats,
+                "cost": plain(self.repeats.cost),
+            },
         }
         return json_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+
+
+def repeated(found: Repeated) -> str:
+    """`[all]: 2 responses logged more than once (by logged response_id and choice), in 4
+    records: $0.3294 (50.0% of the spend) counted again; rules checked as logged`."""
+    return (
+        f"[all]: {count_of(found.responses, 'response')} logged more than once (by"
+        f" {KEYED_BY}), in {found.records:,} records: {count_of(found.repeats, 'repeat')}"
+        f" holding {money(found.cost)} ({share(found.cost_share)} of the spend) counted"
+        " again; rules checked over every copy"
+    )
 
 
 def unpriced_groups(gaps: list[PricingGap], groups: int) -> dict[str, str]:
@@ -299,6 +329,7 @@ class AuditPartial:
     worst: Mapping[str, pl.DataFrame] = field(default_factory=dict)
     looping: pl.DataFrame | None = None
     keyed: Mapping[str, bool] = field(default_factory=dict)
+    repeats: Repeats = field(default_factory=Repeats)  # responses logged more than once
 
     @classmethod
     def of(cls, traces: pl.DataFrame, by: list[str] | tuple[str, ...] = ()) -> AuditPartial:
@@ -323,13 +354,15 @@ class AuditPartial:
                 k: bool(keyed[group_column(k)].null_count() < keyed.height)
                 for k in metadata_keys(columns, list(by))
             },
+            repeats=Repeats.of(traces),
         )
 
     def merge(self, *later: AuditPartial) -> AuditPartial:
         """This partial and those of results that came after it (in input order), as one."""
+        repeats = combine_repeats([p.repeats for p in (self, *later)])  # a run's first has none
         parts = [p for p in (self, *later) if p.traces]
         if len(parts) <= 1:
-            return parts[0] if parts else self
+            return dataclasses.replace(parts[0] if parts else self, repeats=repeats)
         keys = group_keys(self.by)
         keyed = dict(parts[0].keyed)
         for p in parts[1:]:
@@ -354,6 +387,7 @@ class AuditPartial:
             worst=worst,
             looping=_head(pl.concat(looping), keys) if looping else None,
             keyed=keyed,
+            repeats=repeats,
         )
 
     def unknown_keys(self) -> list[str]:
@@ -389,7 +423,16 @@ class AuditPartial:
         not_evaluated.update(unpriced_groups(gaps, len(rows)))
         evaluated = [r for r in rules if r not in not_evaluated]
         unpriced = self.traces - self.values.get(COST_TOTAL, 0)
-        return Audit(found, evaluated, not_evaluated, self.traces, dict(rules), unpriced, gaps)
+        return Audit(
+            found,
+            evaluated,
+            not_evaluated,
+            self.traces,
+            dict(rules),
+            unpriced,
+            gaps,
+            self.repeats.figures(),
+        )
 
     def _ids(self, frame: pl.DataFrame | None, key: tuple[Any, ...]) -> pl.DataFrame:
         if frame is None:
@@ -459,7 +502,7 @@ def _without(rules: dict[str, float], names: tuple[str, ...]) -> dict[str, float
 def collect(results: Iterable[Result], by: list[str] | None = None) -> AuditPartial:
     """The audit's partial of a whole run, one priced result at a time, in input order."""
     keys = list(by or [])
-    held = [AuditPartial(tuple(keys))]
+    held = [AuditPartial(tuple(keys), repeats=Repeats.opening())]
     for result in results:
         held.append(AuditPartial.of(result.traces, keys))
         if len(held) > MERGE_EVERY:

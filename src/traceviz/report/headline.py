@@ -17,6 +17,7 @@ from traceviz.escape import one_line, shorten
 from traceviz.price import overthinking
 from traceviz.report.aggregate import Report, logged_prompts
 from traceviz.report.interface import group_label, money, plain, share
+from traceviz.report.repeats import Repeated
 from traceviz.schema import (
     COST_REASONING,
     COST_TOTAL,
@@ -24,7 +25,9 @@ from traceviz.schema import (
     WHATIF_COST_HIGH,
     WHATIF_COST_LOW,
     WHATIF_COST_TOTAL,
+    IngestStats,
 )
+from traceviz.wording import count_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ def items(report: Report, width: int | None = None) -> list[Item]:
         Item(
             "responses",
             "Responses read",
-            f"{stats.traces:,}",
+            f"{stats.responses:,}" + _choices(stats),
             f"from {stats.read:,} records in {stats.files:,} files"
             f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)"
             + _left_out(stats.traces, sum(stats.filtered.values())),
@@ -88,7 +91,8 @@ def items(report: Report, width: int | None = None) -> list[Item]:
                 COST_TOTAL,
                 "Total cost",
                 money(row[COST_TOTAL]),
-                f"for {row['traces'] - unpriced:,} priced responses"
+                f"for {row['traces'] - unpriced:,} priced"
+                + (" choices" if _choices(stats) else " responses")
                 + (f"; {unpriced:,} not priced" if unpriced else ""),
             )
         )
@@ -107,6 +111,8 @@ def items(report: Report, width: int | None = None) -> list[Item]:
         )
     else:
         found.append(Item(COST_TOTAL, "Total cost", "not computed", "(no price stage)"))
+    if report.repeats.repeats:
+        found.insert(2, _repeats(report.repeats))
     found.append(_bill(report, row))
     if WHATIF_COST_TOTAL in row:
         found.append(
@@ -134,6 +140,23 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             )
         )
     return found
+
+
+def _choices(stats: IngestStats) -> str:
+    """` (6 choices)` where some responses have several choices (`n > 1`), each a trace."""
+    return f" ({count_of(stats.traces, 'choice')})" if stats.responses != stats.traces else ""
+
+
+def _repeats(found: Repeated) -> Item:
+    """`Logged more than once: 2 responses in 4 records (by response id): $0.0396 = 7.3%
+    of the cost counted again`: right under the total it inflates."""
+    return Item(
+        "repeats",
+        "Logged more than once",
+        count_of(found.responses, "response"),
+        f"in {found.records:,} records (by response id): {money(found.cost)}"
+        f" = {share(found.cost_share)} of the cost and {found.tokens:,} tokens counted again",
+    )
 
 
 def _left_out(traces: int, left_out: int) -> str:
@@ -192,7 +215,8 @@ def numbers(report: Report) -> dict[str, Any]:
     stats = report.stats
     row = report.overall.row(0, named=True)
     document: dict[str, Any] = {
-        "responses": stats.traces,
+        "responses": stats.responses,
+        "choices": stats.traces,
         "records_read": stats.read,
         "files": stats.files,
         "records_quarantined": stats.quarantined,

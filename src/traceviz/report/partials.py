@@ -6,7 +6,10 @@ sums, maxima and first values; per group, exact histograms (value -> traces) of 
 integer token counts; the few traces the outliers need (top 5 by cost and by output,
 the first 5 looping and truncated); a deterministic sample of the scatter points;
 spend per model; and the price notes' figures. None of these grows with the number of
-traces, only with the number of groups and of distinct token counts.
+traces, only with the number of groups and of distinct token counts; but for one: the
+responses logged more than once (`repeats.py`) are found from a 64-bit key per distinct
+logged response id, 8 bytes a response (a run's first partial, `Partial.empty(opens=True)`,
+keeps nothing else per response).
 
 Invariants (tests/test_report_partials.py builds reports both ways and compares):
 
@@ -41,6 +44,7 @@ kept together so that each reduction sits beside its merge. Histograms are in
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +56,8 @@ from traceviz.price.notes import figures as note_figures
 from traceviz.report.groups import TOKEN_PARTS, columns, group_columns, metadata_keys
 from traceviz.report.groups import column as group_column
 from traceviz.report.histograms import COUNT, has, hists, merge_hist
+from traceviz.report.repeats import Repeats
+from traceviz.report.repeats import combine as combine_repeats
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     CORRECT,
@@ -300,10 +306,15 @@ class Partial:
     logged: pl.DataFrame | None = None
     notes: NoteFigures = field(default_factory=NoteFigures)
     keyed: dict[str, bool] = field(default_factory=dict)  # metadata key: some trace has it
+    repeats: Repeats = field(default_factory=Repeats)  # responses logged more than once
 
     @classmethod
-    def empty(cls, by: list[str] | tuple[str, ...], cap: bool = False) -> Partial:
-        return cls(by=tuple(by), cap=cap)
+    def empty(
+        cls, by: list[str] | tuple[str, ...], cap: bool = False, opens: bool = False
+    ) -> Partial:
+        """A partial of no result; `opens`: the one a run starts from (nothing comes before
+        it, so what is merged into it keeps only what later results need: `repeats.py`)."""
+        return cls(by=tuple(by), cap=cap, repeats=Repeats.opening() if opens else Repeats())
 
     @classmethod
     def of(
@@ -335,6 +346,7 @@ class Partial:
             logged=_logged(traces),
             notes=note_figures(traces),
             keyed={k: bool(keyed[group_column(k)].null_count() < keyed.height) for k in metadata},
+            repeats=Repeats.of(traces),
         )
 
     def merge(self, *later: Partial) -> Partial:
@@ -348,9 +360,10 @@ class Partial:
 
 def combine(partials: list[Partial]) -> Partial:
     """Partials (in input order) merged into one."""
+    repeats = combine_repeats([p.repeats for p in partials])  # a run's opening one has none
     parts = [p for p in partials if p.columns]
     if len(parts) <= 1:
-        return parts[0] if parts else partials[0]
+        return dataclasses.replace(parts[0] if parts else partials[0], repeats=repeats)
     first = parts[0]
     traced = list(first.columns)
     keys = columns(first.by)
@@ -384,6 +397,7 @@ def combine(partials: list[Partial]) -> Partial:
         logged=_merge_frames([p.logged for p in parts], [MODEL, PRICED], "sum"),
         notes=notes,
         keyed=keyed,
+        repeats=repeats,
     )
 
 

@@ -18,6 +18,7 @@ import polars as pl
 from traceviz.price import overthinking
 from traceviz.report.aggregate import TOKEN_PARTS, Report
 from traceviz.report.interface import group_label, money, number, share
+from traceviz.report.repeats import KEYED_BY, Repeated
 from traceviz.schema import (
     COST_CACHE_SAVED,
     COST_CACHE_WRITE,
@@ -272,8 +273,11 @@ def _records(report: Report, top: int | None) -> Section:
     stats = report.stats
     # the terminal's cut (top <= TOP) lists few names; a page lists them all
     cut = NOTE_TOP if top is not None and top <= TOP and not report.full else None
+    # the responses are said where some have several choices (a trace each)
+    responses = f" ({count_of(stats.responses, 'response')})"
     notes = [
-        f"{stats.read:,} records read from {stats.files:,} files: {stats.traces:,} traces,"
+        f"{stats.read:,} records read from {stats.files:,} files: {stats.traces:,} traces"
+        f"{responses if stats.responses != stats.traces else ''},"
         f" {stats.quarantined:,} quarantined, {stats.skipped:,} skipped"
     ]
     for name, counts in (
@@ -284,7 +288,37 @@ def _records(report: Report, top: int | None) -> Section:
     ):
         if counts:
             notes.append(f"{name}: {_counts(counts, cut)}")
+    repeated = repeats_note(report.repeats, bool(report.by))
+    if repeated and cut is None:  # NOTE: a terminal's cut has the headline's line alone
+        notes.append(repeated)
     return Section("Records", [], [], notes)
+
+
+def repeats_note(found: Repeated, grouped: bool = False) -> str:
+    """What the report says of the responses logged more than once ("" when none is):
+    counts and sums only, never an id (ids are logged text; `traceviz ingest` has them)."""
+    if not found.repeats:
+        return ""
+    unpriced = found.repeats - found.priced
+    text = (
+        f"{count_of(found.responses, 'response')} logged more than once by their"
+        f" {KEYED_BY}, in {found.records:,} records: the {count_of(found.repeats, 'repeat')}"
+        f" (every copy after the first, choices too) hold {money(found.cost)} of the"
+        f" {money(found.cost_total)} total cost ({share(found.cost_share)}) and"
+        f" {found.tokens:,} of {found.tokens_total:,} billed tokens"
+        f" ({share(found.tokens_share)}), counted each time in every figure here"
+    )
+    if unpriced:
+        text += f" ({unpriced:,} of the repeats not priced)"
+    if grouped:
+        text += "; stated for the whole run, and each group's figures count its repeats too"
+    missing = found.traces - found.keyed
+    if missing:
+        text += (
+            f"; {count_of(missing, 'trace')} of {found.traces:,} log no response id"
+            " and could not be checked"
+        )
+    return text
 
 
 def _kinds(report: Report, group: str, shown: list[str] | None, more: str) -> Section:
