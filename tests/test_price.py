@@ -706,7 +706,7 @@ def test_the_whatif_band_of_a_price_change_day_is_a_cost_some_entry_billed() -> 
     # o1's 1M hidden reasoning tokens on R1 on 2025-09-05, time of day unknown: the band
     # took each rate's lowest and highest over the day's entries, so its top was R1-V3.1's
     # $0.56 input with the old $2.19 output, a price no one was billed
-    row = {"trace_id": "o1", "model": "o1", "prompt": None, "answer": "", "usage_input": 1_000_000,
+    row: dict[str, object] = {"trace_id": "o1", "model": "o1", "prompt": None, "answer": "", "usage_input": 1_000_000,
            "usage_cached_input": 0, "usage_output": 1_000_000, "usage_reasoning": 1_000_000}  # fmt: skip
     ratio = price.Ratio(1.0, 0.5, 2.0, "test")
     found = price.whatif(
