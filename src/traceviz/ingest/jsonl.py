@@ -44,11 +44,24 @@ class JsonLines(Container):
         return Sniff.GUESS
 
     def disowns(self, head: bytes) -> bool:
-        """A first line that only opens an object or array (`{`, `[`, `[{`) is pretty-printed
-        JSON (`jq .`, `json.dumps(indent=2)` written to a `.jsonl`), whose every line would
-        be quarantined alone: the JSON document reader reads it, object by object."""
-        first = lstrip_head(head).split(b"\n", 1)[0].strip()
-        return first in (b"{", b"[", b"[{")
+        """Pretty-printed JSON (`jq .`, `json.dumps(indent=2)` written to a `.jsonl`), whose
+        every line would be quarantined alone, so that the JSON document reader reads it
+        object by object: a first line that only opens an object or array (`{`, `[`, `[{`)
+        and a second line that is indented or, whole in `head`, no JSON value. A second
+        line that is a record is JSON Lines whose first record was cut short."""
+        lines = lstrip_head(head).split(b"\n", 2)
+        if len(lines) < 2 or lines[0].strip() not in (b"{", b"[", b"[{"):
+            return False
+        second = lines[1]
+        if second[:1] in (b" ", b"\t"):
+            return True
+        if len(lines) < 3:  # the second line runs past `head`: it cannot be judged
+            return False
+        try:
+            orjson.loads(second)
+        except orjson.JSONDecodeError:
+            return True
+        return False
 
     def read(self, file: Opened, limit: int, batch: bool) -> Iterator[Item]:
         return read_lines(file.name, file.stream, limit, batch)
