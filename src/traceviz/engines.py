@@ -312,14 +312,19 @@ def _describe(item: Any) -> str:
     return str(describe()) if callable(describe) else repr(item)
 
 
+LOST_STATUS = 255  # multiprocessing's forkserver Popen: the status pipe closed unread
+
+
 def _dead_worker(processes: dict[int, Any]) -> str:
     """`worker process 4242 died (killed by SIGKILL)`, from the processes the pool started."""
     deadline = time.monotonic() + 2  # the pool is reaping them: wait for the exit codes
     for process in processes.values():
         process.join(timeout=max(0.0, deadline - time.monotonic()))
     dead = [(pid, p.exitcode) for pid, p in processes.items() if p.exitcode not in (None, 0)]
-    # the pool stops the others with SIGTERM once one has died: the culprit is the rest
-    dead.sort(key=lambda d: d[1] == -signal.SIGTERM)
+    # the pool stops the others with SIGTERM once one has died: the culprit is the rest;
+    # and 255 is what a fork-server child reads as when its status did not come through
+    # (seen under load beside the real SIGKILL or exit code 3): it says least of all
+    dead.sort(key=lambda d: (d[1] == -signal.SIGTERM, d[1] == LOST_STATUS))
     if not dead:
         return "a worker process died"
     pid, code = dead[0]
