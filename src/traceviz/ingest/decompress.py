@@ -206,9 +206,7 @@ class Decompressor(io.RawIOBase):
                 data, self._input = self._input[:_PIECE], self._input[_PIECE:]
             self._open = True
             try:
-                if self.kind == "gzip":
-                    out = self._decoder.decompress(data, limit)
-                elif self.kind in _CAPPED:
+                if self.kind in _CAPPED:
                     out = self._decoder.decompress(data, max_length=limit)
                 else:
                     out = self._decoder.decompress(data)
