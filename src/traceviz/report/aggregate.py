@@ -180,7 +180,7 @@ def finish(
     if cap is not None and resolved is None:
         missing.append(f"reasoning cap {cap.text} (no trace has reasoning tokens)")
     kinds, summed = partial_figures.kinds(partial, keys)
-    names = shown(by, [groups, kinds, pl.DataFrame(schema={OVERALL_ROW: pl.Boolean})])
+    names = shown(by, [groups, kinds], reserved=(OVERALL_ROW,))
     groups = groups.rename(names, strict=False)
     kinds = kinds.rename(names, strict=False)
     if kinds.height:

@@ -63,11 +63,15 @@ def group_columns(traces: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     return traces.with_columns(exprs) if exprs else traces
 
 
-def shown(by: list[str] | tuple[str, ...], frames: list[pl.DataFrame]) -> dict[str, str]:
+def shown(
+    by: list[str] | tuple[str, ...], frames: list[pl.DataFrame], reserved: tuple[str, ...] = ()
+) -> dict[str, str]:
     """The names the report's outputs give the group columns of `by` in `frames`: each
     key as the user gave it, or `by:<key>` where a frame has a column of its own named
-    like the key (`--by traces`: a group's trace count), prefixed again until free."""
+    like the key (`--by traces`: a group's trace count), or an output adds one
+    (`reserved`), prefixed again until free."""
     taken = {c for frame in frames for c in frame.columns if not c.startswith(PREFIX)}
+    taken.update(reserved)
     names = {}
     for key in by:
         name = key
