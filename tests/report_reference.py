@@ -62,12 +62,13 @@ def figures(traces: pl.DataFrame) -> list[pl.Expr]:
         ]
     if _has(traces, "cost_total"):
         total = _sum("cost_total")
+        # the priced traces that are a response's first choice: one a response
+        first = pl.col("choice").fill_null(0) == 0 if "choice" in traces.columns else pl.lit(True)
+        responses = pl.col("cost_total").filter(first)
         exprs += [
             total.alias("cost_total"),
-            pl.when(pl.col("cost_total").count() > 0)
-            .then(
-                total / pl.max_horizontal(pl.col("cost_total").count(), 1).cast(pl.Decimal(38, 0))
-            )
+            pl.when(responses.count() > 0)
+            .then(total / pl.max_horizontal(responses.count(), 1).cast(pl.Decimal(38, 0)))
             .alias("cost_per_response"),
             (total.cast(pl.Float64) * 1000 / _sum("tokens_answer")).alias(
                 "cost_per_1k_answer_tokens"

@@ -168,3 +168,24 @@ def test_the_headline_counts_responses_not_choices(tmp_path: Path) -> None:
             '<div class="value">2 (6 choices)</div>' in text
         ), fmt
         assert "6 traces (2 responses)" in text, fmt
+
+
+def test_the_cost_per_response_is_a_whole_response_however_many_choices(tmp_path: Path) -> None:
+    # "per response" divided by the choices: a quarter of the bill for 1 response of 4
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(_response(1, USAGE, reasoning_content=REASONING)) + "\n")
+    four = tmp_path / "four.jsonl"
+    four.write_text(json.dumps(_response(4, USAGE, reasoning_content=REASONING)) + "\n")
+    figures = {}
+    for log in (one, four):
+        args = ["report", str(log), "--no-cache", "-q", "--vs", "o1", "--format", "json"]
+        figures[log.stem] = json.loads(CliRunner().invoke(main, args).stdout)
+    for name, document in figures.items():
+        overall = document["overall"]
+        assert overall["cost_per_response"] == overall["cost_total"], name
+    assert figures["four"]["overall"]["cost_total"] == figures["one"]["overall"]["cost_total"]
+    # the what-if compares 4 choices (traces), and says so
+    for name, ending in (("four", "actual, 4 choices"), ("one", "actual, 1 response")):
+        lines = figures[name]["headline"]["lines"]
+        (whatif,) = (line for line in lines if line.startswith("What if"))
+        assert whatif.endswith(ending), whatif

@@ -91,8 +91,8 @@ def items(report: Report, width: int | None = None) -> list[Item]:
                 COST_TOTAL,
                 "Total cost",
                 money(row[COST_TOTAL]),
-                f"for {row['traces'] - unpriced:,} priced"
-                + (" choices" if _choices(stats) else " responses")
+                "for "
+                + count_of(row["traces"] - unpriced, "priced " + _noun(stats))
                 + (f"; {unpriced:,} not priced" if unpriced else ""),
             )
         )
@@ -122,7 +122,7 @@ def items(report: Report, width: int | None = None) -> list[Item]:
                 money(row[WHATIF_COST_TOTAL]),
                 f"(band {money(row['whatif_cost_low'])}–{money(row['whatif_cost_high'])})"
                 f" against {money(row['whatif_actual'])} actual,"
-                f" {row['whatif_traces']:,} responses",
+                f" {count_of(row['whatif_traces'], _noun(stats))}",
             )
         )
     if report.cap is not None and "cap_tokens_saved" in row:
@@ -140,6 +140,11 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             )
         )
     return found
+
+
+def _noun(stats: IngestStats) -> str:
+    """What a trace is called: a choice where some responses have several, else a response."""
+    return "choice" if _choices(stats) else "response"
 
 
 def _choices(stats: IngestStats) -> str:

@@ -16,7 +16,16 @@ from traceviz.price.notes import render as render_notes
 from traceviz.price.overthinking import Cap, CapSpec
 from traceviz.report.groups import TOKEN_PARTS, columns
 from traceviz.report.histograms import COUNT, cap_figures, collapse, has, nearest, quantiles
-from traceviz.report.partials import HASH, PRICED, SPEND_PARTS, Partial, float_figures, n, s
+from traceviz.report.partials import (
+    HASH,
+    PRICED,
+    PRICED_RESPONSES,
+    SPEND_PARTS,
+    Partial,
+    float_figures,
+    n,
+    s,
+)
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     CORRECT,
@@ -126,10 +135,11 @@ def _figure_exprs(columns: list[str], capped: bool) -> list[pl.Expr]:
         total = _when(COST_TOTAL)
         exprs += [
             total.alias(COST_TOTAL),
-            pl.when(pl.col(n(COST_TOTAL)) > 0)
+            # a response's cost is its choices' (`n > 1`: a trace each) together
+            pl.when(pl.col(PRICED_RESPONSES) > 0)
             .then(
                 total
-                / pl.max_horizontal(pl.col(n(COST_TOTAL)).cast(pl.UInt32), 1).cast(
+                / pl.max_horizontal(pl.col(PRICED_RESPONSES).cast(pl.UInt32), 1).cast(
                     pl.Decimal(38, 0)
                 )
             )

@@ -58,6 +58,7 @@ from traceviz.report.groups import column as group_column
 from traceviz.report.histograms import COUNT, has, hists, merge_hist
 from traceviz.report.repeats import Repeats
 from traceviz.report.repeats import combine as combine_repeats
+from traceviz.response_keys import first_choice
 from traceviz.schema import (
     ANSWER_CHANGED_AFTER_FIRST,
     CORRECT,
@@ -116,6 +117,9 @@ PRICED = "priced"  # the logged-cost table's key: whether traceviz priced the tr
 
 
 HASH = "_hash"
+
+
+PRICED_RESPONSES = "priced_responses"  # priced traces that are a response's first choice
 
 
 # the columns whose sum and count of values the figures use
@@ -200,6 +204,9 @@ def _sum_terms(columns: list[str]) -> list[pl.Expr]:
             summed[COST_LOGGED_UNPRICED] = pl.when(pl.col(COST_TOTAL).is_null()).then(LOGGED)
         for name, value in summed.items():
             terms += [value.sum().alias(s(name)), value.count().cast(pl.Int64).alias(n(name))]
+    if COST_TOTAL in columns:  # a response's choices are priced together, or none is
+        priced = pl.col(COST_TOTAL).is_not_null() & first_choice(columns)
+        terms.append(priced.sum().cast(pl.Int64).alias(PRICED_RESPONSES))
     if USAGE_DRIFT in columns:
         drifted = pl.col(USAGE_DRIFT) != 0
         terms += [
