@@ -109,7 +109,7 @@ def test_workers_share_the_tokenizer_tables_their_fork_server_loaded() -> None:
     for _, loaded, threads, shared, private in views:
         assert loaded == len(tokenizers.PRELOADED)  # the worker loaded none itself
         assert threads == 1  # the server forks with no other thread alive
-        assert shared >= 100  # the ~130 MiB of tables, held once for every worker
+        assert shared >= 70  # the ~90 MiB of tables (rank dicts shed), held once for all
         assert private < shared
     assert not Path(f"/proc/{server}").exists()  # stopped with its workers
 

@@ -227,3 +227,33 @@ def test_encoding_for_takes_the_whole_encoding_once_built(monkeypatch: pytest.Mo
     monkeypatch.setattr(tokenizers, "_found_bytes", {})
     whole = tokenizers.encoding(tokenizers.CL100K)
     assert tokenizers.encoding_for(tokenizers.CL100K, ["short"]) is whole
+
+
+def test_a_fork_servers_shed_vocabularies_leave_the_same_ids_and_widths() -> None:
+    # what the fork server holds for its workers after freeing the rank dicts (~40 MB)
+    texts = FOUND_TEXTS + _sample_texts()
+    script = (
+        "import json, sys\n"
+        "import traceviz._preload_tokenizers\n"
+        "from traceviz import tokenizers\n"
+        "texts = json.load(sys.stdin)\n"
+        "print(json.dumps({name: {\n"
+        "    'held': len(tokenizers.encoding(name)._mergeable_ranks),\n"
+        "    'widths': list(tokenizers.widths(name)),\n"
+        "    'ids': [tokenizers.encoding(name).encode(t, allowed_special='all',"
+        " disallowed_special=()) for t in texts],\n"
+        "    'again': len(tokenizers.vocabulary(name)[0]),\n"
+        "} for name in tokenizers.PRELOADED}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=json.dumps(texts), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    for name, found in json.loads(done.stdout).items():
+        assert found["held"] == 0  # the Python dict is freed; the Rust core keeps its copy
+        whole = tokenizers.encoding(name)
+        assert found["ids"] == [
+            whole.encode(t, allowed_special="all", disallowed_special=()) for t in texts
+        ]
+        assert found["widths"] == list(tokenizers.widths(name))
+        assert found["again"] == len(tokenizers.vocabulary(name)[0])  # built again if asked
