@@ -303,7 +303,7 @@ def first_copies(results: Iterable[ShardResult], ingest: Ingest) -> Iterator[Sha
     """The results (in input order) without the traces whose logged response id and choice
     an earlier trace had, counted as left out (`ingest.stats.filtered`); the driver keeps
     8 bytes a logged response (`response_keys`)."""
-    seen = response_keys.empty()
+    seen = response_keys.KeySet()
     for result in results:
         if not result.traces.height:
             yield result

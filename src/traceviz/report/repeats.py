@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 
 from traceviz import response_keys
+from traceviz.response_keys import KeySet
 from traceviz.schema import COST_TOTAL, INPUT_TOKENS, OUTPUT_TOKENS
 
 KEYED_BY = "logged response_id and choice"  # what the outputs say a repeat is found by
@@ -86,8 +87,8 @@ class Repeats:
 
     traces: int = 0
     keyed: int = 0
-    seen: np.ndarray = field(default_factory=response_keys.empty)  # sorted, distinct
-    repeated: np.ndarray = field(default_factory=response_keys.empty)  # sorted, distinct
+    seen: KeySet = field(default_factory=KeySet)  # every key
+    repeated: KeySet = field(default_factory=KeySet)  # the keys seen more than once
     repeats: int = 0
     heads: int = 0  # repeats that are a response's first choice: one per record
     priced: int = 0
@@ -134,8 +135,8 @@ class Repeats:
         return cls(
             traces=state.traces,
             keyed=keyed.height,
-            seen=np.sort(first[KEY].to_numpy()),
-            repeated=np.unique(again[KEY].to_numpy()),
+            seen=KeySet().add(first[KEY].to_numpy()),
+            repeated=KeySet().union(again[KEY].to_numpy()),
             repeats=sums[0],
             heads=sums[1],
             priced=sums[2],
@@ -156,7 +157,7 @@ class Repeats:
         else:
             pending = later.pending
         keys = pending[KEY].to_numpy()
-        known = response_keys.member(self.seen, keys)  # first here, but an earlier result had them
+        known = self.seen.member(keys)  # first here, but an earlier result had them
         moved = pending.filter(pl.Series(known))
         sums = _sums(moved)
         kept = None  # this state opens the run: its first occurrences are settled
@@ -165,10 +166,8 @@ class Repeats:
         return Repeats(
             traces=self.traces + later.traces,
             keyed=self.keyed + later.keyed,
-            seen=response_keys.insert(self.seen, keys[~known])
-            if later.pending is not None
-            else later.seen,
-            repeated=np.union1d(np.union1d(self.repeated, later.repeated), keys[known]),
+            seen=self.seen.add(keys[~known]) if later.pending is not None else later.seen,
+            repeated=self.repeated.union(np.concatenate([_keys(later.repeated), keys[known]])),
             repeats=self.repeats + later.repeats + sums[0],
             heads=self.heads + later.heads + sums[1],
             priced=self.priced + later.priced + sums[2],
@@ -181,7 +180,7 @@ class Repeats:
 
     def figures(self) -> Repeated:
         """The counts and sums the report and the audit state."""
-        heads = int(np.count_nonzero(self.repeated & np.uint64(1)))
+        heads = self.repeated.firsts()
         return Repeated(
             traces=self.traces,
             keyed=self.keyed,
@@ -221,6 +220,11 @@ def _sums(frame: pl.DataFrame) -> tuple[int, int, int, Decimal, int]:
         pl.col(TOKENS).sum().alias("tokens"),
     ).row(0)
     return int(row[0]), int(row[1]), int(row[2]), _decimal(row[3]), int(row[4] or 0)
+
+
+def _keys(found: KeySet) -> np.ndarray:
+    """The keys of a set, as one array (a later state's repeats: few beside the run's)."""
+    return np.concatenate(found.runs) if found.runs else np.empty(0, dtype=np.uint64)
 
 
 def _decimal(value: object) -> Decimal:
