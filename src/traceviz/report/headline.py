@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from traceviz.escape import one_line, shorten
+from traceviz.pipeline import DEDUPED
 from traceviz.price import overthinking
 from traceviz.report.aggregate import Report, logged_prompts
 from traceviz.report.interface import group_label, money, plain, share
@@ -81,7 +82,7 @@ def items(report: Report, width: int | None = None) -> list[Item]:
             f"{stats.responses:,}" + _choices(stats),
             f"from {stats.read:,} records in {stats.files:,} files"
             f" ({stats.quarantined:,} quarantined, {stats.skipped:,} skipped)"
-            + _left_out(stats.traces, sum(stats.filtered.values())),
+            + _left_out(stats.traces, stats.filtered),
         )
     ]
     if COST_TOTAL in row:
@@ -164,11 +165,17 @@ def _repeats(found: Repeated) -> Item:
     )
 
 
-def _left_out(traces: int, left_out: int) -> str:
-    """What the filters kept, so the headline's count and its figures agree."""
+def _left_out(traces: int, filtered: dict[str, int]) -> str:
+    """What the filters and `--dedupe` kept, so the headline's count and its figures agree."""
+    left_out = sum(filtered.values())
     if not left_out:
         return ""
-    return f"; {left_out:,} left out by filters, {traces - left_out:,} reported"
+    deduped = filtered.get(DEDUPED, 0)
+    if deduped == left_out:
+        why = "as logged more than once (--dedupe)"
+    else:
+        why = "by filters" + (" and --dedupe" if deduped else "")
+    return f"; {left_out:,} left out {why}, {traces - left_out:,} reported"
 
 
 def _bill(report: Report, row: dict[str, Any]) -> Item:
