@@ -90,6 +90,17 @@ def _priced(frame: pl.DataFrame) -> int:
     return frame[COST_TOTAL].count() if COST_TOTAL in frame.columns else 0
 
 
+def _responses(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per response: its choices' cost summed (null if none is priced)."""
+    if "choice" not in frame.columns:
+        return frame
+    response = (pl.col("choice").fill_null(0) == 0).cum_sum().alias("response")
+    return frame.group_by(response, maintain_order=True).agg(
+        pl.col(TRACE_ID).first(),
+        pl.when(pl.col(COST_TOTAL).is_not_null().any()).then(pl.col(COST_TOTAL).sum()),
+    )
+
+
 def _worst(frame: pl.DataFrame, column: str) -> list[str]:
     return frame.drop_nulls(column).sort(column, descending=True).head(WORST)[TRACE_ID].to_list()
 
@@ -111,7 +122,7 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
             )
     limit = rules.get("max_cost_per_response")
     if limit is not None and COST_TOTAL in frame.columns:
-        top_cost: Any = frame[COST_TOTAL].max()
+        top_cost: Any = _responses(frame)[COST_TOTAL].max()
         if top_cost is not None and Decimal(str(top_cost)) > Decimal(str(limit)):
             found.append(
                 Violation(
@@ -119,14 +130,15 @@ def _check(frame: pl.DataFrame, rules: dict[str, float], group: str) -> list[Vio
                     group,
                     float(top_cost),
                     limit,
-                    _worst(frame, COST_TOTAL),
+                    _worst(_responses(frame), COST_TOTAL),
                 )
             )
     limit = rules.get("budget")
     if limit is not None and COST_TOTAL in frame.columns:
         spent: Any = frame[COST_TOTAL].sum()
         if spent is not None and Decimal(str(spent)) > Decimal(str(limit)):
-            found.append(Violation("budget", group, float(spent), limit, _worst(frame, COST_TOTAL)))
+            worst = _worst(_responses(frame), COST_TOTAL)
+            found.append(Violation("budget", group, float(spent), limit, worst))
     limit = rules.get("max_looping_share")
     if limit is not None and LOOPING in frame.columns:
         share: Any = frame[LOOPING].mean()

@@ -5,6 +5,7 @@ response, a stream, an OTel span) and however many choices it has."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import random
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,21 @@ def test_the_cost_per_response_is_a_whole_response_however_many_choices(tmp_path
         lines = figures[name]["headline"]["lines"]
         (whatif,) = (line for line in lines if line.startswith("What if"))
         assert whatif.endswith(ending), whatif
+
+
+def test_the_audit_holds_a_whole_response_to_the_cost_limit(tmp_path: Path) -> None:
+    # 4 choices of one $0.000431 response, each under $0.0003: audit said ok
+    log = tmp_path / "four.jsonl"
+    log.write_text(json.dumps(_response(4, USAGE, reasoning_content=REASONING)) + "\n")
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(_response(1, USAGE, reasoning_content=REASONING)) + "\n")
+    costs = _traces(tmp_path, [_response(4, USAGE, reasoning_content=REASONING)], "t.jsonl")
+    assert costs["cost_total"].max() < Decimal("0.0003") < costs["cost_total"].sum()
+    for path in (one, log):
+        args = ["audit", str(path), "--no-cache", "--max-cost-per-response", "0.0003"]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 3, result.output
+        assert result.stdout.startswith(
+            f"FAIL max_cost_per_response [all]: ${costs['cost_total'].sum().normalize()} >"
+        ), result.stdout
+        assert "worst: cmpl-n\n" in result.stdout  # the response, named by its first choice

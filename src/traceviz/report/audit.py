@@ -35,7 +35,9 @@ from traceviz.report.groups import metadata_keys
 from traceviz.report.interface import group_label, money, plain, share
 from traceviz.report.repeats import KEYED_BY, Repeated, Repeats
 from traceviz.report.repeats import combine as combine_repeats
+from traceviz.response_keys import first_choice
 from traceviz.schema import (
+    CHOICE,
     COST_AFTER_FIRST_ANSWER,
     COST_REASONING,
     COST_TOTAL,
@@ -346,9 +348,7 @@ class AuditPartial:
             columns=frozenset(columns),
             values={c: traces.height - traces[c].null_count() for c in wanted},
             groups=_grouped(keyed, keys, _audit_terms(columns)),
-            worst={
-                c: _top(keyed.select(*keys, TRACE_ID, c), keys, c) for c in RANKED if c in columns
-            },
+            worst={c: _top(_ranked(keyed, keys, c), keys, c) for c in RANKED if c in columns},
             looping=_first_looping(keyed, keys) if LOOPING in columns else None,
             keyed={
                 k: bool(keyed[group_column(k)].null_count() < keyed.height)
@@ -542,6 +542,24 @@ def _merge_groups(parts: list[pl.DataFrame], keys: list[str]) -> pl.DataFrame | 
         return None
     both = pl.concat(parts, how="vertical_relaxed")
     return _grouped(both, keys, [pl.col(c).sum() for c in both.columns if c not in keys])
+
+
+def _ranked(keyed: pl.DataFrame, keys: list[str], column: str) -> pl.DataFrame:
+    """What `column` ranks: traces, or for the cost, responses: the choices of one
+    (`n > 1`, a trace each, one after another) summed, named by the first one's trace."""
+    if column != COST_TOTAL or CHOICE not in keyed.columns:
+        return keyed.select(*keys, TRACE_ID, column)
+    cost = pl.col(COST_TOTAL)
+    response = first_choice(keyed.columns).cast(pl.UInt32).cum_sum().alias("_response")
+    return (
+        keyed.group_by(response, maintain_order=True)
+        .agg(
+            *(pl.col(k).first() for k in keys),
+            pl.col(TRACE_ID).first(),
+            pl.when(cost.count() > 0).then(cost.sum()).alias(COST_TOTAL),
+        )
+        .drop("_response")
+    )
 
 
 def _top(frame: pl.DataFrame, keys: list[str], column: str) -> pl.DataFrame:
