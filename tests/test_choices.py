@@ -5,8 +5,8 @@ response, a stream, an OTel span) and however many choices it has."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
