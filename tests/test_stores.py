@@ -401,6 +401,66 @@ def test_litellm_truncated_reasoning_failures_and_logging_payload(tmp_path: Path
     }
 
 
+def _cache_hit(record: dict[str, Any], value: object = "True") -> dict[str, Any]:
+    """A spend-log row as LiteLLM writes a call its own cache answered: `spend` 0, the
+    cached response's usage, the original id with `_cache_hit<time>` (its
+    spend_tracking_utils.get_logging_payload)."""
+    return dict(
+        record,
+        request_id=f"{record['request_id']}_cache_hit1741688160.5",
+        spend="0.0",
+        cache_hit=value,
+        startTime="2025-03-11T10:16:00Z",
+    )
+
+
+def test_litellm_cache_hits_cost_nothing_and_are_said_to(tmp_path: Path) -> None:
+    # a call LiteLLM served from its response cache reached no provider: it was priced as
+    # a full call ($0.000218) against a logged spend of 0
+    records = json.loads((SAMPLES / "litellm-spendlogs.json").read_text())
+    path = tmp_path / "hits.json"
+    path.write_text(json.dumps([records[0], _cache_hit(records[0])]))
+    args = ["report", str(path), "--no-cache", "--vs", "o1", "-q"]
+    traces = traceviz.analyze(path, traceviz.AnalysisOptions(vs="o1")).traces
+    assert traces["served_from_cache"].to_list() == [False, True]
+    paid, hit = traces.row(0, named=True), traces.row(1, named=True)
+    assert paid["cost_total"] > 0
+    assert hit["output_tokens"] == paid["output_tokens"]  # its tokens still counted
+    for column in ("cost_total", "cost_low", "cost_high", "cost_reasoning", "whatif_cost_total"):
+        assert hit[column] == 0, column
+    assert hit["cost_after_first_answer"] == 0
+    assert hit["cost_logged_diff"] == 0  # LiteLLM logged it at 0 too
+    assert hit["price_basis"].endswith(
+        "; served from the proxy's response cache: no provider call, $0"
+    )
+    document = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert Decimal(document["overall"]["cost_total"]) == paid["cost_total"]
+    note = next(n for n in document["estimates"] if "response cache" in n)
+    assert note.startswith("1 trace answered by the logging proxy from its own response cache")
+    # the cached result and a traces table read back give the same
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        warm = CliRunner().invoke(main, [*args[:2], "--vs", "o1", "-q", "--format", "json",
+                                         "--cache-dir", str(cache)])  # fmt: skip
+        assert json.loads(warm.stdout)["overall"] == document["overall"]
+    table = tmp_path / "traces.parquet"
+    CliRunner().invoke(main, ["ingest", str(path), "-o", str(table), "--no-cache"])
+    again = CliRunner().invoke(main, ["report", str(table), "--no-cache", "-q", "--format", "json"])
+    assert Decimal(json.loads(again.stdout)["overall"]["cost_total"]) == paid["cost_total"]
+
+
+def test_litellm_cache_hit_flags_as_logged(tmp_path: Path) -> None:
+    records = json.loads((SAMPLES / "litellm-spendlogs.json").read_text())
+    values = [True, "true", "False", "None", "maybe"]
+    path = tmp_path / "flags.json"
+    path.write_text(json.dumps([_cache_hit(dict(records[0], request_id=f"r{i}"), v)
+                                for i, v in enumerate(values)]))  # fmt: skip
+    traces, run = ingest(path)
+    assert traces["served_from_cache"].to_list() == [True, True, False, False]
+    (bad,) = run.quarantined
+    assert "cache_hit is 'maybe', not true or false" in bad.reason
+
+
 # --- Langfuse -----------------------------------------------------------------------------
 
 

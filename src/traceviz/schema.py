@@ -62,6 +62,9 @@ USAGE_SPLIT = "usage_split"
 # has no choices): the choices of one response share its `response_id`, and tell apart by this
 CHOICE = "choice"
 CREATED_WHOLE_DAY = "created_whole_day"  # `created` logged as a date alone: 00:00 UTC of it
+# the logging proxy answered from its own response cache (LiteLLM's `cache_hit`): no call
+# reached the provider and nothing was billed, so the price stage prices it at $0
+SERVED_FROM_CACHE = "served_from_cache"
 
 TRACE_SCHEMA: dict[str, pl.DataType] = {
     TRACE_ID: pl.String(),
@@ -97,6 +100,7 @@ TRACE_SCHEMA: dict[str, pl.DataType] = {
     USAGE_SPLIT: pl.Boolean(),
     CREATED_WHOLE_DAY: pl.Boolean(),
     CHOICE: pl.Int64(),
+    SERVED_FROM_CACHE: pl.Boolean(),
 }
 
 # --- tokens stage -------------------------------------------------------------------------
@@ -325,6 +329,7 @@ class Trace:
     reasoning_missing_reason: str | None = None
     usage_split: bool = False
     choice: int | None = None
+    served_from_cache: bool = False
 
     @property
     def reasoning_visible(self) -> bool:

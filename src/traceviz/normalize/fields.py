@@ -86,6 +86,17 @@ def text(value: Any, name: str) -> str | None:
     raise ShapeError(msg)
 
 
+def flag(value: Any, name: str) -> bool:
+    """A logged yes/no: a boolean, or its text as Python writes it (`"True"`, `"False"`,
+    `"None"` for unset, any case); not logged is no. Anything else is a shape error."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in {"true", "false", "none", ""}:
+        return value.strip().lower() == "true"
+    msg = f"{name} is {str(value)[:40]!r}, not true or false"
+    raise ShapeError(msg)
+
+
 def money(value: Any, name: str) -> float | None:
     """A logged cost in dollars (a finite, non-negative number), or None."""
     if value is None:

@@ -7,6 +7,12 @@ first. `spend` (`response_cost` in a logging payload) is the proxy's own price, 
 only there when the proxy stores them; long strings are cut to head and tail around a
 "skipped N chars" marker, which marks the reasoning as truncated by the store.
 Every JSON column may be JSON text (CSV exports, database dumps).
+
+A call LiteLLM answered from its own response cache (`cache_hit` "True") reached no
+provider: LiteLLM logs it with `spend` 0, the cached response's usage, and a `request_id`
+of the original id plus `_cache_hit<time>` (its `spend_tracking_utils.get_logging_payload`
+and `cost_calculator.response_cost_calculator`). It is marked `served_from_cache`, which
+the price stage prices at $0.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import orjson
 
 from traceviz.ingest import RawRecord
 from traceviz.normalize import chat
-from traceviz.normalize.fields import ShapeError, money, text, timestamp, tokens
+from traceviz.normalize.fields import ShapeError, flag, money, text, timestamp, tokens
 from traceviz.normalize.log_stores import (
     TRUNCATED,
     json_object,
@@ -93,6 +99,7 @@ def normalize(record: RawRecord) -> list[Trace]:
             metadata=_metadata(value, metadata, cut, answer_cut),
             trace_id=request_id,
             reasoning_missing_reason=reason,
+            served_from_cache=flag(value.get("cache_hit"), "cache_hit"),
             **usage,
         )
     ]

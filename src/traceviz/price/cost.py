@@ -44,6 +44,7 @@ from traceviz.schema import (
     PRICE_BASIS,
     PRICE_ID,
     REASONING_TOKENS,
+    SERVED_FROM_CACHE,
     SERVICE_TIER,
     USAGE_CACHE_WRITE,
     USAGE_CACHE_WRITE_1H,
@@ -318,6 +319,7 @@ def apply(
         _over_band([total(side) for side in sides[1:] or [""]], pl.min_horizontal).alias(COST_LOW),
         _over_band([total(side) for side in sides[1:] or [""]], pl.max_horizontal).alias(COST_HIGH),
     )
+    priced = _unbilled(priced)
     summed = (
         pl.col(COST_INPUT)
         + pl.col(COST_CACHED_INPUT)
@@ -331,6 +333,34 @@ def apply(
 
 
 RATE_PARTS = ("in", "cached", "write", "write_1h", "out")
+
+SERVED_FROM_CACHE_BASIS = "; served from the proxy's response cache: no provider call, $0"
+_BILLED_PARTS = (COST_INPUT, COST_CACHED_INPUT, COST_CACHE_WRITE, COST_OUTPUT, COST_REASONING)
+
+
+def unbilled(traces: pl.DataFrame) -> pl.Expr:
+    """Whether each trace was answered by the logging proxy's own cache (nothing billed)."""
+    if SERVED_FROM_CACHE not in traces.columns:
+        return pl.lit(False)
+    return pl.col(SERVED_FROM_CACHE).fill_null(False)
+
+
+def _unbilled(priced: pl.DataFrame) -> pl.DataFrame:
+    """A priced trace the proxy answered from its cache (`served_from_cache`) at $0: every
+    part, the cache's saving and the band, its basis saying why (the catalog entry is
+    kept: the price that would have applied)."""
+    free = unbilled(priced)
+    zero = pl.lit(0, MONEY)
+    return priced.with_columns(
+        *(
+            pl.when(free & pl.col(c).is_not_null()).then(zero).otherwise(pl.col(c)).alias(c)
+            for c in (*_BILLED_PARTS, COST_CACHE_SAVED, COST_LOW, COST_HIGH)
+        ),
+        pl.when(free & pl.col(PRICE_ID).is_not_null())
+        .then(pl.col(PRICE_BASIS) + pl.lit(SERVED_FROM_CACHE_BASIS))
+        .otherwise(pl.col(PRICE_BASIS))
+        .alias(PRICE_BASIS),
+    )
 
 
 def logged_times(traces: pl.DataFrame) -> list[datetime | None]:

@@ -3,7 +3,8 @@
 Each note counts the traces it is about and says what was done with them: traces without
 a timestamp (and the price they got), prices whose time of day was unknown (with the
 band), tiers asked for but not offered, billed reasoning whose logged split could not be
-true, and cache reads and writes logged above the whole prompt. A note appears only when
+true, cache reads and writes logged above the whole prompt, and responses a logging proxy
+answered from its own cache (priced at $0). A note appears only when
 it has traces to count; columns a run lacks are skipped. The notes are written from
 `Figures` (counts and exact sums), which merge across results.
 """
@@ -29,6 +30,7 @@ from traceviz.schema import (
     REASONING_TOKENS_AFTER_FIRST_ANSWER,
     REASONING_TOKENS_AFTER_FIRST_ANSWER_BILLED,
     REASONING_TOKENS_SOURCE,
+    SERVED_FROM_CACHE,
     SOURCE,
     TOKENS_REASONING,
     USAGE_CACHE_WRITE,
@@ -63,6 +65,7 @@ class Figures:
     split: tuple[int, int, int, int, int] | None = None
     cache_over: int | None = None  # cache reads + writes logged above the whole prompt
     shared: tuple[int, int] | None = None  # responses, choices: usage split among choices
+    from_cache: int | None = None  # priced traces the logging proxy answered from its cache
 
     def merge(self, other: Figures) -> Figures:
         def both(a: Any, b: Any, add: Callable[[Any, Any], Any]) -> Any:
@@ -79,6 +82,7 @@ class Figures:
             split=both(self.split, other.split, _add_tuple),
             cache_over=both(self.cache_over, other.cache_over, lambda a, b: a + b),
             shared=both(self.shared, other.shared, _add_tuple),
+            from_cache=both(self.from_cache, other.from_cache, lambda a, b: a + b),
         )
 
 
@@ -97,7 +101,7 @@ def _add_undated(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
 def figures(traces: pl.DataFrame) -> Figures:
     """The figures of the notes over these traces."""
     columns = set(traces.columns)
-    undated = band = tiers = split = cache_over = shared = None
+    undated = band = tiers = split = cache_over = shared = from_cache = None
     if {CREATED, PRICE_ID, PRICE_BASIS} <= columns:
         undated = (
             traces.filter(pl.col(CREATED).is_null() & pl.col(PRICE_ID).is_not_null())
@@ -151,7 +155,10 @@ def figures(traces: pl.DataFrame) -> Figures:
         # a response's choices come from one record, which no cut of the input divides
         choices = traces.filter(pl.col(USAGE_SPLIT).fill_null(False))
         shared = (choices.select(SOURCE, LINE).n_unique() if choices.height else 0, choices.height)
-    return Figures(undated, band, tiers, split, cache_over, shared)
+    if {SERVED_FROM_CACHE, PRICE_ID} <= columns:
+        served = pl.col(SERVED_FROM_CACHE).fill_null(False) & pl.col(PRICE_ID).is_not_null()
+        from_cache = int(traces.select(served.sum()).item())
+    return Figures(undated, band, tiers, split, cache_over, shared, from_cache)
 
 
 def render(found: Figures) -> list[str]:
@@ -178,6 +185,12 @@ def render(found: Figures) -> list[str]:
             f" choices split among their {choices:,} choices (the prompt on the first, the"
             " reasoning and the answers in proportion to each choice's text): per-choice"
             " tokens and costs are estimates, their sums the logged bill (usage_split)"
+        )
+    if found.from_cache:
+        lines.append(
+            f"{count_of(found.from_cache, 'trace')} answered by the logging proxy from its own"
+            " response cache (LiteLLM's cache_hit): no call reached the provider, so each is"
+            " priced at $0 and on the what-if too, its tokens still counted (served_from_cache)"
         )
     return lines
 

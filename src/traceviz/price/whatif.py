@@ -30,6 +30,7 @@ from traceviz.price.cost import (
     logged_times,
     per_token,
     tier_rates,
+    unbilled,
 )
 from traceviz.schema import (
     ANSWER,
@@ -227,7 +228,17 @@ def whatif(
     ).drop(
         "_mid", "_low", "_high", "_prompt", "_answer",
         *(f"_{part}{side}" for side in sides for part in RATE_PARTS),
-    ).pipe(_actual_where_same_model, key)  # fmt: skip
+    ).pipe(_actual_where_same_model, key).pipe(_unbilled)  # fmt: skip
+
+
+def _unbilled(traces: pl.DataFrame) -> pl.DataFrame:
+    """A response the logging proxy answered from its own cache costs nothing on the
+    target either: the same request would have been answered from the same cache."""
+    free = unbilled(traces)
+    return traces.with_columns(
+        pl.when(free & pl.col(c).is_not_null()).then(pl.lit(0, MONEY)).otherwise(pl.col(c)).alias(c)
+        for c in (WHATIF_COST_TOTAL, WHATIF_COST_LOW, WHATIF_COST_HIGH)
+    )
 
 
 SAME_MODEL = "the same model: the actual cost"
