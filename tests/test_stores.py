@@ -461,6 +461,24 @@ def test_litellm_cache_hit_flags_as_logged(tmp_path: Path) -> None:
     assert "cache_hit is 'maybe', not true or false" in bad.reason
 
 
+def test_helicone_cache_hits_cost_nothing(tmp_path: Path) -> None:
+    # a row Helicone served from its cache names the request it replays; its cost may be
+    # the original's, which was read as billed
+    rows_in = [
+        json.loads(line) for line in (SAMPLES / "helicone-export.jsonl").read_text().splitlines()
+    ]
+    original = rows_in[0]
+    none = dict(original, cache_reference_id="00000000-0000-0000-0000-000000000000")
+    hit = dict(original, request_id="9e8d-hit", cache_reference_id=original["request_id"])
+    path = tmp_path / "helicone.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (none, hit)))
+    traces = traceviz.analyze(path).traces
+    assert traces["served_from_cache"].to_list() == [False, True]
+    assert traces["cost_total"][0] > 0
+    assert traces["cost_total"][1] == 0
+    assert traces["cost_logged"][1] == traces["cost_logged"][0]  # as exported
+
+
 # --- Langfuse -----------------------------------------------------------------------------
 
 

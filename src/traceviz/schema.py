@@ -62,7 +62,8 @@ USAGE_SPLIT = "usage_split"
 # has no choices): the choices of one response share its `response_id`, and tell apart by this
 CHOICE = "choice"
 CREATED_WHOLE_DAY = "created_whole_day"  # `created` logged as a date alone: 00:00 UTC of it
-# the logging proxy answered from its own response cache (LiteLLM's `cache_hit`): no call
+# the logging proxy answered from its own response cache (LiteLLM's `cache_hit`, Helicone's
+# `cache_reference_id`): no call
 # reached the provider and nothing was billed, so the price stage prices it at $0
 SERVED_FROM_CACHE = "served_from_cache"
 

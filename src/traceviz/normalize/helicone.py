@@ -7,6 +7,12 @@ usage then comes from the body. Without a body (CSV exports) the token columns a
 all there is, and reasoning is unknown: the era `columns` says so. `costUSD`
 (`cost_usd`, or `cost` in older exporters) is kept as `cost_logged`. Failed requests
 (status not 2xx) hold no response and are skipped.
+
+A request Helicone answered from its own cache (`Helicone-Cache-Enabled`) reached no
+provider; its row's `cache_reference_id` names the request whose response it served
+(Helicone's default UUID, all zeros, on every other row: its worker's DBLoggable and
+jawn's LoggingHandler), while its `cost` may still be the original's. It is marked
+`served_from_cache`, which the price stage prices at $0.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ def normalize(record: RawRecord) -> list[Trace]:
         "metadata": _metadata(value),
         "trace_id": text(value.get("request_id") or value.get("response_id"), "request_id"),
         "batch": record.batch,
+        "served_from_cache": _served_from_cache(value),
     }
     if trace is not None:
         trace = replace(
@@ -110,6 +117,15 @@ def _from_body(record: RawRecord, body: Mapping[str, Any]) -> Trace | None:
             traces = shape.normalize(inner)
             return traces[0] if traces else None
     return None
+
+
+_NO_CACHE_REFERENCE = "00000000-0000-0000-0000-000000000000"  # Helicone's DEFAULT_UUID
+
+
+def _served_from_cache(value: Mapping[str, Any]) -> bool:
+    """Whether the row's `cache_reference_id` names a request whose cached response it is."""
+    reference = text(value.get("cache_reference_id"), "cache_reference_id")
+    return reference is not None and reference.strip() not in ("", "None", _NO_CACHE_REFERENCE)
 
 
 def _provider(value: Mapping[str, Any]) -> str | None:

@@ -189,7 +189,8 @@ def render(found: Figures) -> list[str]:
     if found.from_cache:
         lines.append(
             f"{count_of(found.from_cache, 'trace')} answered by the logging proxy from its own"
-            " response cache (LiteLLM's cache_hit): no call reached the provider, so each is"
+            " response cache (LiteLLM's cache_hit, Helicone's cache_reference_id): no call"
+            " reached the provider, so each is"
             " priced at $0 and on the what-if too, its tokens still counted (served_from_cache)"
         )
     return lines
