@@ -443,6 +443,10 @@ def test_litellm_cache_hits_cost_nothing_and_are_said_to(tmp_path: Path) -> None
         warm = CliRunner().invoke(main, [*args[:2], "--vs", "o1", "-q", "--format", "json",
                                          "--cache-dir", str(cache)])  # fmt: skip
         assert json.loads(warm.stdout)["overall"] == document["overall"]
+    # the hit carries the original's response id but is no copy of its record
+    assert document["repeats"]["traces_repeated"] == 0
+    deduped = CliRunner().invoke(main, [*args, "--dedupe", "--format", "json"])
+    assert json.loads(deduped.stdout)["overall"]["traces"] == 2
     table = tmp_path / "traces.parquet"
     CliRunner().invoke(main, ["ingest", str(path), "-o", str(table), "--no-cache"])
     again = CliRunner().invoke(main, ["report", str(table), "--no-cache", "-q", "--format", "json"])

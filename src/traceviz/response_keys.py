@@ -4,9 +4,11 @@ finding the responses a run reads more than once (`report/repeats.py` counts the
 search).
 
 Only an id the log carries makes a key: a trace with no `response_id` (or a blank one) has
-none, and is never taken for a copy of another; the trace id is never used (it may be made
-up from file and line). The choices of one response share its id and differ in `choice`
-(null, in shapes without choices, is the first).
+none, and is never taken for a copy of another, nor is a response a logging proxy replayed
+from its cache (`served_from_cache`: a call of its own, free, with the first call's id);
+the trace id is never used (it may be made up from file and line). The choices of one
+response share its id and differ in `choice` (null, in shapes without choices, is the
+first).
 
 NOTE: the key is polars' 64-bit `hash` (fixed seed) of `id NUL choice`, its lowest bit
 replaced by whether the choice is the first (so the records a set of keys stands for can
@@ -24,17 +26,22 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from traceviz.schema import CHOICE, RESPONSE_ID
+from traceviz.schema import CHOICE, RESPONSE_ID, SERVED_FROM_CACHE
 
 SEED = 0x7261_6365  # any fixed seed: keys are compared within one run
 
 
 def logged(columns: list[str]) -> pl.Expr:
-    """Whether a trace has a logged response id (not null, not blank)."""
+    """Whether a trace has a logged response id (not null, not blank) that makes a key: not
+    one a proxy's cache replayed (`served_from_cache`), a call of its own with an earlier
+    call's response and id, which is no copy of that call's record."""
     if RESPONSE_ID not in columns:
         return pl.lit(False)
     ids = pl.col(RESPONSE_ID)
-    return ids.is_not_null() & (ids.str.strip_chars() != "")
+    keyed = ids.is_not_null() & (ids.str.strip_chars() != "")
+    if SERVED_FROM_CACHE in columns:
+        keyed = keyed & ~pl.col(SERVED_FROM_CACHE).fill_null(False)
+    return keyed
 
 
 def first_choice(columns: list[str]) -> pl.Expr:

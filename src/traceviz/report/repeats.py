@@ -15,7 +15,9 @@ id for the row: a Helicone export without bodies matches no other store's log of
 and traceviz's own traces table as it was written. Ollama, Langfuse, think-tag text and
 dataset rows log none. A trace id made up from file and line (`fallback_trace_id`) is never
 a response id, so a trace without a logged id is not checked, and the report says how many
-were. The choices of one response (`n > 1`) share its id; `choice` tells them apart.
+were. The choices of one response (`n > 1`) share its id; `choice` tells them apart. A
+response a logging proxy answered from its cache (`served_from_cache`) carries the id of the
+call it replays but is a call of its own (at $0): it is not checked either.
 
 Mergeable and small: a `Repeats` keeps, for every (id, choice) seen, a 64-bit key (8
 bytes; sorted, so membership is a binary search), the keys seen more than once, and sums
