@@ -255,7 +255,13 @@ def repeated(traces: pl.DataFrame) -> Repeated:
     if "response_id" not in columns:
         table = table.with_columns(pl.lit(None, pl.String).alias("response_id"))
     ids = pl.col("response_id")
-    keyed = table.filter(ids.is_not_null() & (ids.str.strip_chars() != ""))
+    # a response a proxy replayed from its cache is a call of its own, no copy
+    replayed = (
+        pl.col("served_from_cache").fill_null(False)
+        if "served_from_cache" in columns
+        else pl.lit(False)
+    )
+    keyed = table.filter(ids.is_not_null() & (ids.str.strip_chars() != "") & ~replayed)
     again = keyed.filter(~pl.struct("response_id", "_choice").is_first_distinct())
     firsts = again.filter(pl.col("_choice") == 0)
     responses = firsts.select(pl.col("response_id").n_unique()).item() if firsts.height else 0

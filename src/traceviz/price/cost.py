@@ -345,18 +345,23 @@ def unbilled(traces: pl.DataFrame) -> pl.Expr:
     return pl.col(SERVED_FROM_CACHE).fill_null(False)
 
 
+def free_of_charge(traces: pl.DataFrame, columns: tuple[str, ...]) -> list[pl.Expr]:
+    """`columns` (money) at $0 where the logging proxy answered from its cache, where
+    they hold a price (an unpriced trace stays unpriced)."""
+    free = unbilled(traces)
+    return [
+        pl.when(free & pl.col(c).is_not_null()).then(pl.lit(0, MONEY)).otherwise(pl.col(c)).alias(c)
+        for c in columns
+    ]
+
+
 def _unbilled(priced: pl.DataFrame) -> pl.DataFrame:
     """A priced trace the proxy answered from its cache (`served_from_cache`) at $0: every
     part, the cache's saving and the band, its basis saying why (the catalog entry is
     kept: the price that would have applied)."""
-    free = unbilled(priced)
-    zero = pl.lit(0, MONEY)
     return priced.with_columns(
-        *(
-            pl.when(free & pl.col(c).is_not_null()).then(zero).otherwise(pl.col(c)).alias(c)
-            for c in (*_BILLED_PARTS, COST_CACHE_SAVED, COST_LOW, COST_HIGH)
-        ),
-        pl.when(free & pl.col(PRICE_ID).is_not_null())
+        *free_of_charge(priced, (*_BILLED_PARTS, COST_CACHE_SAVED, COST_LOW, COST_HIGH)),
+        pl.when(unbilled(priced) & pl.col(PRICE_ID).is_not_null())
         .then(pl.col(PRICE_BASIS) + pl.lit(SERVED_FROM_CACHE_BASIS))
         .otherwise(pl.col(PRICE_BASIS))
         .alias(PRICE_BASIS),

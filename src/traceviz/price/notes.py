@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from traceviz.price.cost import unbilled
 from traceviz.schema import (
     COST_HIGH,
     COST_LOW,
@@ -156,7 +157,7 @@ def figures(traces: pl.DataFrame) -> Figures:
         choices = traces.filter(pl.col(USAGE_SPLIT).fill_null(False))
         shared = (choices.select(SOURCE, LINE).n_unique() if choices.height else 0, choices.height)
     if {SERVED_FROM_CACHE, PRICE_ID} <= columns:
-        served = pl.col(SERVED_FROM_CACHE).fill_null(False) & pl.col(PRICE_ID).is_not_null()
+        served = unbilled(traces) & pl.col(PRICE_ID).is_not_null()
         from_cache = int(traces.select(served.sum()).item())
     return Figures(undated, band, tiers, split, cache_over, shared, from_cache)
 

@@ -27,10 +27,10 @@ from traceviz.price.cost import (
     MONEY,
     Tier,
     choose,
+    free_of_charge,
     logged_times,
     per_token,
     tier_rates,
-    unbilled,
 )
 from traceviz.schema import (
     ANSWER,
@@ -234,10 +234,8 @@ def whatif(
 def _unbilled(traces: pl.DataFrame) -> pl.DataFrame:
     """A response the logging proxy answered from its own cache costs nothing on the
     target either: the same request would have been answered from the same cache."""
-    free = unbilled(traces)
     return traces.with_columns(
-        pl.when(free & pl.col(c).is_not_null()).then(pl.lit(0, MONEY)).otherwise(pl.col(c)).alias(c)
-        for c in (WHATIF_COST_TOTAL, WHATIF_COST_LOW, WHATIF_COST_HIGH)
+        free_of_charge(traces, (WHATIF_COST_TOTAL, WHATIF_COST_LOW, WHATIF_COST_HIGH))
     )
 
 
