@@ -10,7 +10,10 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any, cast
@@ -399,3 +402,63 @@ def test_the_measured_schema_is_what_measuring_gives(values: tuple[object, ...])
     for batch in (traces.clear(), traces):
         measured = pipeline.measure(batch, options).traces.drop(pipeline.TEXT_COLUMNS)
         assert list(static.items()) == list(measured.schema.items())
+
+
+# --- the code a result was measured by ------------------------------------------------------
+
+PACKAGE = Path(cache_module.__file__).resolve().parent
+
+
+def _package_copy(where: Path) -> Path:
+    """A copy of the installed package's sources and data, as another install would be."""
+    target = where / "src" / "traceviz"
+    shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def test_the_package_hash_covers_every_source_file_and_nothing_compiled(tmp_path: Path) -> None:
+    copy = _package_copy(tmp_path)
+    same = cache_module.package_hash(copy)
+    assert same == cache_module.package_hash(PACKAGE)  # another folder, the same code
+    (copy / "segment" / "__pycache__").mkdir()
+    (copy / "segment" / "__pycache__" / "split.cpython-311.pyc").write_bytes(b"\0" * 8)
+    assert cache_module.package_hash(copy) == same  # bytecode is not the code
+    split = copy / "segment" / "split.py"  # one module deep in the package, one byte
+    split.write_bytes(split.read_bytes().replace(b"def ", b"def  ", 1))
+    assert cache_module.package_hash(copy) != same
+    split.rename(copy / "segment" / "split2.py")  # the same bytes under another name
+    assert cache_module.package_hash(copy) not in (same, cache_module.package_hash(PACKAGE))
+
+
+def _entries(root: Path) -> int:
+    return len(list(root.glob("*/*/meta.json")))
+
+
+def test_an_entry_measured_by_other_code_of_the_same_version_is_not_used(tmp_path: Path) -> None:
+    """Two installs of one version from different commits (or an edited checkout) kept
+    their entries under one key: the second read the first's results, measured by other
+    code. The key holds the code now: the changed install measures again."""
+    copy = _package_copy(tmp_path)
+    log = _log(tmp_path / "a.jsonl", "first check the sum then answer")
+    _age(log)
+    root = tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(copy.parent), "TRACEVIZ_CACHE_DIR": str(root)}
+
+    def report() -> dict[str, Any]:
+        out = subprocess.run(
+            [sys.executable, "-m", "traceviz", "report", str(log), "-q", "--format", "json"],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            check=True,
+        )
+        return cast(dict[str, Any], json.loads(out.stdout))
+
+    first = report()
+    assert _entries(root) == 1
+    assert report() == first
+    assert _entries(root) == 1  # unchanged code: the entry is used
+    pipeline_source = copy / "pipeline.py"
+    pipeline_source.write_text(pipeline_source.read_text() + "\n# another commit\n")
+    assert report() == first  # same figures: the change does not touch them
+    assert _entries(root) == 2  # but measured again, under the new code's key

@@ -1,5 +1,5 @@
 """Per-file results kept between runs, keyed by the file's path, its identity on disk and
-the tool's version.
+the tool's version and code.
 
 A second `traceviz report` over unchanged logs reads each file's measured traces (tokens,
 steps, metrics; text dropped), its quarantined records and its totals from here instead
@@ -30,8 +30,8 @@ within `RACY_NS` of the file's own mtime or ctime is therefore never trusted (it
 hashed again next time: git's "racily clean" rule), and `--no-cache` always counts.
 
 Invariants:
-- the key covers the file's path, the tool's version and shipped data, and the whole
-  settings object that shaped the result (`settings_key` hashes every field, so an
+- the key covers the file's path, the tool's version, its code and shipped data, and
+  the whole settings object that shaped the result (`settings_key` hashes every field, so an
   option added later cannot be forgotten; the caller names the fields that only price);
   the entry under it answers only for the bytes (stamp, else content hash) it records;
 - a result is stored only if the file's stamp at the end of the run is the one taken
@@ -73,6 +73,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -184,12 +185,38 @@ def _feed(digest: hashlib.blake2b, value: object) -> None:
 
 
 @cache
-def _shipped_data_hash() -> str:
-    """The package's data files (tokenizers, kinds model) are part of what a result means."""
+def _shipped_hash() -> str:
+    """The installed package's code and data (kinds model, tokenizer metadata), of which
+    a result is made: once a process, only when a cache is used (4-6 ms)."""
+    return package_hash(files("traceviz"))
+
+
+def package_hash(root: Traversable) -> str:
+    """The BLAKE2b of a package's Python sources (each named by its path in the package)
+    and of the data files that shape a result.
+
+    NOTE: the version alone is not enough: two installs of one version from different
+    commits (a checkout, `pip install git+...@commit`), or an edited checkout, would
+    read each other's entries, measured by other code; the rank files are covered by
+    the SHA-256 that `tokenizers.py` holds for each.
+    """
     digest = hashlib.blake2b(digest_size=12)
+    for name, source in sorted(_sources(root, "")):
+        digest.update(f"{name}\0{len(source)}\0".encode())
+        digest.update(source)
     for name in ("kinds-model.json", "deepseek_v3.json"):
-        digest.update((files("traceviz") / "data" / name).read_bytes())
+        digest.update((root / "data" / name).read_bytes())
     return digest.hexdigest()
+
+
+def _sources(folder: Traversable, prefix: str) -> Iterator[tuple[str, bytes]]:
+    """(path in the package, bytes) of every `.py` file under `folder`."""
+    for item in folder.iterdir():
+        if item.is_dir():
+            if item.name != "__pycache__":
+                yield from _sources(item, f"{prefix}{item.name}/")
+        elif item.name.endswith(".py"):
+            yield f"{prefix}{item.name}", item.read_bytes()
 
 
 @dataclass
@@ -223,7 +250,7 @@ class ResultCache:
         taken = time.time_ns()
         stamp = file_stamp(source)
         digest = hashlib.blake2b(digest_size=20)
-        for part in (f"{FORMAT}.{LAYOUT}", __version__, _shipped_data_hash(), settings, source):
+        for part in (f"{FORMAT}.{LAYOUT}", __version__, _shipped_hash(), settings, source):
             digest.update(part.encode())
             digest.update(b"\0")
         key = digest.hexdigest()
