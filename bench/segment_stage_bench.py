@@ -167,7 +167,7 @@ def main() -> None:
     steps = sum(len(c) for f in frames for c in segment.cut(f))
     traces = sum(f.height for f in frames)
     print(f"log: {log}, {traces:,} traces, {steps:,} steps, {len(frames)} batches")
-    shipped = importlib.import_module("traceviz.segment")
+    shipped = importlib.import_module("traceviz.segment.stage")
     measure(shipped, frames[:1])  # loads the tokenizers and the models once, untimed
     measure(reference, frames[:1])
     best: dict[str, dict[str, np.ndarray]] = {"before": {}, "after": {}}

@@ -26,7 +26,7 @@ from traceviz.schema import (
     TRACE_SCHEMA,
 )
 from traceviz.segment import answers
-from traceviz.segment.metrics import Spans, answer_metrics, tokens_before
+from traceviz.segment.behaviour import Spans, answer_metrics, tokens_before
 from traceviz.segment.split import steps as split_steps
 
 LABELS = Path(__file__).parent / "data" / "first-answer"

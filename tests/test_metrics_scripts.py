@@ -1,11 +1,10 @@
-"""A text's words per script (`metrics._scripts`, used for `language_mixing`) are those
+"""A text's words per script (`behaviour._scripts`, used for `language_mixing`) are those
 of each word's first letter, word by word: checked against that definition written
 plainly (over the words polars finds), on generated words mixing ASCII, accented,
 Cyrillic, CJK and letterless runs."""
 
 from __future__ import annotations
 
-import importlib
 import string
 from collections import Counter
 
@@ -13,7 +12,8 @@ import polars as pl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-metrics = importlib.import_module("traceviz.segment.metrics")
+from traceviz.segment import behaviour
+
 PIECES = [
     "word",
     "Café",
@@ -39,12 +39,12 @@ def plainly(words: pl.DataFrame) -> dict[tuple[int, str], int]:
     for row, word in words.iter_rows():
         letter = next((c for c in word if c.isalpha()), None)  # isalpha: category L*
         if letter is not None:
-            found[(row, metrics.script(letter))] += 1
+            found[(row, behaviour.script(letter))] += 1
     return dict(found)
 
 
 def test_every_ascii_letter_is_latin() -> None:
-    assert {metrics.script(c) for c in string.ascii_letters} == {"LATIN"}
+    assert {behaviour.script(c) for c in string.ascii_letters} == {"LATIN"}
 
 
 @settings(max_examples=200, deadline=None)
@@ -52,6 +52,6 @@ def test_every_ascii_letter_is_latin() -> None:
 @example([])
 @example(["", "42 _", "word 日本 слово café"])
 def test_scripts_count_each_word_by_its_first_letter(texts: list[str]) -> None:
-    words = metrics._words(pl.Series(texts, dtype=pl.String))
-    got = metrics._scripts(words)
+    words = behaviour._words(pl.Series(texts, dtype=pl.String))
+    got = behaviour._scripts(words)
     assert {(r, s): n for r, s, n in got.iter_rows()} == plainly(words)

@@ -12,8 +12,7 @@ from polars.testing import assert_frame_equal
 from traceviz import segment, tokens
 from traceviz.schema import TRACE_SCHEMA
 from traceviz.segment import answers
-from traceviz.segment.features import word_runs
-from traceviz.segment.metrics import (
+from traceviz.segment.behaviour import (
     _words,
     is_refusal,
     longest_repeat_run,
@@ -21,6 +20,7 @@ from traceviz.segment.metrics import (
     text_metrics,
     words_of_steps,
 )
+from traceviz.segment.features import word_runs
 from traceviz.segment.split import cut_many, spans, steps
 
 
@@ -205,7 +205,7 @@ def test_stage_on_hand_made_traces() -> None:
         reasoning[s:e] for s, e in table.filter(trace_id="a").select("start", "end").rows()
     ]
     assert table.filter(trace_id="a")["tokens"].to_list() == counter.count_batch(step_texts)
-    assert set(table["kind"]) <= set(segment.kinds_module.KINDS)
+    assert set(table["kind"]) <= set(segment.kinds.KINDS)
     out = segment.metrics(traces, table).to_dicts()
     a, b, c = out
     assert (a["steps"], a["thoughts"], a["reflection_words"], a["backtracks"]) == (4, 1, 2, 1)

@@ -1,5 +1,6 @@
 """A package's public names imported on first use (PEP 562 module `__getattr__`), for
-the packages whose import must stay cheap: `traceviz`, `traceviz.price`, `traceviz.report`.
+the packages whose import must stay cheap: `traceviz`, `traceviz.price`,
+`traceviz.report`, `traceviz.segment`.
 
 NOTE: hand-written, a dozen lines: the standard library defers whole modules
 (`importlib.util.LazyLoader`), not names a package re-exports from several modules.

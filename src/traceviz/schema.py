@@ -240,7 +240,7 @@ LANGUAGE_MIXING = "language_mixing"
 EMPTY_REASONING = "empty_reasoning"
 REFUSAL = "refusal"
 # the final answer and the reasoning after it first reaches it (segment/answers.py,
-# segment/metrics.py; an estimate, measured in docs/first-answer.md)
+# segment/behaviour.py; an estimate, measured in docs/first-answer.md)
 FINAL_ANSWER = "final_answer"
 FIRST_ANSWER_SHARE = "first_answer_share"
 AFTER_FIRST_ANSWER = "after_first_answer"

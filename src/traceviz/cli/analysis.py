@@ -16,13 +16,12 @@ from typing import Any, TypeVar
 
 import click
 
-from traceviz import price, tokens
+from traceviz import price, segment, tokens
 from traceviz.cache import ResultCache
 from traceviz.cli.common import FiniteRange
 from traceviz.engines import ENGINES, engine_for
 from traceviz.errors import ConfigError
 from traceviz.pipeline import AnalysisOptions, RunOptions
-from traceviz.segment import kinds as kinds_module
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,7 +67,7 @@ def analysis_options(func: F) -> F:
             keep_steps=False,
             tokenizer=tokenizer,
             steps=not no_steps,
-            kinds_model=kinds_module.load(kinds_model) if kinds_model else None,
+            kinds_model=segment.kinds.load(kinds_model) if kinds_model else None,
             catalog=price.load(catalog),
             at=_at(at_text),
             tier=tier,

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from traceviz import segment
 from traceviz.price import overthinking
 from traceviz.report import partial_figures, partials
 from traceviz.report.groups import TIME_KEYS, TOKEN_PARTS, group_columns, shown
@@ -36,6 +35,7 @@ from traceviz.schema import (
     WHATIF_RATIO,
     IngestStats,
 )
+from traceviz.segment.evaluation import shipped_note
 from traceviz.wording import count_of
 
 ALL = "(all)"
@@ -184,7 +184,7 @@ def finish(
     groups = groups.rename(names, strict=False)
     kinds = kinds.rename(names, strict=False)
     if kinds.height:
-        kinds_note = (kinds_note or segment.default_model().note) + (
+        kinds_note = (kinds_note or shipped_note()) + (
             "; shares are summed step probabilities" if summed else "; shares are argmax counts"
         )
     return Report(

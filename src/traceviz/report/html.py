@@ -43,13 +43,13 @@ from traceviz.schema import (
     COST_REASONING,
     COST_TOTAL,
     FIRST_ANSWER_SHARE,
+    KINDS,
     MODEL,
     REASONING_TOKENS,
     WHATIF_COST_HIGH,
     WHATIF_COST_LOW,
     WHATIF_COST_TOTAL,
 )
-from traceviz.segment.kinds import KINDS
 
 PARTS = (
     (COST_INPUT, "input", "#3b6fd4"),

@@ -29,6 +29,7 @@ from traceviz.schema import (
     COST_LOGGED_UNPRICED,
     COST_REASONING,
     COST_TOTAL,
+    KINDS,
     LOOPING,
     MODEL,
     OUTPUT_TOKENS,
@@ -41,7 +42,6 @@ from traceviz.schema import (
     WHATIF_COST_LOW,
     WHATIF_COST_TOTAL,
 )
-from traceviz.segment.kinds import KINDS
 from traceviz.stats import STATISTICS
 from traceviz.wording import count_of
 

@@ -42,6 +42,7 @@ import polars as pl
 
 from traceviz.errors import ConfigError
 from traceviz.schema import KINDS
+from traceviz.segment.evaluation import UNMEASURED_NOTE, Evaluation
 from traceviz.segment.features import (
     CUES,
     Design,
@@ -53,32 +54,6 @@ from traceviz.segment.features import (
 )
 
 FORMAT_VERSION = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """How well a model did on problems it had not seen: grouped cross-validation."""
-
-    accuracy: float
-    macro_f1: float
-    folds: int
-    grouped_by: str  # "problem" or "trace"
-    steps: int
-    traces: int
-    data: str  # what it was trained and measured on
-    date: str  # ISO date of the measurement
-    share_error_argmax: float | None = None  # mean absolute error of per-trace kind shares
-    share_error_summed: float | None = None
-
-    def note(self) -> str:
-        """The sentence that goes beside every kind table and chart."""
-        return (
-            f"step kinds are an estimate: cross-validated accuracy {self.accuracy:.2f},"
-            f" macro-F1 {self.macro_f1:.2f} ({self.folds} folds grouped by {self.grouped_by})"
-        )
-
-
-UNMEASURED_NOTE = "step kinds are an estimate of unmeasured accuracy (the model carries none)"
 
 
 @dataclass(frozen=True)
