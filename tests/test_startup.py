@@ -116,6 +116,23 @@ def test_report_on_a_small_file_imports_no_scikit_learn() -> None:
     assert "sklearn" not in _top(modules)  # only training and compare's fit need it
 
 
+def test_a_cached_report_loads_no_segment_stage_and_states_the_kinds_note(
+    tmp_path: Path,
+) -> None:
+    """A report whose every file is cached never segments: it does not import the stage
+    (its regexes, the kinds model's arrays) and reads the shipped model's note alone."""
+    args = ["report", str(SAMPLE), "-q", "--format", "json", "--cache-dir", str(tmp_path)]
+    cold, cold_modules = _run(args)
+    warm, modules = _run(args)
+    assert "traceviz.segment.stage" in cold_modules
+    assert not {m for m in modules if m.startswith("traceviz.segment.")} - {
+        "traceviz.segment.evaluation"
+    }
+    assert json.loads(warm) == json.loads(cold)
+    notes = json.loads(warm)["estimates"]
+    assert any(n.startswith("step kinds are an estimate: cross-validated accuracy") for n in notes)
+
+
 def test_import_traceviz_is_cheap_and_its_names_resolve() -> None:
     code = "import sys, traceviz\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
     _, modules = _run([], "import json\n" + code)
