@@ -62,18 +62,6 @@ from traceviz.segment.features import word_runs
 from traceviz.segment.kinds import KindModel
 from traceviz.segment.split import Step, cut_many
 
-__all__ = [
-    "KIND_EXPECTED",
-    "KIND_STEPS",
-    "KindModel",
-    "classify",
-    "cut",
-    "measure",
-    "metrics",
-    "part_starts",
-    "steps",
-]
-
 # Steps predicted at once: the term table's size is bounded by it. NOTE: measured on
 # 67,764 R1 steps, 16,000 costs no more peak memory than 4,000 and 6 % less time (each
 # call pays a fixed ~25 ms); a whole 4 MB batch at once costs 40 MiB more.
