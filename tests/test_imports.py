@@ -22,8 +22,8 @@ left, never from one to its right:
     ingest       ingest.* (interface, registry, containers)  files -> raw records
     normalize    normalize.*                                 raw records -> traces (shapes)
     read         load, shards                                paths -> traces frames
-    tokens       tokens, tokenizers, _preload_tokenizers,    token counts, tokenizer tables,
-                 usage                                       counts against logged usage
+    tokens       tokens, tokenizers, found_tokens,           token counts, tokenizer tables,
+                 _preload_tokenizers, usage                  counts against logged usage
     segment      segment.*                                   steps, kinds, behaviour
     price        price.*                                     catalog, costs, what-ifs
     run          cache, engines, pipeline                    the stages run, cached, on workers
@@ -68,7 +68,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("ingest", frozenset({"ingest"})),
     ("normalize", frozenset({"normalize"})),
     ("read", frozenset({"load", "shards"})),
-    ("tokens", frozenset({"tokens", "tokenizers", "_preload_tokenizers", "usage"})),
+    ("tokens", frozenset({"tokens", "tokenizers", "found_tokens", "_preload_tokenizers", "usage"})),
     ("segment", frozenset({"segment"})),
     ("price", frozenset({"price"})),
     ("run", frozenset({"cache", "engines", "pipeline"})),

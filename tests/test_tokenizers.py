@@ -22,7 +22,7 @@ import tiktoken
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from traceviz import tokenizers
+from traceviz import found_tokens, tokenizers
 from traceviz.errors import ConfigError
 from traceviz.load import read
 
@@ -174,10 +174,10 @@ def test_an_encoding_of_the_found_tokens_gives_the_whole_vocabularys_ids(name: s
     whole = tokenizers.encoding(name)
     texts = FOUND_TEXTS + _sample_texts()
     for text in texts:
-        assert _ids(tokenizers._found_encoding(name, [text]), name, text) == _ids(
+        assert _ids(found_tokens.found_encoding(name, [text]), name, text) == _ids(
             whole, name, text
         ), text
-    together = tokenizers._found_encoding(name, texts)
+    together = found_tokens.found_encoding(name, texts)
     assert [_ids(together, name, t) for t in texts] == [_ids(whole, name, t) for t in texts]
 
 
@@ -193,7 +193,7 @@ ATOMS = st.sampled_from(
 @example("a  b\u00a0 c\t d \u3000e")
 def test_found_tokens_give_the_same_ids_on_random_text(text: str) -> None:
     for name in tokenizers.TOKENIZERS:
-        found = tokenizers._found_encoding(name, [text])
+        found = found_tokens.found_encoding(name, [text])
         assert _ids(found, name, text) == _ids(tokenizers.encoding(name), name, text)
 
 
@@ -206,7 +206,7 @@ def test_no_piece_holds_a_space_after_a_character_other_than_white_space(text: s
     for name in tokenizers.TOKENIZERS:
         pattern = re.sub(r"\\x\{([0-9a-f]{4})\}", r"\\u\1", tokenizers._PATTERNS[name])
         for piece in regex.findall(pattern, text, flags=regex.V1):
-            assert tokenizers._SEGMENT_CUT.search(piece) is None, (name, piece)
+            assert found_tokens.SEGMENT_CUT.search(piece) is None, (name, piece)
 
 
 def test_encoding_for_builds_the_whole_encoding_once_past_its_budget(
@@ -214,19 +214,19 @@ def test_encoding_for_builds_the_whole_encoding_once_past_its_budget(
 ) -> None:
     whole = tokenizers.encoding(tokenizers.DEEPSEEK)
     monkeypatch.setattr(tokenizers, "_WHOLE", {})
-    monkeypatch.setattr(tokenizers, "_found_bytes", {})
-    half = "x " * (tokenizers.FOUND_TOKENS_BYTES // 4)
+    monkeypatch.setattr(found_tokens, "_found_bytes", {})
+    half = "x " * (found_tokens.FOUND_TOKENS_BYTES // 4)
     monkeypatch.setattr(tokenizers, "encoding", lambda name: whole)
-    assert tokenizers.encoding_for(tokenizers.DEEPSEEK, [half]) is not whole
-    assert tokenizers.encoding_for(tokenizers.DEEPSEEK, [half, "x"]) is whole  # past it
-    assert tokenizers.encoding_for(tokenizers.DEEPSEEK, ["a lone \ud800"]) is whole
-    assert tokenizers.encoding_for(tokenizers.O200K, [half]) is not whole  # its own budget
+    assert found_tokens.encoding_for(tokenizers.DEEPSEEK, [half]) is not whole
+    assert found_tokens.encoding_for(tokenizers.DEEPSEEK, [half, "x"]) is whole  # past it
+    assert found_tokens.encoding_for(tokenizers.DEEPSEEK, ["a lone \ud800"]) is whole
+    assert found_tokens.encoding_for(tokenizers.O200K, [half]) is not whole  # its own budget
 
 
 def test_encoding_for_takes_the_whole_encoding_once_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokenizers, "_found_bytes", {})
+    monkeypatch.setattr(found_tokens, "_found_bytes", {})
     whole = tokenizers.encoding(tokenizers.CL100K)
-    assert tokenizers.encoding_for(tokenizers.CL100K, ["short"]) is whole
+    assert found_tokens.encoding_for(tokenizers.CL100K, ["short"]) is whole
 
 
 def test_a_fork_servers_shed_vocabularies_leave_the_same_ids_and_widths() -> None:
@@ -257,3 +257,39 @@ def test_a_fork_servers_shed_vocabularies_leave_the_same_ids_and_widths() -> Non
         ]
         assert found["widths"] == list(tokenizers.widths(name))
         assert found["again"] == len(tokenizers.vocabulary(name)[0])  # built again if asked
+
+
+@pytest.mark.parametrize("name", tokenizers.TOKENIZERS)
+def test_the_token_index_finds_every_token_with_its_id_and_nothing_else(name: str) -> None:
+    ranks = tokenizers.vocabulary(name)[0]
+    index = found_tokens.token_index(name)
+    for size in range(1, found_tokens.SCANNED_BYTES + 1):
+        tokens = [t for t in ranks if len(t) == size]
+        assert dict(index.lookup(size, tokens)) == {t: ranks[t] for t in tokens}
+    near = [t[:-1] + bytes([(t[-1] + 1) % 256]) for t in ranks if len(t) <= 4]
+    near += [b"\0" * n for n in range(1, 5)] + [b"a\0", b"\0a", b"ab\0\0"]
+    for size in range(1, 5):
+        asked = {t for t in near if len(t) == size}
+        assert dict(index.lookup(size, asked)) == {t: ranks[t] for t in asked if t in ranks}
+    assert dict(index.long_tokens) == {
+        t: r for t, r in ranks.items() if len(t) > found_tokens.SCANNED_BYTES
+    }
+    assert index.single_bytes == {t: r for t, r in ranks.items() if len(t) == 1}
+
+
+@pytest.mark.parametrize("name", tokenizers.TOKENIZERS)
+def test_the_found_tokens_are_the_vocabularys_tokens_inside_the_texts(name: str) -> None:
+    """What the index finds is exactly what a look-up in the whole dict finds."""
+    ranks = tokenizers.vocabulary(name)[0]
+    texts = FOUND_TEXTS + _sample_texts()[:40]
+    segments = {s.encode() for t in texts for s in found_tokens.SEGMENT_CUT.split(t)}
+    inside = {
+        seg[i : i + n]
+        for seg in segments
+        for n in range(1, found_tokens.SCANNED_BYTES + 1)
+        for i in range(len(seg) - n + 1)
+    }
+    longer = b"\0".join(s for s in segments if len(s) > found_tokens.SCANNED_BYTES)
+    expected = {t: r for t, r in ranks.items() if t in inside or len(t) == 1}
+    expected |= {t: r for t, r in ranks.items() if len(t) > 16 and t in longer}
+    assert found_tokens.found_tokens(name, texts) == expected

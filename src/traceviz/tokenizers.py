@@ -13,7 +13,8 @@ token: 2-3x the time). `published_text` rebuilds the published `.tiktoken` file 
 byte for byte, and the tests hold that text to its published SHA-256.
 
 A process's first few texts are encoded with an encoding of only the tokens found in them
-(`encoding_for`): building the whole vocabulary's costs ~260 ms, most of a short run.
+(`found_tokens.encoding_for`, which indexes `packed_tokens` with numpy): building the
+whole vocabulary's costs ~260 ms, most of a short run.
 
 Invariant: each table and each whole-vocabulary encoding is built once and kept for the
 life of the process, so what a fork server loaded is what its workers use.
@@ -24,11 +25,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import re
 from array import array
 from base64 import b64encode
 from binascii import a2b_base64
-from collections.abc import Sequence
 from functools import cache
 from importlib.resources import files
 from itertools import accumulate
@@ -134,107 +133,50 @@ def encoding(name: str) -> tiktoken.Encoding:
     return _WHOLE[name]
 
 
-# Text a process encodes with `encoding_for`'s found-token encodings, per tokenizer, before
-# it builds the whole one. NOTE: on the 2-core machine of the README's start-up figures,
-# finding the tokens costs 4-6 ms per KB of prose (14 per KB of base64, which has no
-# spaces) and building a whole encoding 200-260 ms: past 16 KB the whole one is about as
-# cheap, and it is built once for all the text that follows.
-FOUND_TOKENS_BYTES = 16 * 1024
-_found_bytes: dict[str, int] = {}  # text encoded with found-token encodings so far
-_SCANNED_BYTES = 16  # substrings up to this long are looked up; longer tokens searched for
-# Where the text is cut into segments that hold every pre-tokenizer piece whole: before a
-# space that follows a character that is not white space (see `encoding_for`).
-_SEGMENT_CUT = re.compile(r"(?<=\S)(?= )")
+def pattern(name: str) -> str:
+    """The pre-tokenizer pattern of a shipped tokenizer."""
+    special_tokens(name)  # raises the unknown-name error
+    return _PATTERNS[name]
 
 
-def encoding_for(name: str, texts: Sequence[str]) -> tiktoken.Encoding:
-    r"""An encoding that gives `texts` exactly the ids `encoding(name)` gives them: that
-    one if it is built or the process has encoded `FOUND_TOKENS_BYTES` of text, else one
-    built from only the tokens and special tokens found in `texts`.
-
-    Why the found tokens are enough: tiktoken cuts a text at the special tokens it holds
-    (DeepSeek's `<think>`...), then into pieces with the pre-tokenizer's pattern, and
-    looks up only byte strings inside one piece (the piece, then merges of its parts). So
-    any vocabulary that holds every token inside any piece, and every special token that
-    occurs, gives the same ids. In all three patterns a space inside a piece is either its
-    first character or one of a run of white space, so a piece never holds a space that
-    follows a character other than white space: the text cut before those spaces
-    (`_SEGMENT_CUT`; Python's `\S` is narrower than the patterns' non-white-space) has
-    every piece inside one segment, and the tokens inside the segments are enough.
-    """
-    whole = _WHOLE.get(name)
-    if whole is not None:
-        return whole
-    try:
-        size = sum(len(text.encode()) for text in texts)
-    except UnicodeEncodeError:  # a lone surrogate, which only tiktoken's own fallback takes
-        return encoding(name)
-    if _found_bytes.get(name, 0) + size > FOUND_TOKENS_BYTES:
-        return encoding(name)
-    _found_bytes[name] = _found_bytes.get(name, 0) + size
-    return _found_encoding(name, texts)
-
-
-def _found_encoding(name: str, texts: Sequence[str]) -> tiktoken.Encoding:
-    """The encoding of only the tokens and special tokens found in `texts` (and the bytes)."""
-    joined = "\0".join(texts)  # what it finds across the joins is more, never fewer
-    special = vocabulary(name)[1]
-    return tiktoken.Encoding(
-        name,
-        pat_str=_PATTERNS[name],
-        mergeable_ranks=_found_tokens(name, texts),
-        special_tokens={text: rank for text, rank in special.items() if text in joined},
-    )
-
-
-def _found_tokens(name: str, texts: Sequence[str]) -> dict[bytes, int]:
-    """The ranks of every token inside a segment of `texts` (more, never fewer), and of
-    every single byte (so that the vocabulary is never empty)."""
-    ranks = vocabulary(name)[0]
-    segments = {s.encode() for text in texts for s in _SEGMENT_CUT.split(text)}
-    inside: set[bytes] = set(_bytes_of(name))
-    for segment in segments:
-        n = len(segment)
-        for size in range(1, min(n, _SCANNED_BYTES) + 1):
-            inside.update(
-                map(segment.__getitem__, map(slice, range(n - size + 1), range(size, n + 1)))
-            )
-    found = {token: ranks[token] for token in ranks.keys() & inside}
-    longer = b"\0".join(s for s in segments if len(s) > _SCANNED_BYTES)
-    if longer:
-        found.update((token, ranks[token]) for token in _long_tokens(name) if token in longer)
-    return found
-
-
-@cache
-def _bytes_of(name: str) -> tuple[bytes, ...]:
-    """The tokens of one byte."""
-    ranks = vocabulary(name)[0]
-    return tuple(b for i in range(256) if (b := bytes([i])) in ranks)
-
-
-@cache
-def _long_tokens(name: str) -> tuple[bytes, ...]:
-    """The tokens longer than `_SCANNED_BYTES` (a few thousand of each vocabulary)."""
-    return tuple(token for token in vocabulary(name)[0] if len(token) > _SCANNED_BYTES)
+def built(name: str) -> tiktoken.Encoding | None:
+    """The whole-vocabulary encoding of `name` if this process has built it, else None."""
+    return _WHOLE.get(name)
 
 
 @cache
 def vocabulary(name: str) -> tuple[dict[bytes, int], dict[str, int]]:
     """A tokenizer's ranks (token bytes -> id) and special tokens (text -> id)."""
+    special = special_tokens(name)
+    return _ranks_and_lengths(name)[0], special
+
+
+@cache
+def special_tokens(name: str) -> dict[str, int]:
+    """A tokenizer's special tokens (text -> id), without building its ranks."""
     if name in (O200K, CL100K):
-        return _ranks_and_lengths(name)[0], _SPECIAL[name]
+        return _SPECIAL[name]
     if name == DEEPSEEK:
         meta = json.loads((files("traceviz") / "data" / "deepseek_v3.json").read_text())
-        return _ranks_and_lengths(name)[0], meta["added_tokens"]
+        added: dict[str, int] = meta["added_tokens"]
+        return added
     msg = f"unknown tokenizer {name!r}"
     raise ConfigError(msg, hint=f"Use one of: {', '.join(TOKENIZERS)}.")
 
 
 @cache
+def packed_tokens(name: str) -> tuple[bytes, bytes]:
+    """(the length of each id's token, the tokens' bytes in id order) of a shipped
+    tokenizer, checked against its SHA-256: what its ranks are built from, and what
+    `found_tokens` indexes without building them."""
+    special_tokens(name)  # raises the unknown-name error
+    return _unpack(_read_packed(*_SHIPPED[name]))
+
+
+@cache
 def _ranks_and_lengths(name: str) -> tuple[dict[bytes, int], bytes]:
     """A shipped tokenizer's ranks, and the length of each id's token (for `widths`)."""
-    lengths, body = _unpack(_read_packed(*_SHIPPED[name]))
+    lengths, body = packed_tokens(name)
     return _ranks(lengths, body), lengths
 
 
@@ -316,8 +258,8 @@ def published_text(name: str) -> bytes:
 def widths(name: str) -> array[int]:
     """The length in bytes of every token id of a tokenizer (0 for unused ids), as
     machine integers (`q`), so that a process can view them without copying."""
-    _, special = vocabulary(name)
-    lengths = _ranks_and_lengths(name)[1]
+    special = special_tokens(name)
+    lengths = packed_tokens(name)[0]
     found = array("q", iter(lengths))  # the ranks' widths, id by id
     ids = max([len(lengths.rstrip(b"\0")), *(rank + 1 for rank in special.values())])  # n_vocab
     found.frombytes(bytes(found.itemsize * (ids - len(found))))
@@ -354,5 +296,4 @@ def shed_vocabularies() -> None:
         vocabulary(name)[0].clear()
     vocabulary.cache_clear()
     _ranks_and_lengths.cache_clear()
-    _bytes_of.cache_clear()
-    _long_tokens.cache_clear()
+    packed_tokens.cache_clear()

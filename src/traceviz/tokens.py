@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 import tiktoken
 
-from traceviz import tokenizers
+from traceviz import found_tokens, tokenizers
 
 # NOTE: loading lives in `tokenizers` (no polars, no numpy), so that a fork server can
 # hold the tables for its workers; the names stay importable from here.
@@ -83,7 +83,7 @@ class Counter:
     def encode(self, text: str) -> list[int]:
         """Token ids as the model sees the text (DeepSeek's added tokens such as `<think>`
         are matched in text; OpenAI's special tokens are plain text in a message)."""
-        enc = tokenizers.encoding_for(self.name, [text])
+        enc = found_tokens.encoding_for(self.name, [text])
         if self.name == DEEPSEEK:
             return enc.encode(text, allowed_special="all")
         return enc.encode_ordinary(text)
@@ -103,7 +103,7 @@ class Counter:
         present = [t for t in texts if t is not None]
         found: list[int] = []
         if present:
-            enc = tokenizers.encoding_for(self.name, present)
+            enc = found_tokens.encoding_for(self.name, present)
             for start in range(0, len(present), COUNT_CHUNK):
                 chunk = present[start : start + COUNT_CHUNK]
                 found.extend(len(ids) for ids in self._encode_arrays(enc, chunk))
@@ -119,7 +119,7 @@ class Counter:
         """
         if not texts:
             return []
-        enc = tokenizers.encoding_for(self.name, texts)
+        enc = found_tokens.encoding_for(self.name, texts)
         widths = token_widths(self.name)
         found: list[list[int]] = []
         for first in range(0, len(texts), COUNT_CHUNK):
