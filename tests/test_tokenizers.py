@@ -202,7 +202,7 @@ def test_found_tokens_give_the_same_ids_on_random_text(text: str) -> None:
 def test_no_piece_holds_a_space_after_a_character_other_than_white_space(text: str) -> None:
     """What `encoding_for` rests on, read with another engine: the `regex` package (V1, for
     the patterns' `&&`) splits as the patterns say, and no piece holds a space that the
-    cut (`_SEGMENT_CUT`) would cut before."""
+    cut (`found_tokens.SEGMENT_CUT`) would cut before."""
     for name in tokenizers.TOKENIZERS:
         pattern = re.sub(r"\\x\{([0-9a-f]{4})\}", r"\\u\1", tokenizers._PATTERNS[name])
         for piece in regex.findall(pattern, text, flags=regex.V1):
