@@ -102,9 +102,10 @@ class TokenIndex:
     """A tokenizer's tokens, searchable by their bytes without a dict of them all.
 
     `by_size[n]` is (the tokens `n` bytes long as one sorted array of numpy `S{n}`
-    strings, their ids in the same order). Within one width numpy's comparison of `S`
-    strings (which reads trailing NUL bytes as padding) is exact: two strings of the
-    same length that differ only in trailing NULs are equal. `long_tokens` are the
+    strings, their ids in the same order). numpy reads an `S` string's trailing NUL
+    bytes as padding, which within one width is still exact: two strings of the same
+    length compare as their bytes do (a token ending in NUL is found as itself, tested
+    on every token of the three vocabularies). `long_tokens` are the
     tokens longer than `SCANNED_BYTES` with their ids, `single_bytes` the one-byte ones.
     """
 
