@@ -233,3 +233,17 @@ WHOLE_PROBE = PROBE.replace(
 def test_a_small_file_is_counted_without_building_a_whole_vocabulary(args: list[str]) -> None:
     _, built = _run(args, WHOLE_PROBE)
     assert built == set()  # ~260 ms each: the found tokens were enough (`encoding_for`)
+
+
+def test_the_fork_servers_module_loads_the_tables_without_numpy_or_polars() -> None:
+    """The local engine's fork server imports `_preload_tokenizers` and must stay one
+    thread to fork safely: no numpy or polars (which start threads), though the found-token
+    index that sits beside the tables uses numpy."""
+    code = (
+        "import sys, traceviz._preload_tokenizers as p; "
+        "print(sorted({'numpy', 'polars'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "[]"
