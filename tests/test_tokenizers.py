@@ -291,5 +291,7 @@ def test_the_found_tokens_are_the_vocabularys_tokens_inside_the_texts(name: str)
     }
     longer = b"\0".join(s for s in segments if len(s) > found_tokens.SCANNED_BYTES)
     expected = {t: r for t, r in ranks.items() if t in inside or len(t) == 1}
-    expected |= {t: r for t, r in ranks.items() if len(t) > 16 and t in longer}
+    expected |= {
+        t: r for t, r in ranks.items() if len(t) > found_tokens.SCANNED_BYTES and t in longer
+    }
     assert found_tokens.found_tokens(name, texts) == expected

@@ -15,8 +15,9 @@ piece inside one segment, and the tokens inside the segments are enough.
 Kept apart from `tokenizers` because it uses numpy, which the fork server that imports
 that module must not load. The tokens are found without building the ranks dict (128,000
 bytes objects and a dict, ~45 ms for DeepSeek's of a cold run's ~450): `TokenIndex` holds
-each length's tokens as one sorted numpy array of fixed-width byte strings (~8 ms to
-build), which the substrings of the texts are searched in.
+each length's tokens as one sorted numpy array of fixed-width byte strings (~22 ms to
+build for DeepSeek's, 15 for cl100k's, 40 for o200k's), which the substrings of the texts
+are searched in.
 """
 
 from __future__ import annotations
